@@ -1,0 +1,1 @@
+"""The data contract: table definitions, loading, validation, and the simulator. Knows nothing of models."""

@@ -1,0 +1,33 @@
+"""The in-memory form of one dataset: one typed DataFrame per contract table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+@dataclass
+class Dataset:
+    """Every table of DATA-CONTRACT.md, validated and typed.
+
+    Optional tables that were absent are empty DataFrames with the contract's columns, so code downstream
+    never branches on None. ``truth`` exists only for simulated data and is never read by features,
+    training or serving (only by evaluation and benchmarks).
+    """
+
+    cooperatives: pd.DataFrame
+    financials: pd.DataFrame
+    staffing: pd.DataFrame
+    meetings: pd.DataFrame
+    health: pd.DataFrame
+    clinic_cases: pd.DataFrame
+    truth: pd.DataFrame | None = None
+    source: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def last_year(self) -> int:
+        """The latest fiscal year any yearly table mentions."""
+        years = [t["year"].max() for t in (self.financials, self.staffing, self.health) if len(t)]
+        return int(max(years))

@@ -1,0 +1,1 @@
+"""Klinik Koperasi: the console command and the one typed settings object."""

@@ -1,0 +1,122 @@
+"""The one console command, ``klinik``: each sub-command is a thin shell over one module.
+
+Heavy imports (pandas, mlflow, bentoml) happen inside the commands, so ``klinik --help`` is instant.
+Exit codes: 0 success, 1 invalid input data (with the full report), 2 usage errors (typer's own).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Klinik Koperasi: risk of cooperatives.")
+
+
+class Format(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+    xlsx = "xlsx"
+
+
+def _parse_years(text: str) -> tuple[int, int]:
+    try:
+        first, last = (int(x) for x in text.split("-", 1))
+    except ValueError:
+        raise typer.BadParameter(f"expected FIRST-LAST, e.g. 2014-2024, got {text!r}")
+    if last < first:
+        raise typer.BadParameter(f"last year {last} is before first year {first}")
+    return first, last
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="folder to write the dataset into")],
+    coops: Annotated[int, typer.Option(min=1, help="number of cooperatives (Buleleng: 308)")] = 308,
+    years: Annotated[str, typer.Option(help="fiscal years FIRST-LAST")] = "2014-2024",
+    seed: Annotated[int, typer.Option(help="random seed")] = 42,
+    format: Annotated[Format, typer.Option("--format", help="file format")] = Format.csv,
+    dirty: Annotated[bool, typer.Option(help="inject the defects real offices produce")] = False,
+) -> None:
+    """Write a simulated dataset (every contract table plus truth)."""
+    from data.simulator import simulate as run_simulation
+    from data.io import write_dataset
+
+    first, last = _parse_years(years)
+    tables = run_simulation(n_coops=coops, years=(first, last), seed=seed, dirty=dirty)
+    write_dataset(tables, out, fmt=format.value)
+    typer.echo(f"wrote {coops} cooperatives, {first}-{last}, to {out} ({format.value})")
+
+
+@app.command()
+def validate(
+    data_dir: Annotated[Path, typer.Argument(help="dataset folder")],
+    quarantine: Annotated[Optional[Path], typer.Option(help="write rows that break rules here instead of refusing")] = None,
+) -> None:
+    """Check a dataset folder against the data contract."""
+    from data.validate_cmd import run_validate
+
+    raise typer.Exit(run_validate(data_dir, quarantine))
+
+
+@app.command()
+def features(
+    data: Annotated[Path, typer.Option(help="dataset folder")],
+    out: Annotated[Path, typer.Option(help="feature table to write (.parquet)")],
+) -> None:
+    """Build the point-in-time feature table for the data team."""
+    from features.cmd import run_features
+
+    raise typer.Exit(run_features(data, out))
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="dataset folder (with the health table)")],
+) -> None:
+    """Train, judge and register both models in MLflow; promote only what is better."""
+    from training.cmd import run_train
+
+    raise typer.Exit(run_train(data))
+
+
+@app.command()
+def score(
+    data: Annotated[Path, typer.Option(help="dataset folder")],
+    as_of: Annotated[int, typer.Option("--as-of", help="the fiscal year to score")],
+    out: Annotated[Path, typer.Option(help="output folder (replaced atomically)")],
+    model_version: Annotated[Optional[str], typer.Option(help="a registered version instead of champion, e.g. 3 or risk=3,recovery=2")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress bars (for cron)")] = False,
+) -> None:
+    """Score every registered cooperative and write the clinic's lists, report and manifest."""
+    from serving.batch import run_score
+
+    raise typer.Exit(run_score(data, as_of, out, model_version=model_version, quiet=quiet))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 3000,
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+) -> None:
+    """Start the HTTP service for clinic staff with the champion models."""
+    from serving.cmd import run_serve
+
+    raise typer.Exit(run_serve(host, port, workers))
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="where the demo writes everything")] = Path("work/demo"),
+) -> None:
+    """The main job on embedded defaults: simulate Buleleng, validate, train, score, show the outreach list."""
+    from klinik.demo import run_demo
+
+    raise typer.Exit(run_demo(out))
+
+
+if __name__ == "__main__":
+    app()

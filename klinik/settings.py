@@ -1,0 +1,71 @@
+"""The one typed place for configuration: paths, deadlines, thresholds and limits.
+
+Every value can be overridden from the environment with the prefix ``KLINIK_`` (for example
+``KLINIK_CLINIC_CAPACITY_SHARE=0.05``); the MLflow store also honours ``MLFLOW_TRACKING_URI``.
+Reading settings has no side effects: nothing is created until a command needs it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KLINIK_", frozen=True)
+
+    # --- where generated things live (git-ignored) ---
+    work_dir: Path = Path("work")
+    tracking_uri: str | None = Field(default=None, description="MLflow tracking URI; default SQLite in work_dir")
+    bentoml_home: Path | None = None
+
+    # --- the law and the office (DOMAIN.md: settings, not constants) ---
+    rat_legal_deadline_months: int = 6  # UU 25/1992: RAT within six months after the book year
+    rat_office_deadline_month: int = 3  # Buleleng asks for the RAT by the end of March
+    rat_office_deadline_day: int = 31
+    inactive_years_without_rat: int = 2  # consecutive years without RAT -> "tidak aktif", closure candidate
+
+    # --- the clinic ---
+    clinic_capacity_share: float = 0.10  # K for top-K metrics and the outreach list, share of coops scored
+    jangkau_threshold: float = 0.30  # p_sick_next at or above this: reach out now (FDIC SCOR uses 30%)
+    bina_threshold: float = 0.40  # p_recover at or above this: treat
+    closure_recover_threshold: float = 0.15  # p_recover below this (with legal facts) -> consider closure
+    closure_min_years_sick: int = 2
+
+    # --- models ---
+    seed: int = 42
+    risk_model_name: str = "koperasi-risk"
+    recovery_model_name: str = "koperasi-recovery"
+
+    # --- serving ---
+    api_key: str | None = None
+    max_coops_per_request: int = 500
+    max_body_bytes: int = 5_000_000
+    lookup_scores_path: Path | None = None  # default: work_dir/scores/latest/scores.parquet
+
+    @property
+    def mlflow_uri(self) -> str:
+        """MLFLOW_TRACKING_URI wins, then KLINIK_TRACKING_URI, then SQLite under work_dir."""
+        env = os.environ.get("MLFLOW_TRACKING_URI")
+        if env:
+            return env
+        if self.tracking_uri:
+            return self.tracking_uri
+        return f"sqlite:///{(self.work_dir / 'mlflow.db').resolve()}"
+
+    @property
+    def bento_home(self) -> Path:
+        return (self.bentoml_home or self.work_dir / "bentoml").resolve()
+
+    @property
+    def current_year(self) -> int:
+        return _dt.date.today().year
+
+
+def get_settings(**overrides) -> Settings:
+    """A fresh Settings from the environment, with explicit overrides (tests use these)."""
+    return Settings(**overrides)

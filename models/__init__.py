@@ -1,0 +1,1 @@
+"""Estimators, baselines, the decision policy and reasons. Imports features' names only."""

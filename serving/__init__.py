@@ -1,0 +1,1 @@
+"""The BentoML service and the batch scoring job. Reads models from the registry; never imports training."""

@@ -1,0 +1,1 @@
+"""Fit, judge, log to MLflow, register and promote the two models."""
