@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     closure_recover_threshold: float = 0.15  # p_recover below this (with legal facts) -> consider closure
     closure_min_years_sick: int = 2
 
+    # --- policy and batch scoring (models/policy.py, serving/scoring.py, serving/batch.py) ---
+    status_max_age_years: int = 1  # an assessment up to this many years before as_of_year still sets the status
+    reasons_top_n: int = 3  # reasons shown per cooperative
+    outreach_min_capacity: int = 1  # the outreach list holds at least this many when any coop is above threshold
+
     # --- models ---
     seed: int = 42
     risk_model_name: str = "koperasi-risk"

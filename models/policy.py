@@ -1,0 +1,142 @@
+"""The clinic's decision policy: from two probabilities, the cause and the legal facts to one recommended action.
+
+The policy recommends; it never decides. Every action is a suggestion to a clinic officer, who decides (and who
+alone may start a dissolution under UU 25/1992 Pasal 46-47). Every threshold is a setting (klinik/settings.py).
+
+The rules, for cooperatives not sick now (SEHAT_NOW, and UNASSESSED, which we treat as not sick):
+- JANGKAU (reach out now) when ``p_sick_next >= jangkau_threshold`` AND the cooperative is among the ``capacity``
+  highest ``p_sick_next`` of those above the threshold (the clinic cannot visit more); ties are broken by the
+  ``tie_break`` key (the coop_id), so the list is the same on every run.
+- PANTAU (watch) otherwise.
+
+For cooperatives sick now (SAKIT_NOW):
+- PERTIMBANGKAN_PEMBUBARAN (consider closure) when survival can no longer be expected, on either ground:
+  * sick for ``closure_min_years_sick`` years or more in a row and ``p_recover < closure_recover_threshold``; or
+  * legally inactive -- ``rat_missed_years >= inactive_years_without_rat`` consecutive years without an RAT --
+    with governance (KELEMBAGAAN) the main cause and ``p_recover < bina_threshold``. When finances or people
+    drive the trouble, a missing RAT is more often a symptom (accounts that cannot be closed) the other clinics
+    can treat, so the legal fact alone does not send the cooperative to closure review.
+- BINA (treat) when ``p_recover >= bina_threshold``.
+- PANTAU_KETAT (close watch) otherwise.
+A missing probability compares false: the cooperative falls to PANTAU / PANTAU_KETAT, never to closure.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from klinik.settings import Settings
+
+DISCLAIMER_ID = (
+    "Rekomendasi untuk dipertimbangkan petugas klinik, bukan keputusan. Keputusan (termasuk usulan pembubaran, "
+    "UU 25/1992 Pasal 46-47) selalu diambil oleh orang yang berwenang setelah memeriksa koperasinya."
+)
+DISCLAIMER_EN = (
+    "Recommendations for a clinic officer to consider, not decisions. A person with the authority decides "
+    "(including any proposal to dissolve, UU 25/1992 art. 46-47) after looking at the cooperative."
+)
+
+ACTION_LABELS = {  # code -> (Indonesian, English), for lists and reports
+    "JANGKAU": ("Jangkau sekarang", "Reach out now"),
+    "PANTAU": ("Pantau", "Watch"),
+    "BINA": ("Bina", "Treat"),
+    "PANTAU_KETAT": ("Pantau ketat", "Close watch"),
+    "PERTIMBANGKAN_PEMBUBARAN": ("Pertimbangkan pembubaran", "Consider closure"),
+}
+
+
+def outreach_capacity(n_scored: int, settings: Settings) -> int:
+    """How many cooperatives the outreach list may hold: the clinic's share of those scored (rounded down)."""
+    if n_scored <= 0:
+        return 0
+    return max(settings.outreach_min_capacity, math.floor(settings.clinic_capacity_share * n_scored))
+
+
+def _order(primary: np.ndarray, tie_break: np.ndarray | None) -> np.ndarray:
+    """Positions sorted by ``primary`` descending (NaN last), ties by ``tie_break`` ascending: one stable order."""
+    keys = pd.DataFrame({"p": -np.nan_to_num(primary, nan=-np.inf),
+                         "t": np.arange(len(primary)) if tie_break is None else tie_break})
+    return keys.sort_values(["p", "t"], kind="stable").index.to_numpy()
+
+
+def decide(
+    status,
+    p_sick_next,
+    p_recover,
+    clinic,
+    rat_missed_years,
+    years_sick,
+    settings: Settings,
+    *,
+    capacity: int | None,
+    tie_break=None,
+) -> np.ndarray:
+    """The recommended action for each cooperative (arrays of equal length in, an array of action codes out).
+
+    ``status``: SEHAT_NOW, SAKIT_NOW or UNASSESSED; ``p_sick_next`` / ``p_recover``: calibrated probabilities
+    (NaN where not applicable); ``clinic``: the main cause group; ``rat_missed_years``: consecutive years without
+    an RAT; ``years_sick``: consecutive years assessed sick up to now; ``capacity``: the most JANGKAU actions
+    (None: no limit, the threshold alone); ``tie_break``: a sortable key (coop_id) that orders equal probabilities.
+    """
+    status = np.asarray(status, dtype=object)
+    p_sick = np.asarray(p_sick_next, dtype=float)
+    p_rec = np.asarray(p_recover, dtype=float)
+    clinic = np.asarray(clinic, dtype=object)
+    rat_missed = np.nan_to_num(np.asarray(rat_missed_years, dtype=float), nan=0.0)
+    years_sick = np.nan_to_num(np.asarray(years_sick, dtype=float), nan=0.0)
+    tie = None if tie_break is None else np.asarray(tie_break, dtype=object)
+
+    sick = status == "SAKIT_NOW"
+    with np.errstate(invalid="ignore"):
+        above = ~sick & (p_sick >= settings.jangkau_threshold)
+        hopeless = (years_sick >= settings.closure_min_years_sick) & (p_rec < settings.closure_recover_threshold)
+        lapsed = ((rat_missed >= settings.inactive_years_without_rat) & (clinic == "KELEMBAGAAN")
+                  & (p_rec < settings.bina_threshold))
+        treatable = p_rec >= settings.bina_threshold
+
+    jangkau = above.copy()
+    if capacity is not None and above.sum() > capacity:
+        candidates = np.flatnonzero(above)
+        ranked = candidates[_order(p_sick[candidates], None if tie is None else tie[candidates])]
+        jangkau[:] = False
+        jangkau[ranked[:capacity]] = True
+
+    closure = sick & (hopeless | lapsed)
+    return np.select(
+        [jangkau, ~sick, closure, treatable],
+        ["JANGKAU", "PANTAU", "PERTIMBANGKAN_PEMBUBARAN", "BINA"],
+        default="PANTAU_KETAT",
+    ).astype(object)
+
+
+_SICK_ACTION_ORDER = {"BINA": 0, "PANTAU_KETAT": 1, "PERTIMBANGKAN_PEMBUBARAN": 2}
+
+
+def outreach_rank(status, p_sick_next, p_recover, action, tie_break=None) -> np.ndarray:
+    """The outreach order, 1 first, over every cooperative scored.
+
+    Cooperatives not sick now come first, by ``p_sick_next`` descending, so the JANGKAU list holds exactly ranks
+    1..n_jangkau (it is the top of this order) and the next ranks are who to call if the clinic has room. The sick
+    ones follow, as the clinic takes them up: BINA, then PANTAU_KETAT, then PERTIMBANGKAN_PEMBUBARAN, each by
+    ``p_recover`` descending. Ties are broken by ``tie_break`` (coop_id).
+    """
+    status = np.asarray(status, dtype=object)
+    n = len(status)
+    sick = status == "SAKIT_NOW"
+    action = np.asarray(action, dtype=object)
+    keys = pd.DataFrame({
+        "sick": sick,
+        "group": np.where(sick, pd.Series(action).map(_SICK_ACTION_ORDER).fillna(0).to_numpy(), 0),
+        "p": -np.nan_to_num(np.where(sick, np.asarray(p_recover, float), np.asarray(p_sick_next, float)),
+                            nan=-np.inf),
+        "t": np.arange(n) if tie_break is None else np.asarray(tie_break, dtype=object),
+    })
+    order = keys.sort_values(["sick", "group", "p", "t"], kind="stable").index.to_numpy()
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(1, n + 1)
+    return rank

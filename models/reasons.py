@@ -1,0 +1,96 @@
+"""Why a cooperative is at risk, in words a clinic officer reads: the top contributions of the risk model.
+
+Reasons come from the RISK model's TreeSHAP contributions (raw log-odds, models.explain.contributions) for every
+cooperative, healthy or sick, because the clinic is chosen from those same contributions (main_cause): the
+officer then sees why this clinic. For a sick cooperative the recovery model's negative contributions would say
+what holds recovery back, but that model learns from a few dozen sick cooperatives a year and its contributions
+are noisier; they would also often point at another clinic than the one the cooperative is sent to.
+
+A reason is a feature of a clinic group (KEUANGAN, SDM, KELEMBAGAAN) with a POSITIVE contribution (it pushes the
+risk up). CONTEXT features (type, district, age, the assessed health history) are states, not causes a clinic
+treats, so they are never given as reasons -- but they still count in the share: a reason's share is its
+contribution over the sum of ALL the cooperative's positive feature contributions (bias excluded), so "(40%)"
+honestly says how much of the whole push toward sickness that one factor carries. A cooperative with no positive
+contribution in a clinic group has no reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from data.contract import CLINICS
+
+REASON_FIELDS = ("feature", "value", "contribution", "group", "share", "text_id", "text_en")
+REASON_COLUMNS = ("coop_id", "position", *REASON_FIELDS)
+NO_REASON_ID = "tidak ada faktor risiko yang menonjol"
+NO_REASON_EN = "no factor stands out"
+
+
+class _Row(Mapping):
+    """One row of a feature table as a read-only mapping, without building a pandas Series per row."""
+
+    __slots__ = ("_columns", "_i")
+
+    def __init__(self, columns: dict[str, np.ndarray], i: int):
+        self._columns, self._i = columns, i
+
+    def __getitem__(self, name):
+        return self._columns[name][self._i]
+
+    def __iter__(self):
+        return iter(self._columns)
+
+    def __len__(self):
+        return len(self._columns)
+
+
+def top_reasons(contribs: pd.DataFrame, features: pd.DataFrame, *, n: int = 3) -> pd.DataFrame:
+    """The top ``n`` risk-raising features of each row, structured and in words (one row per reason).
+
+    ``contribs``: per-feature contributions (columns = features, plus "bias"), indexed by coop_id;
+    ``features``: the feature values of the same cooperatives (same index), as features.catalog.describe reads
+    them (a Mapping per row: ``row.get(name)``). Returns the columns REASON_COLUMNS, ordered by coop (as given) and position (1 = largest).
+    """
+    from features.catalog import FEATURES, describe
+
+    features_only = contribs.drop(columns="bias", errors="ignore")
+    positive_sum = np.clip(features_only.to_numpy(dtype=float), 0.0, None).sum(axis=1)
+    names = [c for c in features_only.columns if c in FEATURES and FEATURES[c].group in CLINICS]
+    values = contribs[names].to_numpy(dtype=float)
+    top = np.argsort(-values, axis=1, kind="stable")[:, :n]
+    top_values = np.take_along_axis(values, top, axis=1)
+    rows, pos = np.nonzero(top_values > 0)  # row-major: by coop, then position
+
+    columns = {c: features[c].to_numpy() for c in features.columns}
+    feature_names = np.asarray(names, dtype=object)[top[rows, pos]]
+    texts = [describe(name, _Row(columns, i)) for name, i in zip(feature_names, rows)]
+    out = pd.DataFrame({
+        "coop_id": contribs.index.to_numpy()[rows],
+        "position": pos + 1,
+        "feature": feature_names,
+        "value": [columns[f][i] if f in columns else np.nan for f, i in zip(feature_names, rows)],
+        "contribution": top_values[rows, pos],
+        "group": [FEATURES[f].group for f in feature_names],
+        "share": top_values[rows, pos] / positive_sum[rows],
+        "text_id": [t[0] for t in texts],
+        "text_en": [t[1] for t in texts],
+    })
+    out["value"] = pd.to_numeric(out["value"], errors="coerce").astype(float)
+    return out.reset_index(drop=True)
+
+
+def reasons_text(reasons: pd.DataFrame, coop_ids, *, lang: str = "id") -> pd.Series:
+    """One text cell per cooperative: "<reason> (45%); <reason> (30%); ...", in Indonesian or English."""
+    column, none = ("text_id", NO_REASON_ID) if lang == "id" else ("text_en", NO_REASON_EN)
+    parts = reasons[column] + " (" + (reasons["share"] * 100).round().astype(int).astype(str) + "%)"
+    joined = parts.groupby(reasons["coop_id"], sort=False).agg("; ".join)
+    return joined.reindex(pd.Index(coop_ids, name="coop_id")).fillna(none).rename(f"reasons_{lang}")
+
+
+def reasons_for(reasons: pd.DataFrame, coop_id: str) -> list[dict]:
+    """The structured reasons of one cooperative (for the HTTP service): a list of REASON_FIELDS dicts."""
+    rows = reasons.loc[reasons["coop_id"] == coop_id, list(REASON_FIELDS)]
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in rec.items()} for rec in rows.to_dict("records")]

@@ -1,0 +1,320 @@
+"""The scoring core shared by the batch job and the HTTP service: records in, the contract's scores out.
+
+Both paths call ``score_dataset`` on a loaded Dataset, so the same records give the same numbers, reasons and
+actions through either. Nothing here writes files; MLflow is imported only inside ``load_models``.
+
+Choices made here (documented in the README through the batch job):
+- Who is scored: every cooperative registered by ``as_of_year`` (founded_year <= as_of_year) and not dissolved
+  by then (dissolved_year empty or later than as_of_year).
+- status: from the latest health assessment dated ``as_of_year`` or up to ``Settings.status_max_age_years``
+  before it; with none, UNASSESSED. An UNASSESSED cooperative is treated as not sick: it gets ``p_sick_next``
+  (empty ``p_recover``) and can be reached out to (JANGKAU) like a healthy one.
+- p_sick_next from the risk model for coops not sick now; p_recover from the recovery model for coops sick now.
+- clinic and reasons from the RISK model's TreeSHAP contributions for everyone (models/reasons.py says why).
+- action from models.policy.decide; the outreach list is capped at ``capacity`` (default: the clinic's share of
+  the cooperatives scored together); rank from models.policy.outreach_rank.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from data.contract import SCORE_COLUMNS, SICK_CATEGORIES
+
+if TYPE_CHECKING:
+    from data.dataset import Dataset
+    from klinik.settings import Settings
+
+CHUNK_ROWS = 32_768  # rows per predict/contrib call: bounds memory and moves the progress bar
+EVIDENCE_COLUMNS = (
+    "coop_id", "name", "district", "coop_type", "health_year", "health_category", "health_score",
+    "score_trend", "score_change", "years_sick", "rat_missed_years", "reasons_en",
+)
+
+
+class ModelNotFound(LookupError):
+    """The registry holds no model for the name and version or alias asked for."""
+
+
+@dataclass(frozen=True)
+class LoadedModels:
+    """Both fitted estimators (sklearn Pipelines with calibrated predict_proba) and where they came from."""
+
+    risk: Any
+    recovery: Any
+    risk_name: str
+    recovery_name: str
+    risk_version: str
+    recovery_version: str
+    risk_run_id: str | None = None
+    recovery_run_id: str | None = None
+    tracking_uri: str = ""
+
+    @property
+    def model_version(self) -> str:
+        """The value of the scores' model_version column, e.g. "koperasi-risk/3,koperasi-recovery/2"."""
+        return f"{self.risk_name}/{self.risk_version},{self.recovery_name}/{self.recovery_version}"
+
+    def summary(self) -> dict:
+        """Names, versions and runs, for a manifest or a health endpoint (no estimators)."""
+        return {
+            "model_version": self.model_version,
+            "tracking_uri": self.tracking_uri,
+            "risk": {"name": self.risk_name, "version": self.risk_version, "run_id": self.risk_run_id},
+            "recovery": {"name": self.recovery_name, "version": self.recovery_version,
+                         "run_id": self.recovery_run_id},
+        }
+
+
+@dataclass
+class ScoreResult:
+    """What one scoring pass produces.
+
+    ``scores``: the contract's Scores table (SCORE_COLUMNS), ordered by rank; ``reasons``: the structured reasons,
+    one row per (coop_id, position), columns models.reasons.REASON_COLUMNS; ``evidence``: per coop the facts
+    behind the action (EVIDENCE_COLUMNS: name, district, type, latest health, trend, years sick, years without
+    an RAT, reasons in English), same order as ``scores``; ``capacity``: the outreach limit applied.
+    """
+
+    scores: pd.DataFrame
+    reasons: pd.DataFrame
+    evidence: pd.DataFrame
+    capacity: int | None
+    as_of_year: int
+    model_version: str
+    contributions: pd.DataFrame | None = field(default=None, repr=False)
+
+    def reasons_for(self, coop_id: str) -> list[dict]:
+        from models.reasons import reasons_for
+
+        return reasons_for(self.reasons, coop_id)
+
+
+def parse_model_version(spec: str | None) -> dict[str, tuple[str, str]]:
+    """Read ``--model-version``: which registered version (or alias) of each model to load.
+
+    None -> both champions. "3" -> version 3 of both. "risk=3,recovery=2" -> each its own; a model left out keeps
+    its champion. A value of digits is a version number, anything else an alias ("challenger").
+    Returns {"risk": ("version"|"alias", value), "recovery": (...)}.
+    """
+    chosen = {"risk": ("alias", "champion"), "recovery": ("alias", "champion")}
+
+    def one(value: str) -> tuple[str, str]:
+        value = value.strip().lstrip("@")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+            raise ValueError(f"model version {value!r}: expected a number (3) or an alias (champion)")
+        return ("version", value) if value.isdigit() else ("alias", value)
+
+    if spec is None or not spec.strip():
+        return chosen
+    if "=" not in spec:
+        chosen["risk"] = chosen["recovery"] = one(spec)
+        return chosen
+    for part in spec.split(","):
+        key, _, value = part.partition("=")
+        key = key.strip()
+        if key not in chosen or not value.strip():
+            raise ValueError(f"--model-version {spec!r}: expected e.g. 3 or risk=3,recovery=2 (keys: risk, recovery)")
+        chosen[key] = one(value)
+    return chosen
+
+
+def load_models(settings: Settings, model_version: str | None = None, *, n_threads: int | None = 1) -> LoadedModels:
+    """Load both registered models (champions, or the versions ``model_version`` names, see parse_model_version).
+
+    ``n_threads``: LightGBM threads for prediction (1 suits a server answering few rows; the batch job passes the
+    number of cores); None keeps what the model was trained with. Raises ModelNotFound with what to do, and
+    models.persist.ModelLoadError for an artifact that cannot be loaded safely.
+    """
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from models.persist import load_model
+
+    wanted = parse_model_version(model_version)
+    uri = settings.mlflow_uri
+    client = MlflowClient(tracking_uri=uri)
+    loaded: dict[str, Any] = {}
+    for kind, name in (("risk", settings.risk_model_name), ("recovery", settings.recovery_model_name)):
+        how, value = wanted[kind]
+        try:
+            if how == "version":
+                mv = client.get_model_version(name, value)
+            else:
+                mv = client.get_model_version_by_alias(name, value)
+        except MlflowException as err:
+            what = f"version {value}" if how == "version" else f"alias @{value}"
+            raise ModelNotFound(
+                f"no registered model {name} {what} in the MLflow store {uri}: run `klinik train` first "
+                f"(or choose another --model-version)"
+            ) from err
+        model = load_model(f"models:/{name}/{mv.version}", tracking_uri=uri, n_jobs=n_threads)
+        loaded[kind] = (model, str(mv.version), mv.run_id)
+    return LoadedModels(
+        risk=loaded["risk"][0], recovery=loaded["recovery"][0],
+        risk_name=settings.risk_model_name, recovery_name=settings.recovery_model_name,
+        risk_version=loaded["risk"][1], recovery_version=loaded["recovery"][1],
+        risk_run_id=loaded["risk"][2], recovery_run_id=loaded["recovery"][2], tracking_uri=uri,
+    )
+
+
+def registered_coops(ds: Dataset, as_of_year: int) -> pd.DataFrame:
+    """The cooperatives that exist at ``as_of_year``: registered by then and not dissolved by then."""
+    coops = ds.cooperatives
+    dissolved = coops["dissolved_year"]
+    alive = (coops["founded_year"] <= as_of_year) & (dissolved.isna() | (dissolved > as_of_year)).fillna(True)
+    return coops.loc[alive.to_numpy(dtype=bool)].sort_values("coop_id", kind="stable").reset_index(drop=True)
+
+
+def health_facts(health: pd.DataFrame, coop_ids: pd.Index, as_of_year: int, settings: Settings) -> pd.DataFrame:
+    """Per coop: status (from the latest assessment in the look-back window), its year, category and score,
+    consecutive years sick up to it, and the health-score trend over the last three years up to as_of_year."""
+    h = health.loc[health["coop_id"].isin(coop_ids) & (health["year"] <= as_of_year)]
+    h = h.sort_values(["coop_id", "year"], kind="stable")
+    latest = h.loc[h["year"] >= as_of_year - settings.status_max_age_years].groupby("coop_id").tail(1)
+    latest = latest.set_index("coop_id").reindex(coop_ids)
+    sick_now = latest["category"].isin(SICK_CATEGORIES).to_numpy()
+    status = np.where(latest["year"].isna(), "UNASSESSED", np.where(sick_now, "SAKIT_NOW", "SEHAT_NOW"))
+
+    # years sick in a row, counting back from the status year; a year not assessed ends the run
+    sick = (h.assign(sick=h["category"].isin(SICK_CATEGORIES).astype(float))
+            .pivot_table(index="coop_id", columns="year", values="sick", aggfunc="last")
+            .reindex(coop_ids))
+    years_sick = np.zeros(len(coop_ids), dtype=np.int64)
+    running = sick_now.copy()
+    status_year = latest["year"].to_numpy(dtype=float)
+    for year in sorted(sick.columns, reverse=True):
+        counted = running & (year <= status_year)
+        is_sick = sick[year].to_numpy(dtype=float) == 1.0
+        years_sick += (counted & is_sick).astype(np.int64)
+        running &= ~(counted & ~is_sick)  # a healthy or missing year at or before the status year stops it
+
+    recent = (h.loc[h["year"] > as_of_year - 3]
+              .pivot_table(index="coop_id", columns="year", values="score", aggfunc="last")
+              .reindex(index=coop_ids, columns=range(as_of_year - 2, as_of_year + 1)))
+    trend = [" → ".join("?" if np.isnan(v) else f"{v:.0f}" for v in row) for row in recent.to_numpy(dtype=float)]
+    trend = np.where(recent.notna().any(axis=1).to_numpy(), trend, "")
+    first = recent.bfill(axis=1).iloc[:, 0]
+    last = recent.ffill(axis=1).iloc[:, -1]
+    return pd.DataFrame({
+        "status": status,
+        "health_year": latest["year"].astype("Int64").to_numpy(),
+        "health_category": latest["category"].to_numpy(dtype=object),
+        "health_score": latest["score"].to_numpy(dtype=float),
+        "years_sick": years_sick,
+        "score_trend": trend,
+        "score_change": (last - first).to_numpy(dtype=float),
+    }, index=coop_ids)
+
+
+def _in_chunks(n: int, progress: bool, desc: str):
+    from tqdm import tqdm
+
+    starts = range(0, n, CHUNK_ROWS)
+    return tqdm(starts, desc=desc, unit="chunk", file=sys.stderr, disable=not progress, leave=False)
+
+
+def _predict(model: Any, X: pd.DataFrame, progress: bool, desc: str) -> np.ndarray:
+    out = np.full(len(X), np.nan)
+    for start in _in_chunks(len(X), progress, desc):
+        part = X.iloc[start:start + CHUNK_ROWS]
+        out[start:start + len(part)] = model.predict_proba(part)[:, 1]
+    return out
+
+
+def _contributions(model: Any, X: pd.DataFrame, progress: bool) -> pd.DataFrame:
+    from models.explain import contributions
+
+    parts = [contributions(model, X.iloc[s:s + CHUNK_ROWS]) for s in _in_chunks(len(X), progress, "reasons")]
+    return pd.concat(parts) if parts else contributions(model, X)
+
+
+def score_dataset(
+    ds: Dataset,
+    as_of_year: int,
+    models: LoadedModels,
+    settings: Settings,
+    *,
+    capacity: int | Literal["auto"] | None = "auto",
+    progress: bool = False,
+    keep_contributions: bool = False,
+) -> ScoreResult:
+    """Score every cooperative existing at ``as_of_year`` (see the module's notes for every choice).
+
+    ``capacity``: the most JANGKAU actions: "auto" is the clinic's share of the cooperatives scored
+    (models.policy.outreach_capacity), an int a fixed number, None no limit (the threshold alone).
+    ``progress``: tqdm bars on stderr. Raises ValueError when no cooperative exists at ``as_of_year``.
+    """
+    from features.build import build_features
+    from features.catalog import FEATURES
+    from models.explain import main_cause
+    from models.policy import decide, outreach_capacity, outreach_rank
+    from models.reasons import reasons_text, top_reasons
+
+    coops = registered_coops(ds, as_of_year)
+    if coops.empty:
+        raise ValueError(f"no cooperative is registered and not dissolved in {as_of_year} (cooperatives table)")
+    ids = pd.Index(coops["coop_id"].astype(str), name="coop_id")
+
+    feats = build_features(ds, settings, years=[as_of_year])
+    feats = feats.loc[feats["year"] == as_of_year].drop_duplicates("coop_id", keep="last")
+    feats = feats.set_index(feats["coop_id"].astype(str)).reindex(ids)
+    facts = health_facts(ds.health, ids, as_of_year, settings)
+    sick = (facts["status"] == "SAKIT_NOW").to_numpy()
+
+    X_risk = feats[list(models.risk.feature_names_in_)]
+    X_recovery = feats[list(models.recovery.feature_names_in_)]
+    p_sick_next = np.full(len(ids), np.nan)
+    p_recover = np.full(len(ids), np.nan)
+    p_sick_next[~sick] = _predict(models.risk, X_risk.loc[~sick], progress, "risk")
+    if sick.any():
+        p_recover[sick] = _predict(models.recovery, X_recovery.loc[sick], progress, "recovery")
+
+    contribs = _contributions(models.risk, X_risk, progress)
+    contribs.index = ids
+    groups = {name: spec.group for name, spec in FEATURES.items()}
+    clinic = pd.Series(main_cause(contribs, groups), index=ids).astype(str)
+    reasons = top_reasons(contribs, feats, n=settings.reasons_top_n)
+
+    cap = outreach_capacity(len(ids), settings) if capacity == "auto" else capacity
+    rat_missed = feats["rat_missed_years"].to_numpy(dtype=float)
+    action = decide(facts["status"], p_sick_next, p_recover, clinic, rat_missed, facts["years_sick"],
+                    settings, capacity=cap, tie_break=ids)
+    rank = outreach_rank(facts["status"], p_sick_next, p_recover, action, tie_break=ids)
+
+    scores = pd.DataFrame({
+        "coop_id": ids.to_numpy(),
+        "as_of_year": np.full(len(ids), as_of_year, dtype=np.int64),
+        "status": facts["status"].to_numpy(),
+        "p_sick_next": p_sick_next,
+        "p_recover": p_recover,
+        "clinic": clinic.to_numpy(),
+        "reasons": reasons_text(reasons, ids, lang="id").to_numpy(),
+        "action": action,
+        "rank": rank,
+        "model_version": models.model_version,
+    })
+    for col in ("coop_id", "status", "clinic", "reasons", "action", "model_version"):
+        scores[col] = scores[col].astype("str")
+    order = np.argsort(rank, kind="stable")
+    scores = scores.iloc[order].reset_index(drop=True)[list(SCORE_COLUMNS)]
+
+    evidence = pd.DataFrame({
+        "coop_id": ids.to_numpy(),
+        "name": coops["name"].to_numpy(),
+        "district": coops["district"].to_numpy(),
+        "coop_type": coops["coop_type"].to_numpy(),
+        **{c: facts[c].to_numpy() for c in ("health_year", "health_category", "health_score", "score_trend",
+                                            "score_change", "years_sick")},
+        "rat_missed_years": rat_missed,
+        "reasons_en": reasons_text(reasons, ids, lang="en").to_numpy(),
+    }).iloc[order].reset_index(drop=True)[list(EVIDENCE_COLUMNS)]
+
+    return ScoreResult(scores=scores, reasons=reasons, evidence=evidence, capacity=cap, as_of_year=as_of_year,
+                       model_version=models.model_version, contributions=contribs if keep_contributions else None)
