@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     risk_model_name: str = "koperasi-risk"
     recovery_model_name: str = "koperasi-recovery"
 
+    # --- training and judging (models/estimators.py, training/) ---
+    train_folds: int = 5  # grouped folds for early stopping and Platt calibration
+    train_threads: int = 2  # LightGBM threads while training (0: all cores); serving sets its own
+    backtest_years: int = 3  # rolling backtest over the last N labelled years (the last one is the holdout)
+    promotion_metric: str = "roc_auc"  # champion moves when the challenger is at least as good on this...
+    promotion_tiebreak: str = "log_loss"  # ...and, on a tie (within promotion_tolerance), on this
+    promotion_tolerance: float = 1e-9
+
     # --- serving ---
     api_key: str | None = None
     max_coops_per_request: int = 500

@@ -1,0 +1,69 @@
+"""Why a cooperative got its score: exact TreeSHAP contributions, and the clinic its risk points to.
+
+Contributions are in the booster's raw log-odds (before Platt scaling, which is monotone, so the ranking of
+reasons is the same). One column per input feature of the pipeline plus ``bias``; each row sums to the raw
+score. ``main_cause`` routes a cooperative to the clinic whose features push its risk up the most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from data.contract import CLINICS
+
+
+def _input_column(encoded: str, inputs: list[str]) -> str:
+    """The input feature an encoded column came from (itself, or the longest ``<input>_`` prefix)."""
+    if encoded in inputs:
+        return encoded
+    owners = [c for c in inputs if encoded.startswith(f"{c}_")]
+    if not owners:
+        raise ValueError(f"cannot tell which input column the encoded column {encoded!r} comes from")
+    return max(owners, key=len)
+
+
+def contributions(model: Pipeline, X: pd.DataFrame) -> pd.DataFrame:
+    """TreeSHAP contributions of each input feature to the raw log-odds, plus ``bias``.
+
+    ``model`` is a fitted pipeline from :func:`models.estimators.build_estimator`; contributions of encoded
+    columns are summed back onto the input column they came from. Rows sum to the raw score.
+    """
+    prep, clf = model[:-1], model[-1]
+    inputs = list(model.feature_names_in_)
+    Xt = prep.transform(X[inputs])
+    raw = clf.contributions(Xt)
+    owner = {c: _input_column(c, inputs) for c in Xt.columns}
+    out = raw.drop(columns="bias").T.groupby(owner, sort=False).sum().T
+    out = out.reindex(columns=inputs, fill_value=0.0)
+    out["bias"] = raw["bias"].to_numpy()
+    out.index = X.index
+    return out
+
+
+def group_contributions(contribs: pd.DataFrame, groups: Mapping[str, str]) -> pd.DataFrame:
+    """Contributions summed per clinic group (KEUANGAN, SDM, KELEMBAGAAN): one column per clinic.
+
+    Features of other groups (CONTEXT) and ``bias`` are left out: they are not something a clinic treats.
+    """
+    cols = {c: groups[c] for c in contribs.columns if groups.get(c) in CLINICS}
+    if not cols:
+        raise ValueError("none of the contribution columns belongs to a clinic group")
+    summed = contribs[list(cols)].T.groupby(cols).sum().T
+    return summed.reindex(columns=list(CLINICS), fill_value=0.0)
+
+
+def main_cause(contribs: pd.DataFrame, groups: Mapping[str, str]) -> pd.Series:
+    """The clinic whose features carry the largest summed contribution toward sickness, per row.
+
+    The sum is signed (a group's features that lower the risk offset those that raise it): the clinic with
+    the largest net push toward sickness. Ties go to the first clinic in DATA-CONTRACT order
+    (KEUANGAN, SDM, KELEMBAGAAN: the most common cause first).
+    """
+    summed = group_contributions(contribs, groups)
+    values = summed.to_numpy()
+    picked = np.asarray(summed.columns)[np.argmax(values, axis=1)]
+    return pd.Series(picked, index=contribs.index, name="clinic", dtype="str")

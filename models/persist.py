@@ -1,0 +1,70 @@
+"""Loading a logged model safely: skops with our own allow-list, never pickle.
+
+Training logs each pipeline with ``mlflow.sklearn`` in the skops format. MLflow's own loader trusts the
+types listed in the model's MLmodel file, i.e. whatever the artifact says about itself; this loader trusts
+only :data:`SKOPS_TRUSTED_TYPES`, written here, so a tampered artifact cannot smuggle in other code.
+Serving uses this module and must not import training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sklearn.pipeline import Pipeline
+
+# Types outside scikit-learn/numpy (which skops trusts by itself) that our pipelines hold. LightGBM's own
+# types are not among them on purpose: the classifier keeps its booster as LightGBM's text model format
+# (``booster_str_``) and rebuilds it on first use, so nothing of LightGBM is deserialised by skops.
+SKOPS_TRUSTED_TYPES: list[str] = [
+    "models.estimators.CalibratedLGBMClassifier",
+]
+
+
+class ModelLoadError(RuntimeError):
+    """The model at a URI cannot be loaded safely (wrong format, untrusted types, not a pipeline)."""
+
+
+def load_local(path: str | Path, *, n_jobs: int | None = None) -> Pipeline:
+    """Load a downloaded MLflow sklearn model folder (the one holding ``MLmodel``)."""
+    import skops.io
+    from mlflow.models import Model
+
+    path = Path(path)
+    flavor = Model.load(path / "MLmodel").flavors.get("sklearn")
+    if flavor is None:
+        raise ModelLoadError(f"{path} holds no sklearn flavour: not a model logged by klinik train")
+    fmt = flavor.get("serialization_format")
+    if fmt != "skops":
+        raise ModelLoadError(f"{path} is serialised as {fmt!r}; only skops models are loaded")
+    file = path / flavor["pickled_model"]
+    untrusted = sorted(set(skops.io.get_untrusted_types(file=file)) - set(SKOPS_TRUSTED_TYPES))
+    if untrusted:
+        raise ModelLoadError(f"{file} holds types this service does not trust: {untrusted}")
+    model = skops.io.load(file, trusted=SKOPS_TRUSTED_TYPES)
+    if not isinstance(model, Pipeline):
+        raise ModelLoadError(f"{file} holds a {type(model).__name__}, expected a scikit-learn Pipeline")
+    if n_jobs is not None:
+        set_threads(model, n_jobs)
+    return model
+
+
+def load_model(model_uri: str, *, tracking_uri: str | None = None, n_jobs: int | None = None) -> Pipeline:
+    """The fitted pipeline logged at ``model_uri`` (e.g. ``models:/koperasi-risk@champion``).
+
+    ``tracking_uri`` selects the MLflow store for ``models:/`` and ``runs:/`` URIs (default: MLflow's
+    current one). ``n_jobs`` sets LightGBM's prediction threads (1 in a server).
+    """
+    import mlflow
+
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=model_uri, tracking_uri=tracking_uri, registry_uri=tracking_uri,
+    )
+    return load_local(local, n_jobs=n_jobs)
+
+
+def set_threads(model: Pipeline, n_jobs: int) -> Pipeline:
+    """Set LightGBM's threads on every step that has ``n_jobs`` (the training value travels with a model)."""
+    for _, step in model.steps:
+        if "n_jobs" in step.get_params(deep=False):
+            step.set_params(n_jobs=n_jobs)
+    return model

@@ -1,0 +1,170 @@
+"""Train, judge and register both models: the work behind ``klinik train``.
+
+For each task (risk, recovery):
+1. the labelled rows (training/data_prep.py); the holdout is the task's last labelled year;
+2. a rolling backtest over the last ``Settings.backtest_years`` years: for each test year, fit the model and
+   the baselines on the years before it and judge all of them on that year (the last one is the holdout);
+3. the model fitted for the holdout (years before it) is the one logged and registered: the model that is
+   served is exactly the model that was judged, and the champion can be re-scored fairly on a later holdout;
+4. one MLflow run per model (parameters, metrics of model, baselines and truth, the dataset, figures, the
+   model with signature and input example), a new registered version with alias ``challenger``, and
+   ``champion`` moved to it only when it is at least as good as the current champion on the same holdout
+   (training/registry.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from klinik.settings import Settings
+from models.baselines import LevelBaseline, ScoreBaseline, logistic_baseline
+from models.estimators import build_estimator
+from models.explain import contributions, main_cause
+from training.data_prep import TaskData, data_hash, feature_table, task_data
+from training.evaluate import metrics_table
+
+log = logging.getLogger(__name__)
+
+TASKS = ("risk", "recovery")
+
+
+def make_baselines(td: TaskData, random_state: int = 0) -> dict:
+    """The baselines whose columns the features hold (see models/baselines.py):
+
+    - ``office_score``: the office's last assessed health score (``health_score``), a Platt curve;
+    - ``official_score``: the official score computed from the ratios (``official_score``), a Platt curve;
+    - ``persistence``: the rate by this year's assessed category (``health_category_rank``);
+    - ``logistic``: a logistic regression on all the same features.
+    """
+    cols = set(td.feature_columns)
+    out: dict = {}
+    if "health_score" in cols:
+        out["office_score"] = ScoreBaseline("health_score")
+    if "official_score" in cols:
+        out["official_score"] = ScoreBaseline("official_score")
+    if "health_category_rank" in cols:
+        out["persistence"] = LevelBaseline("health_category_rank")
+    out["logistic"] = logistic_baseline(td.categorical, random_state=random_state)
+    return out
+
+
+def estimator_params(settings: Settings) -> dict:
+    return {"n_splits": settings.train_folds, "n_jobs": settings.train_threads}
+
+
+@dataclass
+class Judged:
+    """One fit-and-judge on one test year: the model, what everyone predicted, and the metrics."""
+
+    task: str
+    test_year: int
+    model: object
+    train: pd.DataFrame
+    test: pd.DataFrame
+    predictions: dict[str, np.ndarray]
+    metrics: pd.DataFrame  # one row per predictor (model, baselines, truth)
+    fit_seconds: float
+    baselines: dict = field(default_factory=dict)
+
+    @property
+    def model_metrics(self) -> dict[str, float]:
+        return self.metrics.loc["model"].to_dict()
+
+
+def judge(td: TaskData, test_year: int, settings: Settings, *, with_baselines: bool = True,
+          params: dict | None = None) -> Judged:
+    """Fit the model (and baselines) on the years before ``test_year`` and judge them on ``test_year``."""
+    train, test = td.split(test_year)
+    model = build_estimator(td.task, categorical=td.categorical, monotone=td.monotone,
+                            random_state=settings.seed, **(params or estimator_params(settings)))
+    started = time.perf_counter()
+    model.fit(td.X(train), train["label"].to_numpy(), clf__groups=train["coop_id"].to_numpy())
+    fit_seconds = time.perf_counter() - started
+    predictions = {"model": model.predict_proba(td.X(test))[:, 1]}
+    baselines = make_baselines(td, settings.seed) if with_baselines else {}
+    for name, baseline in baselines.items():
+        baseline.fit(td.X(train), train["label"].to_numpy())
+        predictions[name] = baseline.predict_proba(td.X(test))[:, 1]
+    if td.has_truth:
+        predictions["truth"] = test["truth"].to_numpy(dtype=float)
+    table = metrics_table(test["label"].to_numpy(), predictions, capacity_share=settings.clinic_capacity_share)
+    return Judged(td.task, test_year, model, train, test, predictions, table, fit_seconds, baselines)
+
+
+def backtest(td: TaskData, settings: Settings) -> tuple[Judged, pd.DataFrame]:
+    """Rolling-origin backtest over the last ``backtest_years`` labelled years (each trained on the years
+    before it). Returns the holdout's Judged (the last year) and a long table (year, predictor, metrics)."""
+    years = td.years
+    # at least two training years before the first test year
+    test_years = [y for y in years[-settings.backtest_years:] if sum(t < y for t in years) >= 2] or years[-1:]
+    rows, holdout = [], None
+    for year in test_years:
+        judged = judge(td, year, settings)
+        rows.append(judged.metrics.assign(year=year).rename_axis("predictor").reset_index())
+        holdout = judged
+    return holdout, pd.concat(rows, ignore_index=True)
+
+
+def routing(risk_model, feats: pd.DataFrame, columns: list[str], sick: pd.DataFrame, groups: dict,
+            truth: pd.DataFrame | None, year: int) -> dict[str, float]:
+    """Clinic routing of the cooperatives sick in ``year``: main_cause on the risk model's contributions at
+    their features of that year. With truth (simulated data), the share whose clinic matches truth.cause."""
+    rows = sick[(sick["year"] == year) & (sick["sick"].astype(bool))][["coop_id", "year"]]
+    X = rows.merge(feats, on=["coop_id", "year"], how="inner")
+    if X.empty:
+        return {}
+    clinic = main_cause(contributions(risk_model, X[columns]), groups)
+    out = {f"routed_{c.lower()}": float((clinic == c).mean()) for c in sorted(set(groups.values())) if
+           c in ("KEUANGAN", "SDM", "KELEMBAGAAN")}
+    out["routed_n"] = float(len(X))
+    if truth is not None and len(truth) and "cause" in truth:
+        t = X[["coop_id", "year"]].assign(clinic=clinic.to_numpy()).merge(
+            truth[["coop_id", "year", "cause"]], on=["coop_id", "year"], how="inner")
+        t = t[t["cause"].notna()]
+        if len(t):
+            out["cause_match"] = float((t["clinic"] == t["cause"]).mean())
+            out["cause_match_n"] = float(len(t))
+    return out
+
+
+def train_all(data_dir: Path, settings: Settings) -> dict:
+    """Train, judge, log and register both models from the dataset in ``data_dir``.
+
+    Returns ``{task: {"run_id", "model_name", "version", "holdout_year", "metrics", "baselines",
+    "truth", "promoted", "decision", "champion_version", ...}}``.
+    """
+    from data.loader import load_dataset
+    from features.labels import make_labels
+    from training.registry import log_and_register, use_store
+
+    data_dir = Path(data_dir)
+    started = time.perf_counter()
+    use_store(settings)
+    ds = load_dataset(data_dir)
+    feats, columns = feature_table(ds)
+    digest = data_hash(ds)
+    labels = make_labels(ds)
+    summary: dict = {}
+    for task in TASKS:
+        t0 = time.perf_counter()
+        td = task_data(ds, task, feats, columns)
+        holdout, bt = backtest(td, settings)
+        train_seconds = time.perf_counter() - t0
+        extra: dict[str, float] = {}
+        if task == "risk":
+            # routing is always by the risk model (serving does the same): judged on the coops sick in
+            # the risk holdout year
+            extra = routing(holdout.model, feats, columns, labels, td.groups, ds.truth, holdout.test_year)
+        summary[task] = log_and_register(
+            td, holdout, bt, settings, data_dir=data_dir, data_hash=digest, train_seconds=train_seconds,
+            extra_metrics=extra,
+        )
+        log.info("%s: version %s, %s", task, summary[task]["version"], summary[task]["decision"])
+    summary["seconds"] = time.perf_counter() - started
+    return summary
