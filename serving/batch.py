@@ -1,0 +1,325 @@
+"""``klinik score``: score every cooperative for one year and write the clinic's lists, a report and a manifest.
+
+Order of work: validate the dataset (a dataset that fails stops the run here, before any model is loaded, with
+the full validation report, exit 1) -> load the models from the MLflow registry -> score (serving.scoring) ->
+write every output into a temporary folder beside ``--out`` -> swap it into place.
+
+Outputs in ``--out``: scores.csv and scores.parquet (the contract's Scores table, ordered by rank),
+reasons.parquet (the structured reasons), klinik-koperasi-<year>.xlsx (the clinic's lists), report.html,
+manifest.json (the audit record: models, input hash, settings, counts, times, arguments).
+
+Safe and repeatable:
+- The temporary folder ``.<out>.tmp-<pid>`` is made as soon as the data passed validation; the finished folder
+  replaces ``--out`` in one atomic step (Linux renameat2 RENAME_EXCHANGE; elsewhere two renames, and a run that
+  finds ``--out`` missing beside a ``.<out>.old-*`` folder puts the old one back). A run killed at any point
+  leaves the previous output whole; the next run removes the leftovers of killed runs.
+- The same inputs and models give byte-identical scores.csv (only the manifest's times differ).
+
+``--model-version``: "3" (version 3 of both models), "risk=3,recovery=2", or an alias ("challenger");
+default the champions. Exit codes: 0 done, 1 invalid input data, 2 bad arguments (--as-of outside the data,
+a malformed --model-version), 3 no such model in the registry.
+
+Last year's predictions, judged (report.html): when the dataset holds health assessments for as_of+1 (a past
+year re-scored), this run's own predictions are compared with them; otherwise, when it holds assessments for
+as_of, an earlier run's scores for as_of-1 are looked for in ``--out`` itself and in the folders beside it
+(the layout ``work/scores/2023``, ``work/scores/2024``), newest first.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as dt
+import errno
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from data.dataset import Dataset
+    from klinik.settings import Settings
+    from serving.report import Backtest
+    from serving.scoring import ScoreResult
+
+EXIT_INVALID_DATA, EXIT_USAGE, EXIT_NO_MODEL = 1, 2, 3
+TMP_TAG, OLD_TAG = ".tmp-", ".old-"
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+# ---------------------------------------------------------------- the folder swap
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _leftovers(out: Path, tag: str) -> list[Path]:
+    if not out.parent.is_dir():
+        return []
+    return sorted(p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}{tag}") and p.is_dir())
+
+
+def recover(out: Path) -> None:
+    """Put back an output a fallback swap left half-done, and remove temporary folders of dead runs."""
+    olds = _leftovers(out, OLD_TAG)
+    if olds and not out.exists():
+        os.rename(olds[-1], out)
+        olds = olds[:-1]
+    for path in olds:
+        shutil.rmtree(path, ignore_errors=True)
+    for path in _leftovers(out, TMP_TAG):
+        pid = path.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except AttributeError:
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def swap_into_place(tmp: Path, out: Path) -> None:
+    """Make ``tmp`` the new ``out``; the previous ``out`` (if any) is removed only after the swap."""
+    if not out.exists():
+        os.rename(tmp, out)
+        return
+    if not out.is_dir():
+        raise NotADirectoryError(f"--out {out} exists and is not a folder")
+    if _exchange(tmp, out):
+        shutil.rmtree(tmp)
+        return
+    old = out.parent / f".{out.name}{OLD_TAG}{os.getpid()}"
+    os.rename(out, old)
+    os.rename(tmp, out)
+    shutil.rmtree(old)
+
+
+# ---------------------------------------------------------------- the audit record
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def hash_inputs(data_dir: Path) -> dict:
+    """The sha256 of every file of the dataset folder, and one hash over all of them (names and contents)."""
+    files = sorted(p for p in Path(data_dir).rglob("*") if p.is_file())
+    entries = [{"path": p.relative_to(data_dir).as_posix(), "bytes": p.stat().st_size, "sha256": _sha256(p)}
+               for p in files]
+    total = hashlib.sha256("".join(f"{e['path']}\0{e['sha256']}\n" for e in entries).encode()).hexdigest()
+    return {"dir": str(Path(data_dir).resolve()), "sha256": total, "files": entries}
+
+
+def _counts(series: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in sorted(series.value_counts().items())}
+
+
+def build_manifest(result: ScoreResult, models_summary: dict, inputs: dict, settings: Settings, args: dict,
+                   started: dt.datetime, outputs: list[Path], backtest: Backtest | None,
+                   warnings: list[str]) -> dict:
+    scores = result.scores
+    finished = dt.datetime.now(dt.timezone.utc)
+    kept = settings.model_dump(mode="json", exclude={"api_key"})  # a secret never goes into a record
+    return {
+        "command": "klinik score",
+        "arguments": args,
+        "argv": sys.argv,
+        "as_of_year": result.as_of_year,
+        "note": "Recommendations for a clinic officer to decide on; no action here is a decision.",
+        "models": models_summary,
+        "input": inputs,
+        "validation_warnings": warnings,
+        "settings": {**kept, "mlflow_uri": settings.mlflow_uri},
+        "counts": {
+            "scored": int(len(scores)),
+            "outreach_capacity": result.capacity,
+            "by_status": _counts(scores["status"]),
+            "by_action": _counts(scores["action"]),
+            "by_clinic": _counts(scores["clinic"]),
+            "by_clinic_and_action": {str(c): _counts(g["action"]) for c, g in scores.groupby("clinic")},
+        },
+        "backtest": None if backtest is None else {"year": backtest.year, "source": backtest.source,
+                                                   "model_version": backtest.model_version,
+                                                   "rows": int(len(backtest.frame))},
+        "outputs": [{"file": p.name, "bytes": p.stat().st_size, "sha256": _sha256(p)} for p in outputs],
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": finished.isoformat(timespec="seconds"),
+        "duration_seconds": round((finished - started).total_seconds(), 2),
+    }
+
+
+# ---------------------------------------------------------------- last year's predictions, judged
+def _earlier_scores(out: Path, year: int) -> tuple[pd.DataFrame, str] | None:
+    """An earlier run's scores for ``year``: in ``out`` itself or a folder beside it, newest first."""
+    candidates = [out / "scores.parquet"]
+    if out.parent.is_dir():
+        candidates += [p / "scores.parquet" for p in out.parent.iterdir()
+                       if p.is_dir() and not p.name.startswith(".") and p != out]
+    found = []
+    for path in candidates:
+        if not path.is_file():
+            continue
+        try:
+            years = pd.read_parquet(path, columns=["as_of_year"])["as_of_year"].unique()
+        except Exception:  # not our file, or unreadable: it is only a candidate
+            continue
+        if len(years) == 1 and int(years[0]) == year:
+            found.append(path)
+    if not found:
+        return None
+    newest = max(found, key=lambda p: p.stat().st_mtime_ns)
+    return pd.read_parquet(newest), f"earlier run {newest.parent}"
+
+
+def find_backtest(ds: Dataset, result: ScoreResult, out: Path) -> Backtest | None:
+    """Predictions of falling sick whose outcome the dataset already knows (see the module's notes)."""
+    from features.labels import make_labels
+    from serving.report import Backtest
+
+    years = set(ds.health["year"].unique().tolist())
+    as_of = result.as_of_year
+    if as_of + 1 in years:
+        preds, year, source = result.scores, as_of, "this run; outcomes from the next year's assessments"
+    elif as_of in years:
+        earlier = _earlier_scores(out, as_of - 1)
+        if earlier is None:
+            return None
+        (preds, source), year = earlier, as_of - 1
+    else:
+        return None
+    labels = make_labels(ds)
+    labels = labels.loc[(labels["year"] == year) & labels["risk_label"].notna(), ["coop_id", "risk_label"]]
+    frame = preds.loc[preds["p_sick_next"].notna(), ["coop_id", "p_sick_next", "rank"]].merge(
+        labels.astype({"coop_id": "str"}), on="coop_id", how="inner")
+    frame = frame.rename(columns={"risk_label": "outcome"}).astype({"outcome": "int64"})
+    if frame.empty:
+        return None
+    version = str(preds["model_version"].iloc[0]) if len(preds) else ""
+    return Backtest(frame=frame.reset_index(drop=True), year=year, source=source, model_version=version)
+
+
+# ---------------------------------------------------------------- the job
+def write_outputs(folder: Path, result: ScoreResult, settings: Settings, backtest: Backtest | None) -> list[Path]:
+    """Every output file but the manifest, into ``folder``; returns their paths."""
+    from serving.excel import write_workbook
+    from serving.report import write_report
+
+    scores = result.scores
+    paths = [folder / "scores.csv", folder / "scores.parquet", folder / "reasons.parquet",
+             folder / f"klinik-koperasi-{result.as_of_year}.xlsx", folder / "report.html"]
+    scores.to_csv(paths[0], index=False, lineterminator="\n")
+    scores.to_parquet(paths[1], index=False)
+    result.reasons.to_parquet(paths[2], index=False)
+    write_workbook(paths[3], result, settings)
+    write_report(paths[4], result, settings, backtest)
+    return paths
+
+
+def run_score(data_dir: Path, as_of: int, out: Path, model_version: str | None = None, quiet: bool = False) -> int:
+    """The ``klinik score`` command (see the module's notes). Returns the exit code."""
+    from tqdm import tqdm
+
+    from data.loader import load_dataset
+    from data.validation import DatasetInvalid
+    from klinik.settings import get_settings
+    from serving.scoring import ModelNotFound, load_models, parse_model_version, score_dataset
+
+    started = dt.datetime.now(dt.timezone.utc)
+    data_dir, out = Path(data_dir), Path(out)
+    args = {"data": str(data_dir), "as_of": as_of, "out": str(out), "model_version": model_version, "quiet": quiet}
+    settings = get_settings()
+    try:
+        parse_model_version(model_version)
+    except ValueError as err:
+        _err(f"error: {err}")
+        return EXIT_USAGE
+    stages = tqdm(total=6, desc="validate", file=sys.stderr, disable=quiet, unit="stage",
+                  bar_format="{desc:<12} {bar} {n_fmt}/{total_fmt} [{elapsed}]")
+
+    def stage(name: str) -> None:
+        stages.update(1)
+        stages.set_description_str(name)
+
+    try:
+        try:
+            ds = load_dataset(data_dir, require_health=False)
+        except DatasetInvalid as err:
+            _err(err.report())
+            _err(f"klinik score: the dataset {data_dir} failed validation; nothing was scored, "
+                 f"{out} is unchanged.")
+            return EXIT_INVALID_DATA
+        except FileNotFoundError as err:
+            _err(f"error: {err}")
+            return EXIT_INVALID_DATA
+        first = int(ds.financials["year"].min()) if len(ds.financials) else ds.last_year
+        if not first <= as_of <= ds.last_year:
+            _err(f"error: --as-of {as_of} is outside the dataset {data_dir}, which holds fiscal years "
+                 f"{first}-{ds.last_year}")
+            return EXIT_USAGE
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        recover(out)
+        tmp = out.parent / f".{out.name}{TMP_TAG}{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            stage("hash inputs")
+            inputs = hash_inputs(data_dir)
+            stage("load models")
+            try:
+                models = load_models(settings, model_version, n_threads=os.cpu_count() or 1)
+            except ModelNotFound as err:
+                _err(f"error: {err}")
+                return EXIT_NO_MODEL
+            stage("score")
+            result = score_dataset(ds, as_of, models, settings, progress=not quiet)
+            stage("judge last year")
+            backtest = find_backtest(ds, result, out)
+            stage("write")
+            outputs = write_outputs(tmp, result, settings, backtest)
+            manifest = build_manifest(result, models.summary(), inputs, settings, args, started, outputs,
+                                      backtest, list(ds.warnings))
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+                                               encoding="utf-8")
+            swap_into_place(tmp, out)
+            stage("done")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        stages.close()
+
+    if not quiet:
+        counts = manifest["counts"]["by_action"]
+        print(f"scored {len(result.scores)} cooperatives for {as_of} with {models.model_version}: "
+              + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        print(f"outputs in {out}/: scores.csv, scores.parquet, klinik-koperasi-{as_of}.xlsx, report.html, "
+              f"manifest.json")
+    return 0
+

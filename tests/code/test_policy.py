@@ -1,0 +1,119 @@
+"""The decision policy: every rule, the capacity cap, the outreach order, and its thresholds as settings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from data.contract import ACTIONS_HEALTHY, ACTIONS_SICK
+from klinik.settings import get_settings
+from models.policy import decide, outreach_capacity, outreach_rank
+
+NAN = float("nan")
+
+
+@pytest.fixture(scope="module")
+def s():
+    return get_settings(jangkau_threshold=0.30, bina_threshold=0.40, closure_recover_threshold=0.15,
+                        closure_min_years_sick=2, inactive_years_without_rat=2, clinic_capacity_share=0.10)
+
+
+def one(s, status, p_sick=NAN, p_rec=NAN, clinic="KEUANGAN", rat=0, years_sick=0, capacity=None):
+    return decide([status], [p_sick], [p_rec], [clinic], [rat], [years_sick], s, capacity=capacity)[0]
+
+
+def test_healthy_rules(s):
+    assert one(s, "SEHAT_NOW", p_sick=0.30) == "JANGKAU"  # at the threshold counts
+    assert one(s, "SEHAT_NOW", p_sick=0.2999) == "PANTAU"
+    assert one(s, "UNASSESSED", p_sick=0.9) == "JANGKAU"  # unassessed is treated as not sick
+    assert one(s, "SEHAT_NOW", p_sick=NAN) == "PANTAU"  # a missing probability never reaches out
+    # the legal facts do not move a healthy coop into a sick coop's actions
+    assert one(s, "SEHAT_NOW", p_sick=0.1, rat=5, years_sick=3, clinic="KELEMBAGAAN") == "PANTAU"
+
+
+def test_sick_rules(s):
+    assert one(s, "SAKIT_NOW", p_rec=0.40) == "BINA"
+    assert one(s, "SAKIT_NOW", p_rec=0.39, years_sick=1) == "PANTAU_KETAT"
+    # survival no longer expected: long sick and unlikely to recover
+    assert one(s, "SAKIT_NOW", p_rec=0.14, years_sick=2) == "PERTIMBANGKAN_PEMBUBARAN"
+    assert one(s, "SAKIT_NOW", p_rec=0.14, years_sick=1) == "PANTAU_KETAT"
+    assert one(s, "SAKIT_NOW", p_rec=0.15, years_sick=4) == "PANTAU_KETAT"
+    # legally inactive (no RAT for 2 years) with governance the main cause and treatment unlikely to work
+    assert one(s, "SAKIT_NOW", p_rec=0.30, years_sick=1, rat=2, clinic="KELEMBAGAAN") == "PERTIMBANGKAN_PEMBUBARAN"
+    assert one(s, "SAKIT_NOW", p_rec=0.30, years_sick=1, rat=1, clinic="KELEMBAGAAN") == "PANTAU_KETAT"
+    assert one(s, "SAKIT_NOW", p_rec=0.30, years_sick=1, rat=3, clinic="KEUANGAN") == "PANTAU_KETAT"
+    assert one(s, "SAKIT_NOW", p_rec=0.50, years_sick=1, rat=3, clinic="KELEMBAGAAN") == "BINA"
+    # a missing recovery probability is never a ground for closure
+    assert one(s, "SAKIT_NOW", p_rec=NAN, years_sick=9, rat=9, clinic="KELEMBAGAAN") == "PANTAU_KETAT"
+
+
+def test_thresholds_are_settings(s):
+    strict = get_settings(jangkau_threshold=0.5, bina_threshold=0.6, inactive_years_without_rat=3)
+    assert one(s, "SEHAT_NOW", p_sick=0.4) == "JANGKAU"
+    assert one(strict, "SEHAT_NOW", p_sick=0.4) == "PANTAU"
+    assert one(strict, "SAKIT_NOW", p_rec=0.5) == "PANTAU_KETAT"
+    assert one(strict, "SAKIT_NOW", p_rec=0.3, years_sick=1, rat=2, clinic="KELEMBAGAAN") == "PANTAU_KETAT"
+
+
+def test_capacity_keeps_the_highest_and_breaks_ties_by_id(s):
+    p = np.array([0.9, 0.5, 0.7, 0.7, 0.2, 0.95])
+    ids = np.array(["e", "a", "d", "c", "b", "f"])
+    status = ["SEHAT_NOW"] * 5 + ["SAKIT_NOW"]  # the sick one's p_sick is ignored
+    actions = decide(status, p, [NAN] * 5 + [0.5], ["SDM"] * 6, [0] * 6, [0] * 5 + [1], s, capacity=2,
+                     tie_break=ids)
+    assert list(actions) == ["JANGKAU", "PANTAU", "PANTAU", "JANGKAU", "PANTAU", "BINA"]  # 0.7 tie: "c" wins
+    actions = decide(status, p, [NAN] * 5 + [0.5], ["SDM"] * 6, [0] * 6, [0] * 5 + [1], s, capacity=1,
+                     tie_break=ids)
+    assert list(actions[:4]) == ["JANGKAU", "PANTAU", "PANTAU", "PANTAU"]
+    # ties at the boundary: "c" before "d"
+    tied = decide(["SEHAT_NOW"] * 2, [0.7, 0.7], [NAN] * 2, ["SDM"] * 2, [0, 0], [0, 0], s, capacity=1,
+                  tie_break=["d", "c"])
+    assert list(tied) == ["PANTAU", "JANGKAU"]
+    unlimited = decide(status, p, [NAN] * 5 + [0.5], ["SDM"] * 6, [0] * 6, [0] * 6, s, capacity=None)
+    assert list(unlimited[:5]) == ["JANGKAU", "JANGKAU", "JANGKAU", "JANGKAU", "PANTAU"]
+
+
+def test_outreach_capacity(s):
+    assert outreach_capacity(308, s) == 30
+    assert outreach_capacity(5, s) == 1  # at least one when anything is scored
+    assert outreach_capacity(0, s) == 0
+
+
+def test_rank_puts_the_outreach_list_first(s):
+    status = np.array(["SEHAT_NOW", "SAKIT_NOW", "SEHAT_NOW", "UNASSESSED", "SAKIT_NOW", "SAKIT_NOW"])
+    p_sick = np.array([0.2, NAN, 0.8, 0.5, NAN, NAN])
+    p_rec = np.array([NAN, 0.1, NAN, NAN, 0.9, 0.3])
+    ids = np.array(["a", "b", "c", "d", "e", "f"])
+    action = decide(status, p_sick, p_rec, ["SDM"] * 6, [0] * 6, [0, 3, 0, 0, 1, 1], s, capacity=1, tie_break=ids)
+    assert list(action) == ["PANTAU", "PERTIMBANGKAN_PEMBUBARAN", "JANGKAU", "PANTAU", "BINA", "PANTAU_KETAT"]
+    rank = outreach_rank(status, p_sick, p_rec, action, tie_break=ids)
+    assert list(rank) == [3, 6, 1, 2, 4, 5]
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["SEHAT_NOW", "SAKIT_NOW", "UNASSESSED"]),
+                          st.floats(0, 1), st.floats(0, 1), st.sampled_from(["KEUANGAN", "SDM", "KELEMBAGAAN"]),
+                          st.integers(0, 4), st.integers(0, 5)), min_size=1, max_size=40),
+       st.integers(0, 10))
+def test_policy_invariants(rows, capacity):
+    s = get_settings()
+    status, p_sick, p_rec, clinic, rat, ys = (np.array(c) for c in zip(*rows))
+    sick = status == "SAKIT_NOW"
+    p_sick = np.where(sick, np.nan, p_sick)
+    p_rec = np.where(sick, p_rec, np.nan)
+    ids = np.array([f"K{i:03d}" for i in range(len(rows))])
+    action = decide(status, p_sick, p_rec, clinic, rat, ys, s, capacity=capacity, tie_break=ids)
+    assert set(action[~sick]) <= set(ACTIONS_HEALTHY) and set(action[sick]) <= set(ACTIONS_SICK)
+    jangkau = action == "JANGKAU"
+    assert jangkau.sum() <= capacity
+    assert (p_sick[jangkau] >= s.jangkau_threshold).all()
+    left_out = ~sick & ~jangkau & (p_sick >= s.jangkau_threshold)
+    if left_out.any():  # the capacity was full, and everyone on the list is at least as risky as anyone left out
+        assert jangkau.sum() == capacity
+        assert p_sick[jangkau].min(initial=1.0) >= p_sick[left_out].max()
+    rank = outreach_rank(status, p_sick, p_rec, action, tie_break=ids)
+    assert sorted(rank) == list(range(1, len(rows) + 1))
+    assert set(rank[jangkau]) == set(range(1, jangkau.sum() + 1))
+    if sick.any() and (~sick).any():
+        assert rank[~sick].max() < rank[sick].min()
