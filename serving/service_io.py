@@ -1,0 +1,195 @@
+"""What the HTTP service does around the scoring core: request -> contract tables, problems -> field paths,
+ScoreResult -> response rows, and the latest batch output for look-ups.
+
+Kept apart from serving/service.py so the service file reads as the list of routes, and so this can be tested
+without a server.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from data.contract import COLUMNS, DTYPES
+
+if TYPE_CHECKING:
+    from klinik.settings import Settings
+    from serving.schemas import CoopRecords
+    from serving.scoring import ScoreResult
+
+NESTED_TABLES = ("financials", "staffing", "meetings", "health", "clinic_cases")
+
+
+@dataclass
+class RequestInvalid(Exception):
+    """Everything wrong with one request, each as (loc, message, type); answered with HTTP 400."""
+
+    problems: list[tuple[tuple, str, str]]
+    error: str = "the request breaks the data contract"
+
+    def __str__(self) -> str:  # never holds the values sent, only where and which rule
+        return f"{self.error} ({len(self.problems)} problem(s))"
+
+
+def field_path(loc: tuple) -> str:
+    """("cooperatives", 0, "financials", 2, "cash") -> "cooperatives[0].financials[2].cash"."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def error_body(err: RequestInvalid) -> dict[str, Any]:
+    """The 400 answer, in the shape BentoML gives its own type errors (error, detail[loc, msg, type]) plus field."""
+    return {
+        "error": err.error,
+        "detail": [{"loc": list(loc), "field": field_path(loc), "msg": msg, "type": kind}
+                   for loc, msg, kind in err.problems],
+    }
+
+
+@dataclass
+class RequestTables:
+    """The request as contract tables, and for each table row the request location it came from."""
+
+    tables: dict[str, pd.DataFrame]
+    where: dict[str, list[tuple]] = field(default_factory=dict)
+
+    def loc(self, table: str, row: int | None, column: str | None) -> tuple:
+        """Where a problem of ``table`` row ``row`` (0-based, this table's order) lies in the request."""
+        if row is None or table not in self.where or not 0 <= row < len(self.where[table]):
+            base: tuple = ("cooperatives",)
+        else:
+            base = self.where[table][row]
+        return base + ((column,) if column else ())
+
+
+def _typed(table: str, rows: list[dict]) -> pd.DataFrame:
+    """A table with the contract's columns and in-memory dtypes, as the file loaders produce it."""
+    data = {}
+    for col, dtype in DTYPES[table].items():
+        values = pd.Series([r.get(col) for r in rows], dtype=object)
+        data[col] = pd.to_datetime(values).astype(dtype) if dtype.startswith("datetime64") else values.astype(dtype)
+    return pd.DataFrame(data, columns=list(COLUMNS[table]))
+
+
+def request_tables(cooperatives: list[CoopRecords]) -> RequestTables:
+    """Flatten nested cooperatives into the contract's tables (coop_id filled in from the parent).
+
+    A nested row whose own coop_id is not its cooperative's is a problem of the request, reported by path.
+    """
+    rows: dict[str, list[dict]] = {t: [] for t in ("cooperatives", *NESTED_TABLES)}
+    where: dict[str, list[tuple]] = {t: [] for t in rows}
+    problems: list[tuple[tuple, str, str]] = []
+    for i, entry in enumerate(cooperatives):
+        coop = entry.cooperative.model_dump()
+        rows["cooperatives"].append(coop)
+        where["cooperatives"].append(("cooperatives", i, "cooperative"))
+        for table in NESTED_TABLES:
+            for j, record in enumerate(getattr(entry, table)):
+                row = record.model_dump()
+                if row.get("coop_id") not in (None, coop["coop_id"]):
+                    problems.append((("cooperatives", i, table, j, "coop_id"),
+                                     f"coop_id must be the cooperative's own ({coop['coop_id']!r}) or left out",
+                                     "coop_id_mismatch"))
+                row["coop_id"] = coop["coop_id"]
+                rows[table].append(row)
+                where[table].append(("cooperatives", i, table, j))
+    if problems:
+        raise RequestInvalid(problems)
+    return RequestTables({t: _typed(t, r) for t, r in rows.items()}, where)
+
+
+def _shown(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f" (got {value!r})"
+
+
+def validate_request(req: RequestTables):
+    """The request's tables through data.validation (every rule of the contract): a Dataset or RequestInvalid."""
+    from data.validation import DatasetInvalid, validate_tables
+
+    try:
+        return validate_tables(req.tables, source="request", require_health=False)
+    except DatasetInvalid as err:
+        problems = [(req.loc(p.table, p.row, p.column), f"{p.rule}{_shown(p.value)}", "contract")
+                    for p in err.problems]
+        raise RequestInvalid(problems) from None
+
+
+def _plain(value: Any) -> Any:
+    """numpy / pandas scalars to JSON-ready Python: NaN, NA and NaT to None, timestamps to ISO dates."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return value.item() if hasattr(value, "item") else value
+
+
+def score_rows(result: ScoreResult) -> list[dict[str, Any]]:
+    """The Scores rows (in rank order) with structured reasons and the reasons in words."""
+    from models.reasons import REASON_FIELDS
+
+    by_coop: dict[str, list[dict]] = {}
+    for rec in result.reasons.sort_values(["coop_id", "position"], kind="stable").to_dict("records"):
+        by_coop.setdefault(str(rec["coop_id"]), []).append({k: _plain(rec[k]) for k in REASON_FIELDS})
+    out = []
+    for rec in result.scores.to_dict("records"):
+        row = {k: _plain(v) for k, v in rec.items()}
+        row["reasons_text"] = row.pop("reasons") or ""
+        row["reasons"] = by_coop.get(row["coop_id"], [])
+        out.append(row)
+    return out
+
+
+class LatestScores:
+    """The latest batch output (``klinik score``), re-read when the file changes, for /lookup."""
+
+    def __init__(self, settings: Settings):
+        self.path = Path(settings.lookup_scores_path or settings.work_dir / "scores" / "latest" / "scores.parquet")
+        self._stamp: tuple[int, int] | None = None
+        self._rows: dict[str, dict[str, Any]] = {}
+
+    def _load(self) -> None:
+        st = os.stat(self.path)
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp != self._stamp:
+            frame = pd.read_parquet(self.path) if self.path.suffix == ".parquet" else pd.read_csv(self.path)
+            self._rows = {str(r["coop_id"]): {k: _plain(v) for k, v in r.items()} for r in frame.to_dict("records")}
+            self._stamp = stamp
+
+    def find(self, coop_ids: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+        """(rows found, in the order asked; ids not found). FileNotFoundError when there is no batch output."""
+        self._load()
+        found = [self._rows[c] for c in coop_ids if c in self._rows]
+        missing = [c for c in coop_ids if c not in self._rows]
+        return found, missing
+
+
+def payload_from_dataset(ds, coop_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """The ``cooperatives`` of a /score request from a loaded Dataset (for clients, the benchmark and tests).
+
+    The inverse of ``request_tables``: each cooperative with its own rows nested, coop_id left out of them.
+    """
+    coops = ds.cooperatives
+    if coop_ids is not None:
+        coops = coops.set_index("coop_id", drop=False).loc[list(coop_ids)]
+    wanted = set(coops["coop_id"].astype(str))
+    nested: dict[str, dict[str, list[dict]]] = {c: {t: [] for t in NESTED_TABLES} for c in wanted}
+    for table in NESTED_TABLES:
+        frame = getattr(ds, table)
+        frame = frame.loc[frame["coop_id"].astype(str).isin(wanted)]
+        for rec in frame.to_dict("records"):
+            cid = str(rec.pop("coop_id"))
+            nested[cid][table].append({k: _plain(v) for k, v in rec.items() if k in COLUMNS[table]})
+    out = []
+    for rec in coops.to_dict("records"):
+        coop = {k: _plain(rec[k]) for k in COLUMNS["cooperatives"]}
+        out.append({"cooperative": coop, **nested[str(coop["coop_id"])]})
+    return out
