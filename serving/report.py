@@ -81,9 +81,9 @@ def _risk_distribution(scores: pd.DataFrame, settings: Settings) -> str:
     left.set(title="Peluang sakit tahun depan / p(sick next year)", xlabel="p_sick_next", ylabel="koperasi")
     left.legend(fontsize=8)
     sick = scores.loc[scores["status"] == "SAKIT_NOW"]
-    for action, color in (("BINA", "#27ae60"), ("PANTAU_KETAT", "#f1c40f"), ("PERTIMBANGKAN_PEMBUBARAN", "#7f8c8d")):
-        right.hist(sick.loc[sick["action"] == action, "p_recover"], bins=bins, color=color,
-                   label=ACTION_LABELS[action][0], alpha=0.9)
+    kinds = (("BINA", "#27ae60"), ("PANTAU_KETAT", "#f1c40f"), ("PERTIMBANGKAN_PEMBUBARAN", "#7f8c8d"))
+    right.hist([sick.loc[sick["action"] == a, "p_recover"].to_numpy() for a, _ in kinds], bins=bins, stacked=True,
+               color=[c for _, c in kinds], label=[ACTION_LABELS[a][0] for a, _ in kinds])
     right.axvline(settings.bina_threshold, color="black", ls="--", lw=1)
     right.axvline(settings.closure_recover_threshold, color="black", ls=":", lw=1)
     right.set(title="Koperasi sakit: peluang pulih / sick: p(recover in 2 years)", xlabel="p_recover")
@@ -107,7 +107,7 @@ def _by_category(joined: pd.DataFrame, column: str, title: str, settings: Settin
         ax.barh(parts.index.astype(str), parts[name], left=left, color=color, label=name)
         left += parts[name].to_numpy()
     ax.set(title=title, xlabel="koperasi")
-    ax.legend(fontsize=8, loc="lower right")
+    fig.legend(fontsize=8, loc="outside lower center", ncols=4)
     return _png(fig)
 
 
@@ -127,7 +127,7 @@ def _top_reasons(reasons: pd.DataFrame, n: int = 12) -> str | None:
     ax.set(title="Alasan paling sering (tiga teratas tiap koperasi) / most common reasons",
            xlabel="koperasi dengan alasan ini")
     handles = [Patch(color=COLORS[g], label=g) for g in ("KEUANGAN", "SDM", "KELEMBAGAAN")]
-    ax.legend(handles=handles, fontsize=8, loc="lower right")
+    fig.legend(handles=handles, fontsize=8, loc="outside lower center", ncols=3)
     return _png(fig)
 
 

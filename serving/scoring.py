@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from data.contract import SCORE_COLUMNS, SICK_CATEGORIES
+from data.contract import SCORE_COLUMNS
 
 if TYPE_CHECKING:
     from data.dataset import Dataset
@@ -165,35 +165,28 @@ def load_models(settings: Settings, model_version: str | None = None, *, n_threa
 
 
 def registered_coops(ds: Dataset, as_of_year: int) -> pd.DataFrame:
-    """The cooperatives that exist at ``as_of_year``: registered by then and not dissolved by then."""
-    coops = ds.cooperatives
-    dissolved = coops["dissolved_year"]
-    alive = (coops["founded_year"] <= as_of_year) & (dissolved.isna() | (dissolved > as_of_year)).fillna(True)
-    return coops.loc[alive.to_numpy(dtype=bool)].sort_values("coop_id", kind="stable").reset_index(drop=True)
+    """The cooperatives that exist at ``as_of_year`` (registered by then, not dissolved by then: the same rows
+    as build_features and make_labels), with their cooperatives-table columns, sorted by coop_id."""
+    from features.build import registered_coop_years
+
+    ids = registered_coop_years(ds, [as_of_year])["coop_id"]
+    coops = ds.cooperatives.assign(coop_id=ds.cooperatives["coop_id"].astype(str))
+    return coops.set_index("coop_id").loc[ids.to_numpy()].reset_index()
 
 
-def health_facts(health: pd.DataFrame, coop_ids: pd.Index, as_of_year: int, settings: Settings) -> pd.DataFrame:
-    """Per coop: status (from the latest assessment in the look-back window), its year, category and score,
-    consecutive years sick up to it, and the health-score trend over the last three years up to as_of_year."""
+def health_facts(ds: Dataset, coop_ids: pd.Index, as_of_year: int, settings: Settings) -> pd.DataFrame:
+    """Per coop: status at ``as_of_year`` (features.labels.make_labels: the latest assessment, at most
+    ``status_max_age_years`` old), that assessment's year, category and score, and the office's health score
+    over the last three years up to ``as_of_year`` ("58 → 52 → 47", "?" for a year not assessed)."""
+    from features.labels import make_labels
+
+    labels = make_labels(ds, settings)
+    status = labels.loc[labels["year"] == as_of_year].set_index("coop_id")["status"].reindex(coop_ids)
+    health = ds.health
     h = health.loc[health["coop_id"].isin(coop_ids) & (health["year"] <= as_of_year)]
     h = h.sort_values(["coop_id", "year"], kind="stable")
     latest = h.loc[h["year"] >= as_of_year - settings.status_max_age_years].groupby("coop_id").tail(1)
     latest = latest.set_index("coop_id").reindex(coop_ids)
-    sick_now = latest["category"].isin(SICK_CATEGORIES).to_numpy()
-    status = np.where(latest["year"].isna(), "UNASSESSED", np.where(sick_now, "SAKIT_NOW", "SEHAT_NOW"))
-
-    # years sick in a row, counting back from the status year; a year not assessed ends the run
-    sick = (h.assign(sick=h["category"].isin(SICK_CATEGORIES).astype(float))
-            .pivot_table(index="coop_id", columns="year", values="sick", aggfunc="last")
-            .reindex(coop_ids))
-    years_sick = np.zeros(len(coop_ids), dtype=np.int64)
-    running = sick_now.copy()
-    status_year = latest["year"].to_numpy(dtype=float)
-    for year in sorted(sick.columns, reverse=True):
-        counted = running & (year <= status_year)
-        is_sick = sick[year].to_numpy(dtype=float) == 1.0
-        years_sick += (counted & is_sick).astype(np.int64)
-        running &= ~(counted & ~is_sick)  # a healthy or missing year at or before the status year stops it
 
     recent = (h.loc[h["year"] > as_of_year - 3]
               .pivot_table(index="coop_id", columns="year", values="score", aggfunc="last")
@@ -203,11 +196,10 @@ def health_facts(health: pd.DataFrame, coop_ids: pd.Index, as_of_year: int, sett
     first = recent.bfill(axis=1).iloc[:, 0]
     last = recent.ffill(axis=1).iloc[:, -1]
     return pd.DataFrame({
-        "status": status,
+        "status": status.fillna("UNASSESSED").astype(str).to_numpy(),
         "health_year": latest["year"].astype("Int64").to_numpy(),
         "health_category": latest["category"].to_numpy(dtype=object),
         "health_score": latest["score"].to_numpy(dtype=float),
-        "years_sick": years_sick,
         "score_trend": trend,
         "score_change": (last - first).to_numpy(dtype=float),
     }, index=coop_ids)
@@ -265,7 +257,7 @@ def score_dataset(
     feats = build_features(ds, settings, years=[as_of_year])
     feats = feats.loc[feats["year"] == as_of_year].drop_duplicates("coop_id", keep="last")
     feats = feats.set_index(feats["coop_id"].astype(str)).reindex(ids)
-    facts = health_facts(ds.health, ids, as_of_year, settings)
+    facts = health_facts(ds, ids, as_of_year, settings)
     sick = (facts["status"] == "SAKIT_NOW").to_numpy()
 
     X_risk = feats[list(models.risk.feature_names_in_)]
@@ -284,7 +276,8 @@ def score_dataset(
 
     cap = outreach_capacity(len(ids), settings) if capacity == "auto" else capacity
     rat_missed = feats["rat_missed_years"].to_numpy(dtype=float)
-    action = decide(facts["status"], p_sick_next, p_recover, clinic, rat_missed, facts["years_sick"],
+    years_sick = feats["years_sick"].to_numpy(dtype=float)
+    action = decide(facts["status"], p_sick_next, p_recover, clinic, rat_missed, years_sick,
                     settings, capacity=cap, tie_break=ids)
     rank = outreach_rank(facts["status"], p_sick_next, p_recover, action, tie_break=ids)
 
@@ -311,7 +304,8 @@ def score_dataset(
         "district": coops["district"].to_numpy(),
         "coop_type": coops["coop_type"].to_numpy(),
         **{c: facts[c].to_numpy() for c in ("health_year", "health_category", "health_score", "score_trend",
-                                            "score_change", "years_sick")},
+                                            "score_change")},
+        "years_sick": years_sick,
         "rat_missed_years": rat_missed,
         "reasons_en": reasons_text(reasons, ids, lang="en").to_numpy(),
     }).iloc[order].reset_index(drop=True)[list(EVIDENCE_COLUMNS)]
