@@ -126,13 +126,14 @@ def _check_store_reachable(uri: str) -> None:
 
 def import_champions(settings: Settings) -> dict[str, bentoml.Model]:
     """Copy both champions into the BentoML store (or reuse the copies already there); CannotServe otherwise."""
+    uri = settings.mlflow_uri
+    _check_store_reachable(uri)
+
     import bentoml
     import mlflow
     from bentoml.exceptions import NotFound
     from mlflow.tracking import MlflowClient
 
-    uri = settings.mlflow_uri
-    _check_store_reachable(uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)

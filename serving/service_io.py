@@ -7,7 +7,6 @@ without a server.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,10 +104,10 @@ def request_tables(cooperatives: list[CoopRecords]) -> RequestTables:
     return RequestTables({t: _typed(t, r) for t, r in rows.items()}, where)
 
 
-def _shown(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return f" (got {value!r})"
+def _problem_text(p) -> str:
+    """A data.validation Problem as a message: the rule, the value sent, and the table when no row is named."""
+    text = p.rule if p.row is not None else f"{p.table}: {p.rule}"
+    return text if p.value is None else f"{text} (got {p.value})"
 
 
 def validate_request(req: RequestTables):
@@ -118,7 +117,7 @@ def validate_request(req: RequestTables):
     try:
         return validate_tables(req.tables, source="request", require_health=False)
     except DatasetInvalid as err:
-        problems = [(req.loc(p.table, p.row, p.column), f"{p.rule}{_shown(p.value)}", "contract")
+        problems = [(req.loc(p.table, p.row, p.column), _problem_text(p), "contract")
                     for p in err.problems]
         raise RequestInvalid(problems) from None
 

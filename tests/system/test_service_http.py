@@ -1,0 +1,293 @@
+"""The HTTP service end to end: the real `klinik serve` on 127.0.0.1 with models trained in a temporary store.
+
+One server for the module (starting one costs about 15 s): every bad request is sent to the same server, and at
+the end it must still answer. Scores are compared with the real `klinik score` output for the same records.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import math
+
+import bentoml
+import httpx
+import pandas as pd
+import pytest
+
+from serving.service_io import payload_from_dataset
+from service_helpers import API_KEY, AS_OF, MAX_BODY, MAX_COOPS, klinik, running_server
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def batch(trained_registry, world_dir, tmp_path_factory):
+    """The real batch job's output for the world: what /lookup reads, and what /score must agree with."""
+    tmp = tmp_path_factory.mktemp("batch")
+    out = tmp / "scores"
+    done = klinik(["score", "--data", str(world_dir), "--as-of", str(AS_OF), "--out", str(out), "--quiet"],
+                  trained_registry, tmp)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out / "scores.parquet"
+
+
+@pytest.fixture(scope="module")
+def server(trained_registry, batch, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serve")
+    with running_server(trained_registry, tmp, KLINIK_API_KEY=API_KEY, KLINIK_MAX_COOPS_PER_REQUEST=str(MAX_COOPS),
+                        KLINIK_MAX_BODY_BYTES=str(MAX_BODY), KLINIK_LOOKUP_SCORES_PATH=str(batch)) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def http(server):
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=120) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def one_coop(world) -> dict:
+    """A cooperative alive in AS_OF with several years of every kind of record."""
+    coops = world.cooperatives
+    alive = coops.loc[(coops["founded_year"] <= AS_OF - 5) & coops["dissolved_year"].isna(), "coop_id"]
+    counts = world.financials.loc[world.financials["coop_id"].isin(alive)].groupby("coop_id").size()
+    return payload_from_dataset(world, [counts.idxmax()])[0]
+
+
+def post(http: httpx.Client, route: str, body) -> httpx.Response:
+    return http.post(route, content=body if isinstance(body, (str, bytes)) else json.dumps(body),
+                     headers={"Content-Type": "application/json"})
+
+
+def problems(resp: httpx.Response) -> dict[str, str]:
+    assert resp.status_code == 400, (resp.status_code, resp.text[:2000])
+    body = resp.json()
+    assert body["error"]
+    return {".".join(str(p) for p in d["loc"]): d["msg"] for d in body["detail"]}
+
+
+def close(a, b) -> bool:
+    if a is None or (isinstance(a, float) and math.isnan(a)):
+        return b is None or (isinstance(b, float) and math.isnan(b))
+    return b is not None and abs(a - b) <= 1e-9
+
+
+# ------------------------------------------------------------------------------------------- good requests
+def test_score_of_the_whole_world_equals_batch_scoring(http, world, batch):
+    resp = post(http, "/score", {"cooperatives": payload_from_dataset(world), "as_of_year": AS_OF})
+    assert resp.status_code == 200, resp.text[:2000]
+    body = resp.json()
+    expected = pd.read_parquet(batch).set_index("coop_id")
+    got = {r["coop_id"]: r for r in body["scores"]}
+    assert set(got) == set(expected.index)
+    for coop_id, row in expected.iterrows():
+        mine = got[coop_id]
+        for col in ("status", "clinic", "action", "model_version", "reasons"):
+            want = row[col]
+            have = mine["reasons_text"] if col == "reasons" else mine[col]
+            assert have == want, (coop_id, col, have, want)
+        assert mine["rank"] == int(row["rank"])
+        assert mine["as_of_year"] == AS_OF
+        assert close(mine["p_sick_next"], float(row["p_sick_next"])), coop_id
+        assert close(mine["p_recover"], float(row["p_recover"])), coop_id
+    assert [r["rank"] for r in body["scores"]] == sorted(r["rank"] for r in body["scores"])
+
+
+def test_one_cooperative_gets_the_batch_numbers_and_structured_reasons(http, one_coop, batch):
+    resp = post(http, "/score", {"cooperatives": [one_coop]})  # as_of_year: the latest year in the records
+    assert resp.status_code == 200, resp.text[:2000]
+    body = resp.json()
+    latest = max(r["year"] for t in ("financials", "staffing", "health") for r in one_coop[t])
+    assert body["as_of_year"] == latest
+    (row,) = body["scores"]
+    expected = pd.read_parquet(batch).set_index("coop_id").loc[one_coop["cooperative"]["coop_id"]]
+    if latest == AS_OF:
+        assert close(row["p_sick_next"], float(expected["p_sick_next"]))
+        assert close(row["p_recover"], float(expected["p_recover"]))
+        assert row["reasons_text"] == expected["reasons"] and row["clinic"] == expected["clinic"]
+    assert row["rank"] == 1
+    assert row["model_version"] == ",".join(body["model_versions"][t] for t in ("risk", "recovery"))
+    for reason in row["reasons"]:
+        assert set(reason) >= {"feature", "value", "contribution", "group", "share", "text_id", "text_en"}
+        assert reason["contribution"] > 0 and 0 < reason["share"] <= 1
+    assert sum(r["share"] for r in row["reasons"]) <= 1 + 1e-9
+
+
+def test_rank_returns_the_outreach_order_within_capacity(http, world):
+    coops = payload_from_dataset(world)[:60]
+    resp = post(http, "/rank", {"cooperatives": coops, "as_of_year": AS_OF, "capacity": 3})
+    assert resp.status_code == 200, resp.text[:2000]
+    body = resp.json()
+    ranks = [r["rank"] for r in body["scores"]]
+    assert ranks == list(range(1, len(ranks) + 1))
+    assert len(body["outreach"]) <= 3 and body["capacity"] == 3
+    jangkau = [r["coop_id"] for r in body["scores"] if r["action"] == "JANGKAU"]
+    assert body["outreach"] == jangkau == [r["coop_id"] for r in body["scores"][:len(jangkau)]]
+    healthy = [r for r in body["scores"] if r["status"] != "SAKIT_NOW"]
+    assert [r["p_sick_next"] for r in healthy] == sorted((r["p_sick_next"] for r in healthy), reverse=True)
+
+
+def test_the_python_client_speaks_to_the_service(server, one_coop):
+    with bentoml.SyncHTTPClient(server.url, token=API_KEY, timeout=60) as client:
+        assert client.is_ready()
+        scored = client.score(cooperatives=[one_coop], as_of_year=AS_OF)
+        assert scored["scores"][0]["coop_id"] == one_coop["cooperative"]["coop_id"]
+        info = client.model()
+        assert set(info["models"]) == {"risk", "recovery"}
+    with bentoml.SyncHTTPClient(server.url, timeout=60) as client:  # no key
+        with pytest.raises(bentoml.exceptions.BentoMLException) as err:
+            client.score(cooperatives=[one_coop], as_of_year=AS_OF)
+        assert err.value.error_code == 401
+
+
+# ------------------------------------------------------------------------------------------- bad input
+def _set(body: dict, path: str, value) -> dict:
+    """A copy of ``body`` with the value at "a.0.b" replaced (or removed when value is ...)."""
+    out = copy.deepcopy(body)
+    *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")]
+    node = out
+    for p in parents:
+        node = node[p]
+    if value is ...:
+        del node[last]
+    else:
+        node[last] = value
+    return out
+
+
+@pytest.mark.parametrize("path, value, where, says", [
+    ("cooperatives.0.financials.0.cash", "banyak", "cooperatives.0.financials.0.cash", "number"),
+    ("cooperatives.0.staffing.0.members", ..., "cooperatives.0.staffing.0.members", "required"),
+    ("cooperatives.0.cooperative.coop_type", "KOPERASI_X", "cooperatives.0.cooperative.coop_type", "KSP"),
+    ("cooperatives.0.staffing.0.employees", -3, "cooperatives.0.staffing.0.employees", ""),
+    ("cooperatives.0.financials.0.cahs", 5.0, "cooperatives.0.financials.0.cahs", "Extra"),
+    ("cooperatives.0.financials.0.coop_id", "OTHER", "cooperatives.0.financials.0.coop_id", "own"),
+    ("cooperatives.0.staffing.0.has_manager", "mungkin", "cooperatives.0.staffing.0.has_manager", "boolean"),
+    ("as_of_year", dt.date.today().year + 1, "as_of_year", "future"),
+    ("cooperatives", [], "cooperatives", "at least 1"),
+])
+def test_bad_field_is_a_400_naming_the_field(http, one_coop, path, value, where, says):
+    found = problems(post(http, "/score", _set({"cooperatives": [one_coop]}, path, value)))
+    assert where in found, found
+    assert says.lower() in found[where].lower(), found
+
+
+def test_nan_and_infinity_are_refused(http, one_coop):
+    body = json.dumps({"cooperatives": [one_coop]})
+    cash = f'"cash": {json.dumps(one_coop["financials"][0]["cash"])}'
+    assert cash in body
+    for literal in ("NaN", "Infinity", "-Infinity", "1e999"):
+        found = problems(post(http, "/score", body.replace(cash, f'"cash": {literal}', 1)))
+        assert "cooperatives.0.financials.0.cash" in found, (literal, found)
+
+
+def test_contradictory_totals_are_a_400(http, one_coop):
+    fin = one_coop["financials"][0]
+    body = _set({"cooperatives": [one_coop]}, "cooperatives.0.financials.0.total_assets",
+                fin["total_assets"] * 3 + 1e9)
+    found = problems(post(http, "/score", body))
+    assert any(k.startswith("cooperatives.0.financials.0") for k in found), found
+
+
+def test_a_duplicated_year_is_a_400(http, one_coop):
+    body = {"cooperatives": [copy.deepcopy(one_coop)]}
+    body["cooperatives"][0]["staffing"].append(copy.deepcopy(one_coop["staffing"][0]))
+    found = problems(post(http, "/score", body))
+    n = len(one_coop["staffing"])
+    assert any(k.startswith(f"cooperatives.0.staffing.{i}") for k in found for i in (0, n)), found
+
+
+def test_a_year_in_the_future_in_the_records_is_a_400(http, one_coop):
+    body = _set({"cooperatives": [one_coop]}, "cooperatives.0.financials.0.year", dt.date.today().year + 2)
+    found = problems(post(http, "/score", body))
+    assert any(k.startswith("cooperatives.0.financials.0") for k in found), found
+
+
+def test_not_json_and_wrong_shapes_are_400(http):
+    for body in ("this is not json", "[1, 2, 3]", '{"cooperatives": "all of them"}', "{}"):
+        resp = post(http, "/score", body)
+        assert resp.status_code == 400, (body, resp.status_code, resp.text[:500])
+
+
+# ------------------------------------------------------------------------------------------- limits, key
+def test_too_many_cooperatives_is_refused(http, one_coop):
+    many = []
+    for i in range(MAX_COOPS + 1):
+        c = copy.deepcopy(one_coop)
+        c["cooperative"]["coop_id"] = f"X{i:05d}"
+        many.append({"cooperative": c["cooperative"]})
+    found = problems(post(http, "/score", {"cooperatives": many}))
+    assert "cooperatives" in found and str(MAX_COOPS) in found["cooperatives"]
+
+
+def test_a_body_too_large_is_413_with_and_without_content_length(http, server):
+    big = b'{"cooperatives": [' + b" " * (MAX_BODY + 10) + b"]}"
+    resp = post(http, "/score", big)
+    assert resp.status_code == 413 and "bytes" in resp.json()["error"]
+
+    def chunks():
+        for _ in range(MAX_BODY // 65536 + 2):
+            yield b" " * 65536
+
+    resp = httpx.post(f"{server.url}/score", content=chunks(), timeout=60,
+                      headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
+    assert resp.status_code == 413
+
+
+def test_the_api_key_is_required_on_our_routes_and_probes_stay_open(server, one_coop):
+    body = json.dumps({"cooperatives": [one_coop]})
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": API_KEY}):
+        for route in ("/score", "/rank", "/lookup", "/model"):
+            resp = httpx.post(f"{server.url}{route}", content=body, timeout=30,
+                              headers={"Content-Type": "application/json", **headers})
+            assert resp.status_code == 401, (route, headers, resp.status_code)
+            assert resp.headers["www-authenticate"] == "Bearer"
+    for probe in ("/livez", "/readyz", "/docs.json"):
+        assert httpx.get(f"{server.url}{probe}", timeout=30).status_code == 200, probe
+
+
+# ------------------------------------------------------------------------------------------- lookup, model
+def test_lookup_returns_the_batch_rows_and_names_unknown_ids(http, batch):
+    expected = pd.read_parquet(batch).set_index("coop_id")
+    ids = list(expected.index[:3])
+    resp = post(http, "/lookup", {"coop_ids": ids + ["NO-SUCH-COOP"]})
+    assert resp.status_code == 200, resp.text[:1000]
+    body = resp.json()
+    assert [r["coop_id"] for r in body["scores"]] == ids
+    assert body["not_found"] == ["NO-SUCH-COOP"]
+    for row in body["scores"]:
+        assert row["rank"] == int(expected.loc[row["coop_id"], "rank"])
+        assert close(row["p_sick_next"], float(expected.loc[row["coop_id"], "p_sick_next"]))
+
+    resp = post(http, "/lookup", {"coop_ids": ["NO-SUCH-COOP"]})
+    assert resp.status_code == 404 and "NO-SUCH-COOP" in resp.json()["error"]
+
+
+def test_model_says_which_versions_are_served_and_how_good_they_are(http, trained_registry):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=trained_registry.tracking_uri)
+    for resp in (http.get("/model"), post(http, "/model", {})):
+        assert resp.status_code == 200, resp.text[:1000]
+        models = resp.json()["models"]
+        for task, name in (("risk", trained_registry.settings.risk_model_name),
+                           ("recovery", trained_registry.settings.recovery_model_name)):
+            champion = client.get_model_version_by_alias(name, "champion")
+            info = models[task]
+            assert info["name"] == name and info["version"] == str(champion.version)
+            assert info["run_id"] == champion.run_id and info["trained_at"]
+            assert info["metrics"] and all(math.isfinite(v) for v in info["metrics"].values())
+            assert info["bento_tag"].startswith(f"{name}:")
+
+
+# ------------------------------------------------------------------------------------------- still alive
+def test_zz_the_server_still_answers_after_all_of_that(http, server, one_coop):
+    assert server.proc.poll() is None
+    assert httpx.get(f"{server.url}/readyz", timeout=10).status_code == 200
+    resp = post(http, "/score", {"cooperatives": [one_coop], "as_of_year": AS_OF})
+    assert resp.status_code == 200
+    log = server.log.read_text(errors="replace")
+    assert "Traceback" not in log or "ValidationError" in log  # our own handlers raised nothing
+    assert one_coop["cooperative"]["name"] not in log  # request bodies never reach the log
