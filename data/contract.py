@@ -66,3 +66,32 @@ DTYPES: dict[str, dict[str, str]] = {
                      "closed_on": "datetime64[ns]", "outcome": "str"},
     "truth": {"coop_id": "str", "year": "int64", "p_sick_next": "float64", "p_recover": "float64", "cause": "str"},
 }
+
+# --- keys, optional cells and row requirements (used by data/validation.py) ---
+KEYS: dict[str, tuple[str, ...]] = {
+    "cooperatives": ("coop_id",),
+    "financials": ("coop_id", "year"),
+    "staffing": ("coop_id", "year"),
+    "health": ("coop_id", "year"),
+    "clinic_cases": ("case_id",),
+    "truth": ("coop_id", "year"),
+}
+# Columns whose cells may be empty; every other cell is required ("allowed only where said").
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "cooperatives": ("dissolved_year",),
+    "meetings": ("attendees",),
+    "health": ("score",),
+    "clinic_cases": ("closed_on", "outcome"),
+    "truth": ("p_sick_next", "p_recover", "cause"),
+}
+# Tables that refer to cooperatives.coop_id (a foreign key).
+COOP_REFERENCING_TABLES = ("financials", "staffing", "meetings", "health", "clinic_cases", "truth")
+# Tables that must hold at least one row (a header-only meetings or clinic_cases table is valid: nothing happened).
+NON_EMPTY_TABLES = ("cooperatives", "financials", "staffing")
+FIRST_YEAR = 1900  # the earliest year or date the contract accepts
+# Score bands of the health assessment (DOMAIN.md): the lowest score of each category, best first.
+HEALTH_SCORE_BANDS = (("SEHAT", 80.0), ("CUKUP_SEHAT", 66.0), ("DALAM_PENGAWASAN", 51.0),
+                      ("DALAM_PENGAWASAN_KHUSUS", float("-inf")))
+# File formats of a dataset folder (one workbook holds every table as a sheet).
+TABLE_FILE_SUFFIXES = (".csv", ".parquet")
+WORKBOOK_SUFFIX = ".xlsx"

@@ -1,0 +1,326 @@
+"""Reads a dataset folder (CSV files, Parquet files or one Excel workbook) into validated, typed tables.
+
+Reading only finds the tables and gets their cells out of the files, numbering rows as the file shows them;
+everything about what the cells must be is decided in data/validation.py (``check_tables``), the same code that
+checks tables sent to the HTTP service. Whatever a person puts in the folder -- no file, an empty file, binary
+junk, an HTML page renamed .csv, a Latin-1 export, the same table twice -- ends as a :class:`DatasetInvalid`
+naming the file, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import warnings as _warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from data.contract import COLUMNS, DTYPES, REQUIRED_TABLES, TABLE_FILE_SUFFIXES, WORKBOOK_SUFFIX
+from data.dataset import Dataset
+from data.validation import DATASET, DatasetInvalid, Problem, check_tables
+
+# Columns read as text by the CSV reader: identifiers keep leading zeros and dates are checked as written.
+_READ_AS_TEXT = {"str", "datetime64[ns]"}
+
+
+class _Unreadable(Exception):
+    """A file that cannot be turned into a table; ``row`` where the file shows the trouble."""
+
+    def __init__(self, rule: str, row: int | None = None):
+        super().__init__(rule)
+        self.rule = rule
+        self.row = row
+
+
+def _sniff(head: bytes, expected: str) -> str | None:
+    """What the first bytes say the file really is, when that is not ``expected``; None when it may be."""
+    if not head:
+        return None
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    kinds = [
+        (head.startswith(b"PK\x03\x04"), "xlsx", "an Excel workbook (or another zip archive)"),
+        (head.startswith(b"PAR1"), "parquet", "a Parquet file"),
+        (head.startswith(b"\xd0\xcf\x11\xe0"), "xls", "an old Excel .xls workbook (save it as .xlsx)"),
+        (head.startswith((b"\xff\xfe", b"\xfe\xff")), "utf16", "UTF-16 text (save it as 'CSV UTF-8')"),
+        (text[:1] == b"<", "html", "an HTML or XML page"),
+        (b"\x00" in head, "binary", "a binary file"),
+    ]
+    for matches, kind, what in kinds:  # signatures first: a Parquet file holds NUL bytes too
+        if matches:
+            return None if kind == expected else what
+    return "text or another kind of file" if expected in ("xlsx", "parquet") else None
+
+
+def _not_what_it_says(path: Path, expected: str, fix: str) -> None:
+    if path.stat().st_size == 0:
+        raise _Unreadable("the file is empty (0 bytes)")
+    with path.open("rb") as f:
+        head = f.read(8192)
+    what = _sniff(head, expected)
+    if what:
+        raise _Unreadable(f"is not {fix}: it looks like {what}")
+
+
+def _first_bad_utf8(path: Path) -> _Unreadable:
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        return _Unreadable(f"is not UTF-8 text (byte 0x{data[err.start]:02x} on line {line}); save it as "
+                           f"'CSV UTF-8'", row=line)
+    return _Unreadable("is not UTF-8 text; save it as 'CSV UTF-8'")
+
+
+def read_csv_table(path: Path, table: str) -> pd.DataFrame:
+    """One CSV file's cells, indexed by the row a spreadsheet shows (header row 1, first data row 2).
+
+    Numbers are left to pandas' fast C parser; a column it cannot read as numbers stays text and
+    validation reports the exact cells. Only an empty cell is missing ("NA", "null" are text).
+    """
+    _not_what_it_says(path, "csv", "a CSV file")
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            header = next(csv.reader(f), None)
+    except UnicodeDecodeError:
+        raise _first_bad_utf8(path) from None
+    except csv.Error as err:
+        raise _Unreadable(f"the header row cannot be read as CSV: {err}", row=1) from None
+    if not header or not any(h.strip() for h in header):
+        raise _Unreadable(f"the header row is empty: row 1 must name the columns ({', '.join(COLUMNS[table])})",
+                          row=1)
+    names = [h.strip() for h in header]
+    if len(names) == 1:
+        for sep, word in ((";", "semicolons"), ("\t", "tabs")):
+            if sep in names[0]:
+                raise _Unreadable(f"the columns are separated by {word}; the contract wants commas (in Excel: "
+                                  f"save as 'CSV UTF-8 (Comma delimited)')", row=1)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise _Unreadable(f"the header names a column more than once: {', '.join(twice)}", row=1)
+    as_text = {h: "str" for h, n in zip(header, names) if DTYPES[table].get(n) in _READ_AS_TEXT}
+    try:
+        frame = pd.read_csv(path, dtype=as_text, keep_default_na=False, na_values=[""], skip_blank_lines=False,
+                            encoding="utf-8-sig", low_memory=False)
+    except UnicodeDecodeError:
+        raise _first_bad_utf8(path) from None
+    except pd.errors.ParserError as err:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
+        if found:
+            width, line, saw = (int(x) for x in found.groups())
+            raise _Unreadable(f"has {saw} cells in a row but the header has {width} columns (a value holding a "
+                              f"comma must be in double quotes)", row=line) from None
+        raise _Unreadable(f"cannot be read as CSV: {err}") from None
+    frame.index = np.arange(2, len(frame) + 2)
+    return frame
+
+
+def read_parquet_table(path: Path) -> pd.DataFrame:
+    """One Parquet file, indexed by 1-based record number."""
+    _not_what_it_says(path, "parquet", "a Parquet file")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises many kinds for damaged files; all mean the same to the user
+        raise _Unreadable(f"cannot be read as Parquet: {err}") from None
+    if list(frame.index.names) != [None]:
+        frame = frame.reset_index()  # a table written with its key as the index still has its columns
+    frame.index = np.arange(1, len(frame) + 1)
+    return frame
+
+
+def _sheet_frame(ws) -> pd.DataFrame:
+    """One worksheet's cells, indexed by the sheet's row numbers (header row 1)."""
+    ws.reset_dimensions()  # trust the cells, not the size a writer recorded
+    rows = ws.iter_rows(min_row=1, values_only=True)
+    header = next(rows, None)
+    if header is None or all(h is None or str(h).strip() == "" for h in header):
+        raise _Unreadable("the sheet has no header in row 1 (it must name the columns)", row=1)
+    data = list(rows)
+    width = max([len(header), *map(len, data)])
+    frame = pd.DataFrame(data, columns=range(width)) if data else pd.DataFrame(columns=range(width))
+    from openpyxl.utils import get_column_letter
+
+    names, keep = [], []
+    for i in range(width):
+        h = header[i] if i < len(header) else None
+        if h is None or str(h).strip() == "":
+            if frame[i].isna().all():
+                continue  # an unused column of the sheet
+            h = f"(no header, column {get_column_letter(i + 1)})"
+        names.append(str(h).strip())
+        keep.append(i)
+    frame = frame[keep]
+    frame.columns = names
+    frame.index = np.arange(2, len(frame) + 2)
+    return frame
+
+
+@dataclass
+class _Source:
+    """Where one table is: a file of its own, or a sheet of the workbook."""
+
+    path: Path
+    sheet: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.path.name
+
+    def describe(self) -> str:
+        return f"{self.path.name} sheet '{self.sheet}'" if self.sheet else self.path.name
+
+
+def _workbook_sheets(path: Path) -> list[str]:
+    _not_what_it_says(path, "xlsx", "an Excel .xlsx workbook")
+    import openpyxl
+
+    try:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as err:  # zipfile, XML and openpyxl errors all mean "not a workbook we can read"
+        raise _Unreadable(f"cannot be opened as an Excel workbook: {err}") from None
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
+
+
+def read_sheet_tables(path: Path, sheets: dict[str, str]) -> dict[str, pd.DataFrame | _Unreadable]:
+    """The named sheets of one workbook (table -> sheet name), each a frame or the reason it is unreadable."""
+    import openpyxl
+
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        out: dict[str, pd.DataFrame | _Unreadable] = {}
+        for table, sheet in sheets.items():
+            try:
+                out[table] = _sheet_frame(wb[sheet])
+            except _Unreadable as err:
+                out[table] = err
+            except Exception as err:  # damaged sheet XML and the like
+                out[table] = _Unreadable(f"sheet '{sheet}' cannot be read: {type(err).__name__}: {err}")
+        return out
+    finally:
+        wb.close()
+
+
+def _expected_tables(require_health: bool) -> list[str]:
+    return [t for t in REQUIRED_TABLES if t != "health" or require_health]
+
+
+def _find_tables(folder: Path, require_health: bool) -> tuple[dict[str, list[_Source]], list[Problem], list[str]]:
+    """Which file or sheet holds each table; problems of the folder itself; files ignored."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
+    sources: dict[str, list[_Source]] = {}
+    ignored = []
+    workbooks = [p for p in files if p.suffix.lower() == WORKBOOK_SUFFIX]
+    for p in files:
+        stem, suffix = p.stem.strip().lower(), p.suffix.lower()
+        if suffix in TABLE_FILE_SUFFIXES and stem in COLUMNS:
+            sources.setdefault(stem, []).append(_Source(p))
+        elif suffix == ".xls":
+            warnings.append(f"{p.name}: old Excel .xls workbooks are not read; save it as .xlsx")
+        elif suffix != WORKBOOK_SUFFIX:
+            ignored.append(p.name)
+    if ignored:
+        warnings.append(f"ignored files that are not tables of the data contract: {', '.join(ignored)}")
+    if len(workbooks) > 1:
+        problems.append(Problem(DATASET, folder.name, None, None, "more than one Excel workbook in the folder ("
+                                + ", ".join(p.name for p in workbooks) + "): the contract wants one, a sheet per "
+                                "table; keep one"))
+    sheets_found: list[str] | None = None
+    if len(workbooks) == 1:
+        book = workbooks[0]
+        try:
+            sheets_found = _workbook_sheets(book)
+        except _Unreadable as err:
+            problems.append(Problem(DATASET, book.name, None, None, err.rule))
+        for sheet in sheets_found or []:
+            name = sheet.strip().lower()
+            if name in COLUMNS:
+                sources.setdefault(name, []).append(_Source(book, sheet))
+            else:
+                warnings.append(f"{book.name}: sheet '{sheet}' is not a table of the data contract, ignored")
+    for table, where in sources.items():
+        if len(where) > 1:
+            problems.append(Problem(table, where[0].label, None, None, "the table is given more than once ("
+                                    + ", ".join(s.describe() for s in where) + "): keep one"))
+    expected = _expected_tables(require_health)
+    for table in expected:
+        if table in sources or problems and any(p.table == DATASET for p in problems):
+            continue
+        if sheets_found is not None:
+            rule = (f"no sheet named '{table}' in {workbooks[0].name} (sheets found: {', '.join(sheets_found)}; "
+                    f"expected: {', '.join(expected)})")
+            problems.append(Problem(table, workbooks[0].name, None, None, rule))
+        else:
+            found = ", ".join(p.name for p in files) or "no files"
+            rule = (f"required table is missing: put {table}.csv or {table}.parquet in the folder, or a sheet "
+                    f"'{table}' in one .xlsx workbook (found: {found})")
+            problems.append(Problem(table, folder.name, None, None, rule))
+    return sources, problems, warnings
+
+
+def read_tables(folder: Path, require_health: bool = True) -> tuple[dict[str, pd.DataFrame], dict[str, str],
+                                                                     list[Problem], list[str]]:
+    """Every table's raw cells (indexed by the row the file shows), where each came from, and what went wrong."""
+    sources, problems, warnings = _find_tables(folder, require_health)
+    frames: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
+    in_book: dict[Path, dict[str, str]] = {}
+    for table, where in sources.items():
+        if len(where) != 1:
+            continue  # ambiguous: already a problem
+        src = where[0]
+        files[table] = src.label
+        if src.sheet is not None:
+            in_book.setdefault(src.path, {})[table] = src.sheet
+            continue
+        try:
+            if src.path.suffix.lower() == ".csv":
+                frames[table] = read_csv_table(src.path, table)
+            else:
+                frames[table] = read_parquet_table(src.path)
+        except _Unreadable as err:
+            problems.append(Problem(table, src.label, err.row, None, err.rule))
+        except Exception as err:  # the safety net: a file we cannot read is that file's problem, not a crash
+            problems.append(Problem(table, src.label, None, None, f"cannot be read: {type(err).__name__}: {err}"))
+    for book, sheets in in_book.items():
+        for table, got in read_sheet_tables(book, sheets).items():
+            if isinstance(got, _Unreadable):
+                problems.append(Problem(table, book.name, got.row, None, got.rule))
+            else:
+                frames[table] = got
+    return frames, files, problems, warnings
+
+
+def load_dataset(path: Path, *, quarantine: Path | None = None, require_health: bool = True) -> Dataset:
+    """Read and validate the dataset folder ``path`` (DATA-CONTRACT.md) into typed tables.
+
+    ``require_health``: the health table is needed to train; for scoring pass False and a missing health
+    table becomes an empty one. Rows breaking a rule either refuse the dataset (:class:`DatasetInvalid`, every
+    problem at once) or, with ``quarantine`` (a CSV file path), are written there with the reason and left out;
+    ``Dataset.warnings`` says how many. Problems of whole tables or files always refuse.
+    """
+    path = Path(path)
+    source = str(path)
+    if not path.exists():
+        raise DatasetInvalid([Problem(DATASET, source, None, None, "the dataset folder does not exist")], source)
+    if not path.is_dir():
+        raise DatasetInvalid([Problem(DATASET, source, None, None, "is a file, not a dataset folder: put the "
+                                      "tables (<table>.csv, <table>.parquet or one .xlsx workbook) in a folder "
+                                      "and give the folder")], source)
+    try:
+        frames, files, problems, warnings = read_tables(path, require_health)
+    except PermissionError as err:
+        raise DatasetInvalid([Problem(DATASET, source, None, None, f"cannot be read: {err}")], source) from None
+    return check_tables(frames, files, source=source, require_health=require_health, quarantine=quarantine,
+                        problems=problems, warnings=warnings)
