@@ -1,0 +1,513 @@
+"""Contract tables -> one row per (cooperative, year), point in time, each feature in a clinic group.
+
+Point in time. The features of year t are what the office could know at the office's RAT deadline in t+1
+(``rat_office_deadline_month/day``, 31 March in Buleleng), following DATA-CONTRACT.md:
+  * yearly tables (financials, staffing, health) of years <= t; the health assessment of year t is the
+    status at t and may be used;
+  * board and supervisory meetings held in years <= t;
+  * the RAT of book year t only when held on or before the office's deadline in t+1; an RAT of an earlier
+    book year only when held by 31 December of t (a late RAT counts from the year it was held);
+  * clinic cases opened by 31 December of t; a case's close and outcome only when closed by then.
+Nothing later, ever: tests/code/test_features_point_in_time.py changes everything dated later and checks
+that the features of year t do not move.
+
+How it is computed. Every table is scattered once into dense (cooperative x year) arrays (cooperatives sorted
+by ``coop_id``), the features are arithmetic on whole arrays, lags are column offsets, and the rows of the
+registered cooperatives are gathered at the end: no Python loop per cooperative. When ``years`` is given only
+the statements and staffing reports of those years and their comparison years (t-1, t-3) are read; the
+histories (RAT streak, health spells, clinic cases) are cumulative and always look back to the data's first year.
+
+Missing and zero. A ratio whose denominator is zero (a cooperative that does not lend has no loan ratios) is
+NaN, never an infinity. A year without a statement leaves its financial features NaN and sets
+``no_financial_statement``; likewise ``no_staffing_report``. Flags are 0/1 floats, NaN when their source is
+missing. Shares that cannot exceed 100% (training, RAT attendance) are capped there.
+
+Inconsistent inputs are taken at face value: each ratio divides the figures as filed (equity as listed, not
+assets minus liabilities), and ``balance_sheet_gap`` says how far the filed totals disagree. The loader's
+checks (total assets = liabilities + equity within 1%) are where wrong books are refused.
+
+Sick years and the recovery model. The same table serves both models; the recovery model is trained on the
+rows sick at t. What tells a sick year apart is in CONTEXT: ``years_sick`` (years since the current sick
+spell began, counting unassessed years in between), ``sick_years_total``, ``prev_health_category_rank``,
+the clinic's treatment (``clinic_case_open``, which clinic, ``clinic_years_since_first_case``,
+``clinic_cases_recovered``) and ``clinic_matches_weakness``: whether an open case sits in a clinic whose
+area shows the weakness that clinic treats (``WEAKNESS_RULES``). For a healthy row these are 0 or NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from data.contract import CLINICS, HEALTH_CATEGORIES, MONEY_COLUMNS, SICK_CATEGORIES
+from data.dataset import Dataset
+from features import health_score
+from features.catalog import CATEGORICAL, FEATURES
+from klinik.settings import Settings
+
+MAIN_TRENDS = ("equity_to_assets", "bad_loan_ratio", "risky_loan_ratio", "cash_ratio", "return_on_assets",
+               "operational_self_sufficiency", "participation_ratio", "official_score")
+# An open clinic case "matches the weakness" when its clinic's area shows the weakness it treats at t:
+WEAKNESS_RULES = {
+    "KEUANGAN": "no statement, or the ratio-based category is DALAM_PENGAWASAN or worse",
+    "SDM": "no staffing report, no hired manager, or under half of board and staff certified",
+    "KELEMBAGAAN": "the RAT of the year not held, or last year's RAT after the office's deadline",
+}
+
+
+# ---------------------------------------------------------------- the (cooperative x year) frame
+def dataset_years(ds: Dataset) -> tuple[int, int]:
+    """First and last fiscal year the yearly tables (financials, staffing, health) mention."""
+    spans = [(int(t["year"].min()), int(t["year"].max()))
+             for t in (ds.financials, ds.staffing, ds.health) if t is not None and len(t)]
+    if not spans:
+        raise ValueError("the dataset has no yearly rows: financials, staffing and health are all empty")
+    return min(a for a, _ in spans), max(b for _, b in spans)
+
+
+def _target_years(ds: Dataset, years: Sequence[int] | None) -> np.ndarray:
+    if years is None:
+        first, last = dataset_years(ds)
+        return np.arange(first, last + 1, dtype=np.int64)
+    targets = np.unique(np.asarray(list(years), dtype=np.int64))
+    if targets.size == 0:
+        raise ValueError("years is empty: give at least one fiscal year")
+    return targets
+
+
+def _sorted_coops(ds: Dataset) -> pd.DataFrame:
+    coops = ds.cooperatives.sort_values("coop_id", kind="stable").reset_index(drop=True)
+    dup = coops["coop_id"].duplicated()
+    if dup.any():
+        raise ValueError(f"cooperatives: coop_id {coops.loc[dup, 'coop_id'].iloc[0]!r} appears more than once")
+    return coops
+
+
+def _alive(coops: pd.DataFrame, targets: np.ndarray) -> np.ndarray:
+    """(n_coops, n_targets): registered (founded_year <= t) and not dissolved (dissolved_year > t or missing)."""
+    founded = coops["founded_year"].to_numpy(dtype=float)[:, None]
+    dissolved = coops["dissolved_year"].to_numpy(dtype=float, na_value=np.nan)[:, None]
+    t = targets[None, :].astype(float)
+    return (founded <= t) & (np.isnan(dissolved) | (dissolved > t))
+
+
+def registered_coop_years(ds: Dataset, years: Sequence[int] | None = None) -> pd.DataFrame:
+    """(coop_id, year) of every cooperative registered and not dissolved in each year, sorted: the rows of
+    build_features and make_labels. ``years``: the data's first to last year when None."""
+    coops = _sorted_coops(ds)
+    targets = _target_years(ds, years)
+    rows, cols = np.nonzero(_alive(coops, targets))
+    return pd.DataFrame({"coop_id": coops["coop_id"].to_numpy()[rows], "year": targets[cols]})
+
+
+class _Panel:
+    """Dense (cooperative x year) arrays over a sorted list of years; row i is the i-th sorted cooperative."""
+
+    def __init__(self, ids: pd.Index, years: np.ndarray):
+        self.ids = ids
+        self.years = np.asarray(years, dtype=np.int64)
+        self.shape = (len(ids), len(self.years))
+        self._id_set = pa.array(np.asarray(ids, dtype=object), type=pa.large_string())
+
+    def rows_of(self, coop_ids: pd.Series | pa.Array) -> np.ndarray:
+        """Row of each coop_id; -1 for an id not in the cooperatives table. (Arrow's hash lookup: several
+        times faster than pandas' get_indexer on string columns at the national scale.)"""
+        ids = coop_ids if isinstance(coop_ids, pa.Array) else _arrow_text(coop_ids)
+        if ids.type != pa.large_string():
+            ids = ids.cast(pa.large_string())
+        return pc.index_in(ids, value_set=self._id_set).fill_null(-1).to_numpy().astype(np.int64)
+
+    def cols_of(self, years: np.ndarray) -> np.ndarray:
+        """Column of each year; -1 where the panel does not hold it."""
+        years = np.asarray(years, dtype=np.int64)
+        cols = np.searchsorted(self.years, years)
+        found = cols < len(self.years)
+        found[found] = self.years[cols[found]] == years[found]
+        return np.where(found, cols, -1)
+
+    def scatter(self, rows: np.ndarray, cols: np.ndarray, values, fill: float = np.nan) -> np.ndarray:
+        out = np.full(self.shape, fill)
+        ok = (rows >= 0) & (cols >= 0)
+        out[rows[ok], cols[ok]] = np.asarray(values, dtype=float)[ok] if np.ndim(values) else values
+        return out
+
+    def count(self, rows: np.ndarray, cols: np.ndarray, weights=None) -> np.ndarray:
+        out = np.zeros(self.shape)
+        ok = (rows >= 0) & (cols >= 0)
+        w = 1.0 if weights is None else np.asarray(weights, dtype=float)[ok]
+        np.add.at(out, (rows[ok], cols[ok]), w)
+        return out
+
+    def at(self, a: np.ndarray, years: np.ndarray) -> np.ndarray:
+        """The columns of ``a`` for ``years`` (NaN columns for years the panel does not hold)."""
+        cols = self.cols_of(years)
+        out = a[:, np.maximum(cols, 0)].astype(float, copy=True)
+        out[:, cols < 0] = np.nan
+        return out
+
+
+def _ratio(num: np.ndarray, den: np.ndarray, *, scale: float = 100.0, positive: bool = False) -> np.ndarray:
+    """num / den * scale; NaN where den is zero (or not positive), never an infinity."""
+    ok = (den > 0) if positive else (den != 0)
+    ok &= np.isfinite(num) & np.isfinite(den)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ok, num / np.where(ok, den, 1.0) * scale, np.nan)
+
+
+def _flag(condition: np.ndarray, known: np.ndarray) -> np.ndarray:
+    return np.where(known, condition.astype(float), np.nan)
+
+
+def _ffill(a: np.ndarray) -> np.ndarray:
+    """Forward fill NaN along the year axis."""
+    idx = np.where(~np.isnan(a), np.arange(a.shape[1])[None, :], 0)
+    np.maximum.accumulate(idx, axis=1, out=idx)
+    return np.take_along_axis(a, idx, axis=1)
+
+
+def _arrow_text(series: pd.Series) -> pa.Array:
+    arr = pa.array(series.astype("str"), from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+_NS_PER_DAY = 86_400_000_000_000
+
+
+def _days(dates: pd.Series) -> np.ndarray:
+    """Dates as float days since 1970-01-01 (NaN for NaT)."""
+    ns = np.asarray(dates, dtype="datetime64[ns]").view(np.int64)
+    out = (ns // _NS_PER_DAY).astype(float)
+    out[ns == np.iinfo(np.int64).min] = np.nan  # NaT
+    return out
+
+
+def _day(year: np.ndarray, month: int, day: int) -> np.ndarray:
+    """Days since 1970-01-01 of (year, month, day), for arrays of years (a small table per distinct year)."""
+    year = np.asarray(year, dtype=np.int64)
+    if year.size == 0:
+        return np.zeros(0)
+    low, high = int(year.min()), int(year.max())
+    months = (np.arange(low, high + 1, dtype=np.int64) - 1970) * 12 + (month - 1)
+    table = (months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + (day - 1)).astype(float)
+    return table[year - low]
+
+
+def _month_end(year: np.ndarray, months_after: int) -> np.ndarray:
+    """Days of the last day of the ``months_after``-th month after the end of ``year`` (6 -> 30 June, year+1)."""
+    months = (np.asarray(year, dtype=np.int64) + 1 - 1970) * 12 + months_after
+    return (months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - 1).astype(float)
+
+
+# ---------------------------------------------------------------- KEUANGAN
+def _finance(fin: pd.DataFrame, panel: _Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
+    rows, cols = panel.rows_of(fin["coop_id"]), panel.cols_of(fin["year"].to_numpy())
+    m = {c: panel.scatter(rows, cols, fin[c].to_numpy(dtype=float)) for c in MONEY_COLUMNS}
+    filed = panel.scatter(rows, cols, 1.0, fill=0.0) > 0
+    loans = m["loans_outstanding"]
+    risky = m["loans_substandard"] + m["loans_doubtful"] + m["loans_loss"]
+    w_sub, w_dbt, w_loss = health_score.BAD_LOAN_WEIGHTS
+    bad = w_sub * m["loans_substandard"] + w_dbt * m["loans_doubtful"] + w_loss * m["loans_loss"]
+    gross_shu = m["operating_expenses"] + m["net_income"]
+    revenue = m["gross_participation"] + m["other_revenue"]
+    funds = m["principal_savings"] + m["mandatory_savings"] + m["voluntary_savings"] + m["external_borrowings"]
+    ta = m["total_assets"]
+    f = {
+        "equity_to_assets": _ratio(m["equity"], ta),
+        "equity_to_risky_loans": _ratio(m["equity"], risky),
+        "loans_to_members_ratio": _ratio(m["loans_to_members"], loans),
+        "bad_loan_ratio": _ratio(bad, loans),
+        "reserve_to_bad_loans": _ratio(m["loan_loss_reserve"], bad),
+        "risky_loan_ratio": _ratio(risky, loans),
+        "opex_to_gross_shu": _ratio(m["operating_expenses"], gross_shu, positive=True),
+        "personnel_to_loans": _ratio(m["personnel_expenses"], loans),
+        "cash_ratio": _ratio(m["cash"], m["current_liabilities"]),
+        "loans_to_funds": _ratio(loans, funds),
+        "return_on_assets": _ratio(m["net_income"], ta),
+        "operational_self_sufficiency": _ratio(revenue, m["operating_expenses"]),
+        "participation_ratio": _ratio(m["gross_participation"], revenue),
+    }
+    undefined = {
+        "equity_to_risky_loans": filed & (risky == 0),
+        "reserve_to_bad_loans": filed & (bad == 0),
+        "opex_to_gross_shu": filed & (gross_shu <= 0),
+    }
+    score = health_score.official_score(f, filed, filed & (loans > 0), undefined)
+    f["official_score"] = score
+    f["official_category_rank"] = health_score.category_rank(score)
+
+    out = {name: panel.at(a, targets) for name, a in f.items()}
+    for name in MAIN_TRENDS:
+        for k in (1, 3):
+            out[f"{name}_chg{k}"] = out[name] - panel.at(f[name], targets - k)
+    ta_t = panel.at(ta, targets)
+    out["total_assets"] = ta_t
+    for k in (1, 3):
+        before = panel.at(ta, targets - k)
+        out[f"asset_growth_{k}y"] = _ratio(ta_t - before, before, positive=True)
+    filed_t = panel.at(filed, targets) > 0
+    out["net_loss"] = _flag(panel.at(m["net_income"], targets) < 0, filed_t)
+    out["negative_equity"] = _flag(panel.at(m["equity"], targets) < 0, filed_t)
+    out["balance_sheet_gap"] = _ratio(ta_t - panel.at(m["total_liabilities"], targets)
+                                      - panel.at(m["equity"], targets), ta_t)
+    out["no_financial_statement"] = (~filed_t).astype(float)
+    return out
+
+
+# ---------------------------------------------------------------- SDM
+def _staffing(st: pd.DataFrame, panel: _Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
+    rows, cols = panel.rows_of(st["coop_id"]), panel.cols_of(st["year"].to_numpy())
+
+    def now(column: str) -> np.ndarray:
+        return panel.at(panel.scatter(rows, cols, st[column].to_numpy(dtype=float)), targets)
+
+    members_all = panel.scatter(rows, cols, st["members"].to_numpy(dtype=float))
+    members = panel.at(members_all, targets)
+    board, employees = now("board_members"), now("employees")
+    staff = board + employees
+    departures = now("staff_departures")
+    out = {
+        "board_members": board,
+        "supervisors": now("supervisors"),
+        "employees": employees,
+        "employees_per_100_members": _ratio(employees, members),
+        "has_manager": now("has_manager"),
+        "certified_share": _ratio(now("certified_staff"), staff),
+        "trained_share": np.minimum(_ratio(now("trained_staff"), staff), 100.0),
+        "staff_departures": departures,
+        "staff_departure_rate": _ratio(departures, employees + departures),
+        "no_staffing_report": np.isnan(members).astype(float),
+        "members": members,
+    }
+    for k in (1, 3):
+        before = panel.at(members_all, targets - k)
+        out[f"member_growth_{k}y"] = _ratio(members - before, before, positive=True)
+    return out
+
+
+# ---------------------------------------------------------------- KELEMBAGAAN
+def _meetings(meet: pd.DataFrame, panel: _Panel, targets: np.ndarray, members: np.ndarray,
+              coops: pd.DataFrame, first_year: int, settings: Settings) -> dict[str, np.ndarray]:
+    """RAT streak, delays and attendance; board and supervisory meetings. ``panel`` is the history panel."""
+    month, day = settings.rat_office_deadline_month, settings.rat_office_deadline_day
+    last = int(targets.max())
+    kind = _arrow_text(meet["meeting_type"])
+    all_fy = meet["fiscal_year"].to_numpy(dtype=np.int64)
+    all_held = _days(meet["held_on"])
+    coop_ids = _arrow_text(meet["coop_id"])
+
+    def select(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        mask &= ~np.isnan(all_held)
+        rows = panel.rows_of(coop_ids.filter(pa.array(mask)))
+        keep = rows >= 0
+        return np.flatnonzero(mask)[keep], rows[keep], all_fy[mask][keep], all_held[mask][keep]
+
+    def of_kind(code: str) -> np.ndarray:
+        return pc.equal(kind, code).fill_null(False).to_numpy(zero_copy_only=False)
+
+    where, rows, fy, held = select(of_kind("RAT"))
+    attendees = meet["attendees"].to_numpy(dtype=float, na_value=np.nan)[where]
+    on_time = held <= _day(fy + 1, month, day)  # by the office's deadline in fy+1: counts for book year fy
+    held_year = held.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    known_from = np.where(on_time, fy, np.maximum(fy, held_year))
+
+    # last book year with a known RAT, for every year of the history panel (cumulative maximum)
+    keep = known_from <= last
+    cols = np.maximum(known_from[keep] - panel.years[0], 0)
+    last_fy = np.full(panel.shape, np.nan)
+    np.fmax.at(last_fy, (rows[keep], cols), fy[keep].astype(float))
+    last_fy = np.fmax.accumulate(last_fy, axis=1)
+    last_t = panel.at(last_fy, targets)
+    t = targets[None, :].astype(float)
+    since = np.maximum(coops["founded_year"].to_numpy(dtype=float)[:, None], float(first_year))
+    missed = np.where(np.isnan(last_t), t - since + 1, t - last_t)
+    out = {"rat_held": (missed <= 0).astype(float), "rat_missed_years": np.maximum(missed, 0.0)}
+
+    # last book year's RAT: days after each deadline, counted up to 31 December of t when not yet held
+    fy_cols = panel.cols_of(fy)
+    earliest = np.full(panel.shape, np.inf)
+    ok = fy_cols >= 0
+    np.fmin.at(earliest, (rows[ok], fy_cols[ok]), held[ok])
+    prev_held = panel.at(earliest, targets - 1)
+    end_t = _day(targets, 12, 31)[None, :]
+    seen = prev_held <= end_t
+    for name, deadline in (("office", _day(targets, month, day)),
+                           ("legal", _month_end(targets - 1, settings.rat_legal_deadline_months))):
+        late = np.where(seen, np.maximum(prev_held - deadline[None, :], 0.0),
+                        np.maximum(end_t - deadline[None, :], 0.0))
+        due = (coops["founded_year"].to_numpy()[:, None] <= targets[None, :] - 1) & (targets[None, :] - 1 >= first_year)
+        out[f"rat_prev_days_late_{name}"] = np.where(due & ~np.isnan(prev_held), late, np.nan)
+
+    # attendance at the RAT of book year t (held by the office's deadline), over members at the end of t
+    att = np.full(panel.shape, np.nan)
+    ok = on_time & (fy_cols >= 0) & ~np.isnan(attendees)
+    np.fmax.at(att, (rows[ok], fy_cols[ok]), attendees[ok])
+    out["rat_attendance_share"] = np.minimum(_ratio(panel.at(att, targets), members), 100.0)
+
+    # board and supervisory meetings held in year t (their fiscal_year is the year held)
+    in_targets = np.isin(all_fy, targets)
+    for name, code in (("board_meetings", "RAPAT_PENGURUS"), ("supervisory_meetings", "RAPAT_PENGAWAS")):
+        _, rows, year, held = select(of_kind(code) & in_targets)
+        in_year = held <= _day(year, 12, 31)
+        out[name] = panel.at(panel.count(rows[in_year], panel.cols_of(year[in_year])), targets)
+    return out
+
+
+# ---------------------------------------------------------------- CONTEXT: health history
+def _health(health: pd.DataFrame, panel: _Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
+    rows, year = panel.rows_of(health["coop_id"]), health["year"].to_numpy(dtype=np.int64)
+    category = _arrow_text(health["category"])
+    rank = pc.index_in(category, value_set=pa.array(HEALTH_CATEGORIES)).to_numpy(zero_copy_only=False)
+    rank = np.asarray(rank, dtype=float)  # None (an unknown category) -> NaN
+    sick = pc.is_in(category, value_set=pa.array(SICK_CATEGORIES)).fill_null(False).to_numpy(zero_copy_only=False)
+    score = health["score"].to_numpy(dtype=float)
+    order = np.lexsort((year, rows))
+    rows, year, rank, sick, score = rows[order], year[order], rank[order], sick[order], score[order]
+    cols = panel.cols_of(year)
+    # the year the current sick spell began: runs of consecutive sick assessments per cooperative
+    new_run = np.ones(len(rows), dtype=bool)
+    new_run[1:] = (rows[1:] != rows[:-1]) | (sick[1:] != sick[:-1])
+    run = np.cumsum(new_run) - 1
+    start = year[new_run].astype(float)[run]  # rows are sorted by year within a cooperative
+
+    rank_all = panel.scatter(rows, cols, rank)
+    assessed_year = panel.scatter(rows, cols, year.astype(float))
+    spell = _ffill(panel.scatter(rows, cols, np.where(sick, start, -1.0)))
+    latest_year = panel.at(_ffill(assessed_year), targets)
+    t = targets[None, :].astype(float)
+    spell_t = panel.at(spell, targets)
+    sick_count = np.cumsum(panel.scatter(rows, cols, sick.astype(float), fill=0.0), axis=1)
+    rank_t = panel.at(rank_all, targets)
+    return {
+        "never_assessed": np.isnan(latest_year).astype(float),
+        "assessed": (~np.isnan(rank_t)).astype(float),
+        "health_category_rank": rank_t,
+        "health_score": panel.at(panel.scatter(rows, cols, score), targets),
+        "prev_health_category_rank": panel.at(_ffill(rank_all), targets - 1),
+        "years_since_assessment": t - latest_year,
+        "years_sick": np.where(spell_t > 0, t - spell_t + 1, 0.0),
+        "sick_years_total": np.nan_to_num(panel.at(sick_count, targets), nan=0.0),
+    }
+
+
+# ---------------------------------------------------------------- CONTEXT: the clinic's treatment
+def _clinic(cases: pd.DataFrame, panel: _Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
+    if cases.empty:  # no clinic table: nothing treated, ever
+        zero = np.zeros((panel.shape[0], len(targets)))
+        out = {f"clinic_{c.lower()}": zero for c in CLINICS}
+        return {**out, "clinic_cases_total": zero, "clinic_case_open": zero, "clinic_cases_recovered": zero,
+                "clinic_years_since_first_case": np.full_like(zero, np.nan)}
+    cases = cases[cases["opened_on"].notna()]
+    rows = panel.rows_of(cases["coop_id"])
+    last = int(targets.max())
+
+    def cumulative(years: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Per year of the history panel: how many of the masked cases happened in that year or before."""
+        keep = mask & (years <= last) & (rows >= 0)
+        cols = np.maximum(years[keep] - panel.years[0], 0)
+        return np.cumsum(panel.count(rows[keep], cols), axis=1)
+
+    opened = cases["opened_on"].dt.year.to_numpy(dtype=np.int64)
+    closed = cases["closed_on"].dt.year.to_numpy(dtype=float, na_value=np.nan)
+    is_closed = ~np.isnan(closed)
+    closed = np.where(is_closed, closed, 0).astype(np.int64)
+    clinic = cases["clinic"].to_numpy(dtype=object)
+    everything = np.ones(len(cases), dtype=bool)
+
+    def open_at(which: np.ndarray) -> np.ndarray:
+        return panel.at(cumulative(opened, which) - cumulative(closed, which & is_closed), targets)
+
+    out = {"clinic_cases_total": panel.at(cumulative(opened, everything), targets)}
+    out["clinic_case_open"] = (open_at(everything) > 0).astype(float)
+    for c in CLINICS:
+        out[f"clinic_{c.lower()}"] = (open_at(clinic == c) > 0).astype(float)
+    first = np.full(panel.shape[0], np.inf)
+    ok = rows >= 0
+    np.fmin.at(first, rows[ok], opened[ok].astype(float))
+    since = targets[None, :] - first[:, None]
+    out["clinic_years_since_first_case"] = np.where(since >= 0, since, np.nan)
+    recovered = is_closed & (cases["outcome"].to_numpy(dtype=object) == "PULIH")
+    out["clinic_cases_recovered"] = panel.at(cumulative(closed, recovered), targets)
+    return out
+
+
+def _weakness_match(col: dict[str, np.ndarray]) -> np.ndarray:
+    """WEAKNESS_RULES on the gathered rows: 1 when an open case's clinic shows its weakness, NaN without a case."""
+    weak = {
+        "KEUANGAN": (col["no_financial_statement"] == 1) | (col["official_category_rank"] >= 2),
+        "SDM": (col["no_staffing_report"] == 1) | (col["has_manager"] == 0) | (col["certified_share"] < 50),
+        "KELEMBAGAAN": (col["rat_held"] == 0) | (col["rat_prev_days_late_office"] > 0),
+    }
+    match = np.zeros(len(col["clinic_case_open"]), dtype=bool)
+    for c in CLINICS:
+        match |= (col[f"clinic_{c.lower()}"] == 1) & weak[c]
+    return np.where(col["clinic_case_open"] == 1, match.astype(float), np.nan)
+
+
+# ---------------------------------------------------------------- the public function
+def build_features(ds: Dataset, settings: Settings | None = None,
+                   years: Sequence[int] | None = None) -> pd.DataFrame:
+    """One row per (coop_id, year) of every cooperative registered (founded_year <= year) and not dissolved
+    before that year (dissolved_year > year or missing), for every year from the data's first to its last
+    (or only ``years``; trends and histories still look back).
+
+    Columns: ``coop_id``, ``year``, then every feature of features.catalog.FEATURES in its order: float64
+    (flags 0/1), except ``coop_type`` and ``district``, kept as strings. No infinities. Sorted by coop_id,
+    year. ``settings`` gives the RAT deadlines (default: Settings() from the environment).
+    """
+    settings = settings if settings is not None else Settings()
+    coops = _sorted_coops(ds)
+    targets = _target_years(ds, years)
+    first_year = min(dataset_years(ds)[0], int(targets.min()))
+    ids = pd.Index(coops["coop_id"].to_numpy())
+
+    # statements and staffing reports: only the target years and their comparison years
+    recent = np.unique(np.concatenate([targets, targets - 1, targets - 3]))
+    recent_panel = _Panel(ids, recent)
+    history = _Panel(ids, np.arange(first_year, int(targets.max()) + 1))
+    fin = _only(ds.financials, ds.financials["year"].isin(recent))
+    st = _only(ds.staffing, ds.staffing["year"].isin(recent))
+    last = int(targets.max())
+    health = _only(ds.health, ds.health["year"] <= last)
+    meet = _only(ds.meetings, ds.meetings["fiscal_year"] <= last)
+    cases = ds.clinic_cases
+    if len(cases):
+        cases = _only(cases, cases["opened_on"].dt.year <= last)
+
+    rows, cols = np.nonzero(_alive(coops, targets))
+    floats = [name for name in FEATURES if name not in CATEGORICAL]
+    matrix = np.empty((len(floats), len(rows)))  # one block: column i of the frame is matrix[i]
+    gathered = {name: matrix[i] for i, name in enumerate(floats)}
+
+    def gather(block: dict[str, np.ndarray]) -> None:
+        for name, a in block.items():
+            gathered[name][:] = a[rows, cols]
+
+    gather(_finance(fin, recent_panel, targets))
+    people = _staffing(st, recent_panel, targets)
+    gather(_meetings(meet, history, targets, people["members"], coops, first_year, settings))
+    gather(people)
+    gather(_health(health, history, targets))
+    gather(_clinic(cases, history, targets))
+    gathered["age_years"][:] = targets[cols] - coops["founded_year"].to_numpy()[rows]
+    gathered["clinic_matches_weakness"][:] = _weakness_match(gathered)
+
+    frame = pd.DataFrame(matrix.T, columns=floats, copy=False)
+    frame.insert(0, "coop_id", _text_take(coops["coop_id"], rows))
+    frame.insert(1, "year", targets[cols])
+    for name in CATEGORICAL:
+        frame.insert(2 + list(FEATURES).index(name), name, _text_take(coops[name], rows))
+    return frame
+
+
+def _only(frame: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
+    """frame[keep], without copying a large table when every row is kept."""
+    return frame if bool(keep.all()) else frame[keep]
+
+
+def _text_take(column: pd.Series, rows: np.ndarray) -> pd.Series:
+    """column[rows] as a pandas string column (arrow's take; fast for a million rows)."""
+    return pd.Series(column.astype("str").array.take(rows), dtype="str")
