@@ -73,5 +73,7 @@ def inject_defects(tables: dict[str, pd.DataFrame], seed: int) -> tuple[dict[str
 
 def _defect(kind: str, table: str, position: int, column: str, value, columns: tuple[str, ...]) -> dict:
     row = position + FILE_ROW_OFFSET
+    if isinstance(value, np.generic):
+        value = value.item()  # plain Python values: the list can go into JSON or a report
     return {"kind": kind, "table": table, "row": row, "rows": (row,), "column": column, "columns": columns,
             "value": value}

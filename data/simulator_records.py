@@ -46,7 +46,7 @@ TYPE_PROFILES = (
 SICK_MAIN = (1.8, 2.2, 2.6)  # finance, SDM, governance
 SICK_SPILL = 0.4
 LATENT_RHO = 0.85
-TREATMENT_LIFT = 0.25  # a year in a clinic lifts the quality of that clinic's domain
+TREATMENT_LIFT = 0.4  # a year in a clinic lifts the quality of that clinic's domain
 
 
 def _profile(field: str, coop_type: np.ndarray) -> np.ndarray:

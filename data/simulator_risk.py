@@ -106,13 +106,13 @@ class RiskParams:
     recover_manager: float = 0.4
     recover_rat: float = 0.5
     recover_per_sick_year: float = -0.45
-    recover_clinic_fit: float = 1.3  # an open case at the clinic of the dominant observed weakness
-    recover_clinic_other: float = 0.25  # an open case at another clinic
+    recover_clinic_fit: float = 1.8  # an open case at the clinic of the dominant observed weakness
+    recover_clinic_other: float = 0.1  # an open case at another clinic
     recover_type: tuple[float, ...] = (0.0, 0.0, -0.2, 0.3, 0.0, -0.1, -0.1, 0.0)
     recover_first_year: float = 0.8  # constant hazard for the first dataset year (nothing observed before)
     # dissolution (only for a cooperative sick at the transition)
-    dissolve_base: float = -6.0
-    dissolve_rat_streak: float = 2.4
+    dissolve_base: float = -6.2
+    dissolve_rat_streak: float = 3.0
     dissolve_per_sick_year: float = 1.0
     dissolve_negative_equity: float = 1.0
     dissolve_unfiled: float = 0.8  # two or more years without a statement
