@@ -461,7 +461,8 @@ def build_features(ds: Dataset, settings: Settings | None = None,
     settings = settings if settings is not None else Settings()
     coops = _sorted_coops(ds)
     targets = _target_years(ds, years)
-    first_year = min(dataset_years(ds)[0], int(targets.min()))
+    has_years = any(len(t) for t in (ds.financials, ds.staffing, ds.health))
+    first_year = min(dataset_years(ds)[0], int(targets.min())) if has_years else int(targets.min())
     ids = pd.Index(coops["coop_id"].to_numpy())
 
     # statements and staffing reports: only the target years and their comparison years

@@ -42,7 +42,7 @@ class FeatureSpec:
     ``delta`` is (base feature, years) for every change feature, one-year or three-year.
     ``source`` is the contract table the value comes from: it decides the words for a missing value.
     ``says`` / ``says_off`` are optional (Indonesian, English) templates with ``{v}``; for a flag, the words
-    when it is 1 and when it is 0.
+    when it is 1 and when it is 0; for a count, days or years, ``says_off`` are the words for zero.
     """
 
     name: str
@@ -146,7 +146,8 @@ _SDM = [
     _f("trained_share", S, "pengurus dan karyawan yang dilatih", "board and staff trained", "pct", -1,
        source="staffing"),
     _f("staff_departures", S, "karyawan keluar", "staff departures", "count", 0, source="staffing",
-       says=("{v} karyawan keluar tahun ini", "{v} employees left this year")),
+       says=("{v} karyawan keluar tahun ini", "{v} employees left this year"),
+       says_off=("tidak ada karyawan keluar tahun ini", "no employee left this year")),
     _f("staff_departure_rate", S, "tingkat karyawan keluar", "staff turnover", "pct", 1, source="staffing"),
     _f("no_staffing_report", S, "tidak ada laporan SDM", "no staffing report", "flag", 1, source="staffing",
        says=("tidak ada laporan SDM tahun ini", "no staffing report filed this year"),
@@ -160,21 +161,26 @@ _KELEMBAGAAN = [
     _f("rat_missed_years", L, "tahun berturut-turut tanpa RAT", "consecutive years without RAT", "years", 1,
        source="meetings",
        says=("RAT tidak diadakan {v} tahun berturut-turut",
-             "no annual members' meeting (RAT) for {v} years running")),
+             "no annual members' meeting (RAT) for {v} years running"),
+       says_off=("RAT tahun buku ini diadakan", "annual members' meeting (RAT) held for this year")),
     _f("rat_prev_days_late_office", L, "keterlambatan RAT tahun lalu (batas dinas)",
        "last year's RAT delay (office deadline)", "days", 1, source="meetings",
        says=("RAT tahun buku lalu terlambat {v} hari dari batas dinas",
-             "last year's RAT came {v} days after the office's deadline")),
+             "last year's RAT came {v} days after the office's deadline"),
+       says_off=("RAT tahun buku lalu tepat waktu (batas dinas)", "last year's RAT met the office's deadline")),
     _f("rat_prev_days_late_legal", L, "keterlambatan RAT tahun lalu (batas undang-undang)",
        "last year's RAT delay (legal deadline)", "days", 1, source="meetings",
        says=("RAT tahun buku lalu terlambat {v} hari dari batas undang-undang",
-             "last year's RAT came {v} days after the legal deadline")),
+             "last year's RAT came {v} days after the legal deadline"),
+       says_off=("RAT tahun buku lalu tepat waktu (batas undang-undang)", "last year's RAT met the legal deadline")),
     _f("rat_attendance_share", L, "kehadiran anggota di RAT", "members attending the RAT", "pct", -1,
        source="meetings"),
     _f("board_meetings", L, "rapat pengurus", "board meetings", "count", 0, source="meetings",
-       says=("{v} rapat pengurus tahun ini", "{v} board meetings this year")),
+       says=("{v} rapat pengurus tahun ini", "{v} board meetings this year"),
+       says_off=("tidak ada rapat pengurus tahun ini", "no board meeting this year")),
     _f("supervisory_meetings", L, "rapat pengawas", "supervisory meetings", "count", 0, source="meetings",
-       says=("{v} rapat pengawas tahun ini", "{v} supervisory meetings this year")),
+       says=("{v} rapat pengawas tahun ini", "{v} supervisory meetings this year"),
+       says_off=("tidak ada rapat pengawas tahun ini", "no supervisory meeting this year")),
     _f("members", L, "jumlah anggota", "members", "count", 0, source="staffing"),
     _f("member_growth_1y", L, "pertumbuhan anggota 1 tahun", "1-year member growth", "pct", 0, source="staffing"),
     _f("member_growth_3y", L, "pertumbuhan anggota 3 tahun", "3-year member growth", "pct", 0, source="staffing"),
@@ -187,7 +193,7 @@ _CONTEXT = [
     _f("coop_type", C, "jenis koperasi", "cooperative type", "category", 0, source="cooperatives"),
     _f("district", C, "kecamatan", "district", "category", 0, source="cooperatives"),
     _f("age_years", C, "umur koperasi", "age", "years", 0, source="cooperatives",
-       says=("berumur {v} tahun", "{v} years old")),
+       says=("berumur {v} tahun", "{v} years old"), says_off=("baru berdiri tahun ini", "founded this year")),
     _f("assessed", C, "dinilai tahun ini", "assessed this year", "flag", 0, source="health",
        says=("dinilai tahun ini", "assessed this year"), says_off=("tidak dinilai tahun ini", "not assessed this year")),
     _f("health_category_rank", C, "predikat kesehatan", "health category", "category", 1, source="health"),
@@ -195,13 +201,17 @@ _CONTEXT = [
     _f("prev_health_category_rank", C, "predikat kesehatan sebelumnya", "previous health category", "category", 1,
        source="health"),
     _f("years_since_assessment", C, "tahun sejak penilaian terakhir", "years since last assessment", "years", 0,
-       source="health", says=("dinilai terakhir {v} tahun lalu", "last assessed {v} years ago")),
+       source="health", says=("dinilai terakhir {v} tahun lalu", "last assessed {v} years ago"),
+       says_off=("dinilai tahun ini", "assessed this year")),
     _f("years_sick", C, "lama sakit", "years sick", "years", 1, source="health",
-       says=("dalam pengawasan sejak {v} tahun", "under supervision (sick) for {v} years")),
+       says=("dalam pengawasan sejak {v} tahun", "under supervision (sick) for {v} years"),
+       says_off=("tidak sedang dalam pengawasan", "not under supervision (not sick)")),
     _f("sick_years_total", C, "jumlah tahun dinilai sakit", "years assessed sick in all", "count", 1,
-       source="health", says=("{v} tahun dinilai sakit sejauh ini", "{v} years assessed sick so far")),
+       source="health", says=("{v} tahun dinilai sakit sejauh ini", "{v} years assessed sick so far"),
+       says_off=("belum pernah dinilai sakit", "never assessed sick")),
     _f("clinic_cases_total", C, "kasus klinik", "clinic cases", "count", 0, source="clinic_cases",
-       says=("{v} kasus klinik sejauh ini", "{v} clinic cases so far")),
+       says=("{v} kasus klinik sejauh ini", "{v} clinic cases so far"),
+       says_off=("belum pernah ditangani klinik", "never treated by the clinic")),
     _f("clinic_case_open", C, "sedang ditangani klinik", "in clinic treatment", "flag", 0, source="clinic_cases",
        says=("sedang ditangani klinik", "in clinic treatment"),
        says_off=("tidak sedang ditangani klinik", "not in clinic treatment")),
@@ -211,9 +221,11 @@ _CONTEXT = [
       for c in CLINICS],
     _f("clinic_years_since_first_case", C, "tahun sejak kasus klinik pertama", "years since the first clinic case",
        "years", 0, source="clinic_cases",
-       says=("kasus klinik pertama {v} tahun lalu", "first clinic case {v} years ago")),
+       says=("kasus klinik pertama {v} tahun lalu", "first clinic case {v} years ago"),
+       says_off=("kasus klinik pertama tahun ini", "first clinic case this year")),
     _f("clinic_cases_recovered", C, "kasus klinik pulih", "clinic cases recovered", "count", 0,
-       source="clinic_cases", says=("{v} kasus klinik pulih", "{v} clinic cases recovered")),
+       source="clinic_cases", says=("{v} kasus klinik pulih", "{v} clinic cases recovered"),
+       says_off=("belum ada kasus klinik yang pulih", "no clinic case recovered yet")),
     _f("clinic_matches_weakness", C, "klinik sesuai kelemahan", "clinic matches the weakness", "flag", 0,
        source="clinic_cases",
        says=("klinik yang menangani sesuai kelemahan yang terlihat", "the treating clinic matches the visible weakness"),
@@ -339,6 +351,8 @@ def describe(name: str, row: Mapping[str, float]) -> tuple[str, str]:
     if spec.unit == "category":
         code = HEALTH_CATEGORIES[min(max(int(round(v)), 0), len(HEALTH_CATEGORIES) - 1)]
         return f"{spec.label_id} {code}", f"{spec.label_en} {code}"
+    if v == 0 and spec.says_off is not None:
+        return spec.says_off
     if spec.says is not None:
         return spec.says[0].format(v=_bare(spec, v, "id")), spec.says[1].format(v=_bare(spec, v, "en"))
     if spec.delta is not None:
