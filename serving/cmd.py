@@ -29,6 +29,7 @@ def _prepare_environment(settings) -> None:
     # an unreachable HTTP tracking server should fail fast, not after minutes of retries
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bars in a server's log
 
 
 def run_serve(host: str, port: int, workers: int) -> int:
