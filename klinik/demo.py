@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -70,7 +71,9 @@ def run_demo(out: Path) -> int:
          + (f", {len(ds.warnings)} warnings" if ds.warnings else ""))
 
     _say("3/4", f"training both models (MLflow store {settings.mlflow_uri})")
-    summary = train_all(data_dir, settings)
+    with warnings.catch_warnings():  # MLflow's hints about schema inference are for developers, not this screen
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow(\.|$)")
+        summary = train_all(data_dir, settings)
     for task in ("risk", "recovery"):
         s = summary[task]
         m = s["metrics"]

@@ -17,7 +17,8 @@ Safe and repeatable:
 
 ``--model-version``: "3" (version 3 of both models), "risk=3,recovery=2", or an alias ("challenger");
 default the champions. Exit codes: 0 done, 1 invalid input data, 2 bad arguments (--as-of outside the data,
-a malformed --model-version), 3 no such model in the registry.
+a malformed --model-version), 3 no usable model (none in the registry, or one wanting features the code no
+longer builds: retrain).
 
 Last year's predictions, judged (report.html): when the dataset holds health assessments for as_of+1 (a past
 year re-scored), this run's own predictions are compared with them; otherwise, when it holds assessments for
@@ -48,10 +49,6 @@ if TYPE_CHECKING:
 
 EXIT_INVALID_DATA, EXIT_USAGE, EXIT_NO_MODEL = 1, 2, 3
 TMP_TAG, OLD_TAG = ".tmp-", ".old-"
-
-
-def _err(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 # ---------------------------------------------------------------- the folder swap
@@ -242,47 +239,63 @@ def write_outputs(folder: Path, result: ScoreResult, settings: Settings, backtes
     return paths
 
 
+class _Stop(Exception):
+    """Ends the run with an exit code and a message for stderr (printed after the progress bar is closed)."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
 def run_score(data_dir: Path, as_of: int, out: Path, model_version: str | None = None, quiet: bool = False) -> int:
     """The ``klinik score`` command (see the module's notes). Returns the exit code."""
+    data_dir, out = Path(data_dir), Path(out)
+    try:
+        manifest = _run(data_dir, as_of, out, model_version, quiet)
+    except _Stop as stop:
+        print(stop.message, file=sys.stderr)
+        return stop.code
+    if not quiet:
+        counts = manifest["counts"]
+        print(f"scored {counts['scored']} cooperatives for {as_of} with {manifest['models']['model_version']}: "
+              + ", ".join(f"{k} {v}" for k, v in counts["by_action"].items()))
+        print(f"outputs in {out}/: " + ", ".join(o["file"] for o in manifest["outputs"]) + ", manifest.json")
+    return 0
+
+
+def _run(data_dir: Path, as_of: int, out: Path, model_version: str | None, quiet: bool) -> dict:
     from tqdm import tqdm
 
     from data.loader import load_dataset
     from data.validation import DatasetInvalid
     from klinik.settings import get_settings
-    from serving.scoring import ModelNotFound, load_models, parse_model_version, score_dataset
+    from serving.scoring import (IncompatibleModel, ModelNotFound, load_models, parse_model_version,
+                                 score_dataset)
 
     started = dt.datetime.now(dt.timezone.utc)
-    data_dir, out = Path(data_dir), Path(out)
     args = {"data": str(data_dir), "as_of": as_of, "out": str(out), "model_version": model_version, "quiet": quiet}
     settings = get_settings()
     try:
         parse_model_version(model_version)
     except ValueError as err:
-        _err(f"error: {err}")
-        return EXIT_USAGE
+        raise _Stop(EXIT_USAGE, f"error: {err}") from None
     stages = tqdm(total=6, desc="validate", file=sys.stderr, disable=quiet, unit="stage",
-                  bar_format="{desc:<12} {bar} {n_fmt}/{total_fmt} [{elapsed}]")
+                  bar_format="{desc:<16} {bar:20} {n_fmt}/{total_fmt} [{elapsed}]")
 
     def stage(name: str) -> None:
         stages.update(1)
         stages.set_description_str(name)
 
-    try:
+    with stages:
         try:
             ds = load_dataset(data_dir, require_health=False)
         except DatasetInvalid as err:
-            _err(err.report())
-            _err(f"klinik score: the dataset {data_dir} failed validation; nothing was scored, "
-                 f"{out} is unchanged.")
-            return EXIT_INVALID_DATA
-        except FileNotFoundError as err:
-            _err(f"error: {err}")
-            return EXIT_INVALID_DATA
+            raise _Stop(EXIT_INVALID_DATA, f"{err.report()}\nklinik score: the dataset {data_dir} failed "
+                                           f"validation; nothing was scored, {out} is unchanged.") from None
         first = int(ds.financials["year"].min()) if len(ds.financials) else ds.last_year
         if not first <= as_of <= ds.last_year:
-            _err(f"error: --as-of {as_of} is outside the dataset {data_dir}, which holds fiscal years "
-                 f"{first}-{ds.last_year}")
-            return EXIT_USAGE
+            raise _Stop(EXIT_USAGE, f"error: --as-of {as_of} is outside the dataset {data_dir}, which holds "
+                                    f"fiscal years {first}-{ds.last_year}")
 
         out.parent.mkdir(parents=True, exist_ok=True)
         recover(out)
@@ -296,10 +309,12 @@ def run_score(data_dir: Path, as_of: int, out: Path, model_version: str | None =
             try:
                 models = load_models(settings, model_version, n_threads=os.cpu_count() or 1)
             except ModelNotFound as err:
-                _err(f"error: {err}")
-                return EXIT_NO_MODEL
+                raise _Stop(EXIT_NO_MODEL, f"error: {err}") from None
             stage("score")
-            result = score_dataset(ds, as_of, models, settings, progress=not quiet)
+            try:
+                result = score_dataset(ds, as_of, models, settings, progress=not quiet)
+            except IncompatibleModel as err:
+                raise _Stop(EXIT_NO_MODEL, f"error: {err}") from None
             stage("judge last year")
             backtest = find_backtest(ds, result, out)
             stage("write")
@@ -312,14 +327,4 @@ def run_score(data_dir: Path, as_of: int, out: Path, model_version: str | None =
             stage("done")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    finally:
-        stages.close()
-
-    if not quiet:
-        counts = manifest["counts"]["by_action"]
-        print(f"scored {len(result.scores)} cooperatives for {as_of} with {models.model_version}: "
-              + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        print(f"outputs in {out}/: scores.csv, scores.parquet, klinik-koperasi-{as_of}.xlsx, report.html, "
-              f"manifest.json")
-    return 0
-
+    return manifest

@@ -42,6 +42,10 @@ class ModelNotFound(LookupError):
     """The registry holds no model for the name and version or alias asked for."""
 
 
+class IncompatibleModel(RuntimeError):
+    """A registered model wants input columns this version of the code does not build: retrain it."""
+
+
 @dataclass(frozen=True)
 class LoadedModels:
     """Both fitted estimators (sklearn Pipelines with calibrated predict_proba) and where they came from."""
@@ -132,6 +136,7 @@ def load_models(settings: Settings, model_version: str | None = None, *, n_threa
     number of cores); None keeps what the model was trained with. Raises ModelNotFound with what to do, and
     models.persist.ModelLoadError for an artifact that cannot be loaded safely.
     """
+    import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
@@ -139,6 +144,10 @@ def load_models(settings: Settings, model_version: str | None = None, *, n_threa
 
     wanted = parse_model_version(model_version)
     uri = settings.mlflow_uri
+    # MLflow 3.17 resolves "models:/name/version" with the process-wide registry URI, whatever tracking_uri
+    # the download is given; left unset it opens (and creates) ./mlflow.db. Point both at our store.
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
     client = MlflowClient(tracking_uri=uri)
     loaded: dict[str, Any] = {}
     for kind, name in (("risk", settings.risk_model_name), ("recovery", settings.recovery_model_name)):
@@ -241,7 +250,8 @@ def score_dataset(
 
     ``capacity``: the most JANGKAU actions: "auto" is the clinic's share of the cooperatives scored
     (models.policy.outreach_capacity), an int a fixed number, None no limit (the threshold alone).
-    ``progress``: tqdm bars on stderr. Raises ValueError when no cooperative exists at ``as_of_year``.
+    ``progress``: tqdm bars on stderr. Raises ValueError when no cooperative exists at ``as_of_year``, and
+    IncompatibleModel when a model wants features the code no longer builds.
     """
     from features.build import build_features
     from features.catalog import FEATURES
@@ -260,6 +270,12 @@ def score_dataset(
     facts = health_facts(ds, ids, as_of_year, settings)
     sick = (facts["status"] == "SAKIT_NOW").to_numpy()
 
+    for kind, model in (("risk", models.risk), ("recovery", models.recovery)):
+        missing = [c for c in model.feature_names_in_ if c not in feats.columns]
+        if missing:
+            raise IncompatibleModel(
+                f"the {kind} model ({models.model_version}) wants features this code does not build: "
+                f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}; retrain with `klinik train`")
     X_risk = feats[list(models.risk.feature_names_in_)]
     X_recovery = feats[list(models.recovery.feature_names_in_)]
     p_sick_next = np.full(len(ids), np.nan)

@@ -1,0 +1,277 @@
+"""`klinik score` end to end on the shared simulated world with models from the shared trained registry.
+
+Every output file is checked against the contract and against the other outputs; then what must hold when
+things go wrong: a dataset that fails validation stops the run before any model is loaded, a run killed midway
+leaves the previous output whole, and the same inputs give the same scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data.contract import ACTIONS_HEALTHY, ACTIONS_SICK, CLINICS, SCORE_COLUMNS, STATUSES
+from models.policy import outreach_capacity
+
+pytestmark = pytest.mark.slow
+
+AS_OF = 2024
+KLINIK = str(Path(sys.executable).with_name("klinik"))
+
+
+@pytest.fixture(scope="module")
+def store(trained_registry):
+    """This module's runs use the trained registry's MLflow store (MLFLOW_TRACKING_URI wins in Settings)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLFLOW_TRACKING_URI", trained_registry.tracking_uri)
+    yield trained_registry
+    mp.undo()
+
+
+def score(data: Path, out: Path, as_of: int = AS_OF, **kw) -> int:
+    from serving.batch import run_score
+
+    return run_score(data, as_of, out, quiet=True, **kw)
+
+
+def files_digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def run(store, world_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("batch") / "scores" / str(AS_OF)
+    assert score(world_dir, out) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def scores(run) -> pd.DataFrame:
+    return pd.read_csv(run / "scores.csv", dtype={"coop_id": str})
+
+
+def test_scores_follow_the_contract(run, scores, world, store):
+    from features.build import registered_coop_years
+    from features.labels import make_labels
+
+    assert tuple(scores.columns) == SCORE_COLUMNS
+    expected = set(registered_coop_years(world, [AS_OF])["coop_id"])
+    assert set(scores["coop_id"]) == expected and scores["coop_id"].is_unique
+    assert (scores["as_of_year"] == AS_OF).all()
+    assert set(scores["status"]) <= set(STATUSES) and set(scores["clinic"]) <= set(CLINICS)
+    sick = scores["status"] == "SAKIT_NOW"
+    assert sick.any() and (~sick).any()
+    # p_sick_next empty exactly for the sick, p_recover exactly for the not sick
+    assert scores.loc[sick, "p_sick_next"].isna().all() and scores.loc[~sick, "p_sick_next"].notna().all()
+    assert scores.loc[~sick, "p_recover"].isna().all() and scores.loc[sick, "p_recover"].notna().all()
+    assert scores[["p_sick_next", "p_recover"]].stack().between(0, 1).all()
+    assert set(scores.loc[sick, "action"]) <= set(ACTIONS_SICK)
+    assert set(scores.loc[~sick, "action"]) <= set(ACTIONS_HEALTHY)
+    # status is the labels' status at as_of (latest assessment, at most status_max_age_years old)
+    labels = make_labels(world, store.settings)
+    want = labels.loc[labels["year"] == AS_OF].set_index("coop_id")["status"].to_dict()
+    assert scores.set_index("coop_id")["status"].to_dict() == want
+    # rank: 1..N in file order, the outreach list first and within the clinic's capacity
+    assert list(scores["rank"]) == list(range(1, len(scores) + 1))
+    jangkau = scores["action"] == "JANGKAU"
+    capacity = outreach_capacity(len(scores), store.settings)
+    assert 0 < jangkau.sum() <= capacity
+    assert list(scores.loc[jangkau, "rank"]) == list(range(1, jangkau.sum() + 1))
+    assert (scores.loc[jangkau, "p_sick_next"] >= store.settings.jangkau_threshold).all()
+    # reasons in words with their shares
+    assert scores["reasons"].str.contains(r"\(\d+%\)").mean() > 0.9
+    # model_version names the champions actually in the registry
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=store.tracking_uri)
+    s = store.settings
+    champions = [f"{n}/{client.get_model_version_by_alias(n, 'champion').version}"
+                 for n in (s.risk_model_name, s.recovery_model_name)]
+    assert set(scores["model_version"]) == {",".join(champions)}
+    # the parquet holds the same table, typed
+    parquet = pd.read_parquet(run / "scores.parquet")
+    assert tuple(parquet.columns) == SCORE_COLUMNS
+    assert parquet["rank"].dtype == np.int64 and parquet["p_sick_next"].dtype == np.float64
+    pd.testing.assert_frame_equal(parquet.astype({"coop_id": object}), scores.astype({"coop_id": object}),
+                                  check_dtype=False, check_exact=False, rtol=1e-12)
+
+
+def test_workbook_lists(run, scores, store):
+    from openpyxl import load_workbook
+
+    wb = load_workbook(run / f"klinik-koperasi-{AS_OF}.xlsx")
+    assert wb.sheetnames == ["Petunjuk", "Jangkau", "Bina", "Pantau Ketat", "Pertimbangan Pembubaran"]
+    guide = " ".join(str(c.value) for row in wb["Petunjuk"].iter_rows() for c in row if c.value is not None)
+    assert "bukan keputusan" in guide and "not decisions" in guide
+    for sheet, action in (("Jangkau", "JANGKAU"), ("Bina", "BINA"), ("Pantau Ketat", "PANTAU_KETAT"),
+                          ("Pertimbangan Pembubaran", "PERTIMBANGKAN_PEMBUBARAN")):
+        ws = wb[sheet]
+        assert ws.freeze_panes == "A2"
+        header = [c.value for c in ws[1]]
+        assert {"ID koperasi", "Nama koperasi", "Kecamatan", "Klinik", "Alasan utama",
+                "Keputusan petugas"} <= set(header)
+        body = pd.DataFrame(list(ws.iter_rows(min_row=2, values_only=True)), columns=header)
+        want = scores.loc[scores["action"] == action]
+        assert sorted(body["ID koperasi"].dropna()) == sorted(want["coop_id"]), sheet
+        assert all(ws.column_dimensions[c].width >= 10 for c in "ABC")
+        for name in ("Peluang sakit tahun depan", "Peluang pulih (2 tahun)"):
+            if name in header and ws.max_row > 1:
+                cell = ws.cell(row=2, column=header.index(name) + 1)
+                assert cell.number_format == "0.0%" and 0 <= cell.value <= 1
+    jangkau = pd.DataFrame(list(wb["Jangkau"].iter_rows(min_row=2, values_only=True)),
+                           columns=[c.value for c in wb["Jangkau"][1]])
+    assert list(jangkau["Urutan"]) == sorted(jangkau["Urutan"]) and jangkau["Urutan"].iloc[0] == 1
+    assert len(jangkau) <= outreach_capacity(len(scores), store.settings)
+    closure_header = [c.value for c in wb["Pertimbangan Pembubaran"][1]]
+    assert {"Lama sakit (tahun)", "Tahun tanpa RAT berturut-turut", "Peluang pulih (2 tahun)",
+            "Tren skor kesehatan (3 tahun)"} <= set(closure_header)
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.links, self.text = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs.get("src", ""))
+        for key in ("href", "src"):
+            if key in attrs and tag != "img":
+                self.links.append(attrs[key])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_report_is_one_self_contained_page(run):
+    import base64
+
+    page = _Page()
+    page.feed((run / "report.html").read_text(encoding="utf-8"))
+    page.close()
+    assert len(page.images) >= 5 and not page.links  # nothing to fetch from elsewhere
+    for src in page.images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    text = " ".join(page.text)
+    assert "bukan keputusan" in text and str(AS_OF) in text
+
+
+def test_manifest_is_the_audit_record(run, scores, world_dir, store):
+    from serving.batch import hash_inputs
+
+    m = json.loads((run / "manifest.json").read_text())
+    s = store.settings
+    assert m["models"]["risk"]["name"] == s.risk_model_name and m["models"]["recovery"]["name"] == s.recovery_model_name
+    assert m["models"]["model_version"] == scores["model_version"].iloc[0]
+    assert m["models"]["risk"]["run_id"] and m["models"]["recovery"]["version"]
+    assert m["input"]["sha256"] == hash_inputs(world_dir)["sha256"]
+    assert {f["path"] for f in m["input"]["files"]} >= {"cooperatives.csv", "financials.csv"}
+    assert m["counts"]["scored"] == len(scores)
+    assert m["counts"]["by_action"] == scores["action"].value_counts().sort_index().to_dict()
+    assert m["counts"]["by_status"] == scores["status"].value_counts().sort_index().to_dict()
+    assert m["counts"]["by_clinic"] == scores["clinic"].value_counts().sort_index().to_dict()
+    assert m["arguments"] == {"data": str(world_dir), "as_of": AS_OF, "out": str(run), "model_version": None,
+                              "quiet": True}
+    assert m["started_at"] <= m["finished_at"]
+    assert m["settings"]["jangkau_threshold"] == s.jangkau_threshold and "api_key" not in m["settings"]
+    for entry in m["outputs"]:
+        assert hashlib.sha256((run / entry["file"]).read_bytes()).hexdigest() == entry["sha256"]
+    assert {e["file"] for e in m["outputs"]} | {"manifest.json"} == {p.name for p in run.iterdir()}
+
+
+def test_same_inputs_same_scores(run, world_dir, store, tmp_path):
+    again = tmp_path / "again"
+    assert score(world_dir, again) == 0
+    assert (again / "scores.csv").read_bytes() == (run / "scores.csv").read_bytes()
+    pd.testing.assert_frame_equal(pd.read_parquet(again / "reasons.parquet"), pd.read_parquet(run / "reasons.parquet"))
+    first, second = (json.loads((d / "manifest.json").read_text()) for d in (run, again))
+    for key in ("counts", "models", "input"):
+        assert first[key] == second[key]
+
+
+def test_invalid_data_stops_before_any_model_is_loaded(run, world_dir, tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "bad"
+    shutil.copytree(world_dir, bad)
+    fin = pd.read_csv(bad / "financials.csv")
+    fin.loc[4, "cash"] = -5.0  # the contract: cash >= 0
+    fin.to_csv(bad / "financials.csv", index=False)
+    out = tmp_path / "out"
+    shutil.copytree(run, out)
+    before = files_digest(out)
+    # an empty store: had the run reached the models it would have ended with 3 (no model), not 1
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert score(bad, out) == 1
+    err = capsys.readouterr().err
+    assert "financials.csv row 6, column cash" in err  # file, row as seen in the file (header is row 1), column
+    assert files_digest(out) == before
+    assert not (tmp_path / "empty.db").exists()  # the registry was never opened
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_no_model_and_bad_arguments(world_dir, tmp_path, store, monkeypatch):
+    assert score(world_dir, tmp_path / "a", as_of=2031) == 2
+    assert score(world_dir, tmp_path / "b", model_version="risk=abc def") == 2
+    assert score(world_dir, tmp_path / "c", model_version="risk=999") == 3
+    assert not (tmp_path / "c").exists() and not list(tmp_path.glob(".c.tmp-*"))
+
+
+def test_a_named_version(world_dir, tmp_path, store):
+    out = tmp_path / "v1"
+    assert score(world_dir, out, model_version="risk=1,recovery=1") == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["models"]["risk"]["version"] == "1" and m["models"]["recovery"]["version"] == "1"
+    s = store.settings
+    assert set(pd.read_csv(out / "scores.csv")["model_version"]) == {
+        f"{s.risk_model_name}/1,{s.recovery_model_name}/1"}
+
+
+def test_killed_run_leaves_the_old_output_whole(run, world_dir, store, tmp_path):
+    out = tmp_path / "scores"
+    shutil.copytree(run, out)
+    before = files_digest(out)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": store.tracking_uri}
+    proc = subprocess.Popen([KLINIK, "score", "--data", str(world_dir), "--as-of", str(AS_OF), "--out", str(out),
+                             "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    try:
+        while not list(tmp_path.glob(".scores.tmp-*")):
+            assert proc.poll() is None, f"the run ended before its temp folder was seen: {proc.stderr.read()}"
+            assert time.monotonic() < deadline, "no temp folder within 120 s"
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert files_digest(out) == before  # the old output, whole
+    assert list(tmp_path.glob(".scores.tmp-*"))  # the killed run's leftovers...
+    assert score(world_dir, out) == 0
+    assert not list(tmp_path.glob(".scores.*"))  # ...are cleared by the next run
+    assert (out / "scores.csv").read_bytes() == (run / "scores.csv").read_bytes()
+
+
+def test_last_years_predictions_are_judged(run, world_dir, store):
+    earlier = run.parent / str(AS_OF - 1)  # the layout work/scores/<year>
+    assert score(world_dir, earlier, as_of=AS_OF - 1) == 0
+    m = json.loads((earlier / "manifest.json").read_text())
+    assert m["backtest"]["year"] == AS_OF - 1 and m["backtest"]["source"].startswith("this run")
+    latest = run.parent / "latest"
+    assert score(world_dir, latest) == 0
+    m = json.loads((latest / "manifest.json").read_text())
+    assert m["backtest"]["year"] == AS_OF - 1 and str(earlier) in m["backtest"]["source"]
+    page = (latest / "report.html").read_text(encoding="utf-8")
+    assert re.search(r"Dari \d+ teratas, \d+ benar jatuh sakit", page)
