@@ -383,7 +383,7 @@ def _health(health: pd.DataFrame, panel: _Panel, targets: np.ndarray) -> dict[st
     rank_t = panel.at(rank_all, targets)
     return {
         "never_assessed": np.isnan(latest_year).astype(float),
-        "assessed": (~np.isnan(rank_t)).astype(float),
+        "assessed_this_year": (~np.isnan(rank_t)).astype(float),
         "health_category_rank": rank_t,
         "health_score": panel.at(panel.scatter(rows, cols, score), targets),
         "prev_health_category_rank": panel.at(_ffill(rank_all), targets - 1),

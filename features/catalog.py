@@ -194,7 +194,7 @@ _CONTEXT = [
     _f("district", C, "kecamatan", "district", "category", 0, source="cooperatives"),
     _f("age_years", C, "umur koperasi", "age", "years", 0, source="cooperatives",
        says=("berumur {v} tahun", "{v} years old"), says_off=("baru berdiri tahun ini", "founded this year")),
-    _f("assessed", C, "dinilai tahun ini", "assessed this year", "flag", 0, source="health",
+    _f("assessed_this_year", C, "dinilai tahun ini", "assessed this year", "flag", 0, source="health",
        says=("dinilai tahun ini", "assessed this year"), says_off=("tidak dinilai tahun ini", "not assessed this year")),
     _f("health_category_rank", C, "predikat kesehatan", "health category", "category", 1, source="health"),
     _f("health_score", C, "skor kesehatan dinas", "office's health score", "ratio", -1, source="health"),

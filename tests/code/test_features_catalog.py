@@ -8,6 +8,7 @@ import pytest
 from test_features_kit import coop, make_dataset, staff, statement
 
 from features.build import build_features
+from features.labels import LABEL_COLUMNS
 from features.catalog import CATEGORICAL, FEATURES, GROUPS, FeatureSpec, describe, feature_groups
 
 
@@ -37,6 +38,8 @@ def test_specs_are_consistent():
             assert spec.risk_direction in (-1, 0, 1)
     for name in CATEGORICAL:
         assert FEATURES[name].group == "CONTEXT" and FEATURES[name].risk_direction == 0
+    # the label table is merged with the features on (coop_id, year): no other name may be shared
+    assert not set(FEATURES) & set(LABEL_COLUMNS)
     for group in ("KEUANGAN", "SDM", "KELEMBAGAAN"):
         assert any(s.group == group and s.risk_direction != 0 for s in FEATURES.values()), group
     # the domain is sure of these directions

@@ -86,7 +86,7 @@ def test_attendance_and_meetings(feats):
 
 def test_health_history(feats):
     # A: SEHAT 2018, DALAM_PENGAWASAN 2019, not assessed 2020, DPK 2021, CUKUP_SEHAT 2022
-    assert series(feats, "A", "assessed") == [1, 1, 0, 1, 1]
+    assert series(feats, "A", "assessed_this_year") == [1, 1, 0, 1, 1]
     assert series(feats, "A", "health_category_rank") == [0, 2, None, 3, 1]
     assert series(feats, "A", "health_score") == [85, 60, None, 40, 70]
     assert series(feats, "A", "prev_health_category_rank") == [None, 0, 2, 2, 3]

@@ -118,7 +118,7 @@ def test_random_worlds_give_finite_typed_features(seed, n_coops):
     numeric = feats.drop(columns=["coop_id", "year", "coop_type", "district"])
     assert (numeric.dtypes == "float64").all()
     assert not np.isinf(numeric.to_numpy()).any()
-    flags = [c for c in numeric if c in ("net_loss", "rat_held", "has_manager", "clinic_case_open", "assessed")]
+    flags = [c for c in numeric if c in ("net_loss", "rat_held", "has_manager", "clinic_case_open", "assessed_this_year")]
     assert numeric[flags].isin([0.0, 1.0]).where(numeric[flags].notna(), True).all().all()
     assert feats.equals(feats.sort_values(["coop_id", "year"]).reset_index(drop=True))
 
