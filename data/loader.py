@@ -17,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from data.contract import COLUMNS, DTYPES, REQUIRED_TABLES, TABLE_FILE_SUFFIXES, WORKBOOK_SUFFIX
 from data.dataset import Dataset
@@ -78,7 +81,7 @@ def _first_bad_utf8(path: Path) -> _Unreadable:
 def read_csv_table(path: Path, table: str) -> pd.DataFrame:
     """One CSV file's cells, indexed by the row a spreadsheet shows (header row 1, first data row 2).
 
-    Numbers are left to pandas' fast C parser; a column it cannot read as numbers stays text and
+    Numbers are left to the reader's type inference; a column it cannot read as numbers stays text and
     validation reports the exact cells. Only an empty cell is missing ("NA", "null" are text).
     """
     _not_what_it_says(path, "csv", "a CSV file")
@@ -101,10 +104,38 @@ def read_csv_table(path: Path, table: str) -> pd.DataFrame:
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise _Unreadable(f"the header names a column more than once: {', '.join(twice)}", row=1)
-    as_text = {h: "str" for h, n in zip(header, names) if DTYPES[table].get(n) in _READ_AS_TEXT}
+    as_text = [h for h, n in zip(header, names) if DTYPES[table].get(n) in _READ_AS_TEXT]
     try:
-        frame = pd.read_csv(path, dtype=as_text, keep_default_na=False, na_values=[""], skip_blank_lines=False,
-                            encoding="utf-8-sig", low_memory=False)
+        frame = _read_csv_fast(path, as_text)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+        frame = _read_csv_careful(path, as_text)  # a messy file: pandas says which line is wrong
+    frame.index = np.arange(2, len(frame) + 2)
+    return frame
+
+
+def _read_csv_fast(path: Path, as_text: list[str]) -> pd.DataFrame:
+    """pyarrow's multi-threaded reader; any irregularity raises and the careful reader takes over.
+
+    Blank lines are kept as empty rows so that row numbers stay those of the file.
+    """
+    table = pa_csv.read_csv(
+        path,
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+        convert_options=pa_csv.ConvertOptions(column_types={h: pa.string() for h in as_text}, null_values=[""],
+                                              strings_can_be_null=True, quoted_strings_can_be_null=True),
+    )
+    for i, col in enumerate(table.columns):
+        # pyarrow reads the text "nan" or "inf" as a float; the contract has no such number, so keep it as text
+        if pa.types.is_floating(col.type) and (pc.any(pc.is_nan(col)).as_py() or pc.any(pc.is_inf(col)).as_py()):
+            table = table.set_column(i, table.column_names[i], pc.cast(col, pa.string()))
+    return table.to_pandas()
+
+
+def _read_csv_careful(path: Path, as_text: list[str]) -> pd.DataFrame:
+    """pandas' C reader, for files pyarrow refuses: it names the line of a ragged row or a bad byte."""
+    try:
+        return pd.read_csv(path, dtype={h: "str" for h in as_text}, keep_default_na=False, na_values=[""],
+                           skip_blank_lines=False, encoding="utf-8-sig", low_memory=False)
     except UnicodeDecodeError:
         raise _first_bad_utf8(path) from None
     except pd.errors.ParserError as err:
@@ -114,8 +145,6 @@ def read_csv_table(path: Path, table: str) -> pd.DataFrame:
             raise _Unreadable(f"has {saw} cells in a row but the header has {width} columns (a value holding a "
                               f"comma must be in double quotes)", row=line) from None
         raise _Unreadable(f"cannot be read as CSV: {err}") from None
-    frame.index = np.arange(2, len(frame) + 2)
-    return frame
 
 
 def read_parquet_table(path: Path) -> pd.DataFrame:
@@ -173,49 +202,39 @@ class _Source:
         return f"{self.path.name} sheet '{self.sheet}'" if self.sheet else self.path.name
 
 
-def _workbook_sheets(path: Path) -> list[str]:
+def open_workbook(path: Path):
+    """The workbook, opened once in read-only mode (the caller closes it)."""
     _not_what_it_says(path, "xlsx", "an Excel .xlsx workbook")
     import openpyxl
 
     try:
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore")
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as err:  # zipfile, XML and openpyxl errors all mean "not a workbook we can read"
         raise _Unreadable(f"cannot be opened as an Excel workbook: {err}") from None
+
+
+def read_sheet(wb, sheet: str) -> pd.DataFrame:
+    """One sheet of an open workbook as a table; raises _Unreadable with the reason."""
     try:
-        return list(wb.sheetnames)
-    finally:
-        wb.close()
-
-
-def read_sheet_tables(path: Path, sheets: dict[str, str]) -> dict[str, pd.DataFrame | _Unreadable]:
-    """The named sheets of one workbook (table -> sheet name), each a frame or the reason it is unreadable."""
-    import openpyxl
-
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        out: dict[str, pd.DataFrame | _Unreadable] = {}
-        for table, sheet in sheets.items():
-            try:
-                out[table] = _sheet_frame(wb[sheet])
-            except _Unreadable as err:
-                out[table] = err
-            except Exception as err:  # damaged sheet XML and the like
-                out[table] = _Unreadable(f"sheet '{sheet}' cannot be read: {type(err).__name__}: {err}")
-        return out
-    finally:
-        wb.close()
+        return _sheet_frame(wb[sheet])
+    except _Unreadable:
+        raise
+    except Exception as err:  # damaged sheet XML and the like
+        raise _Unreadable(f"sheet '{sheet}' cannot be read: {type(err).__name__}: {err}") from None
 
 
 def _expected_tables(require_health: bool) -> list[str]:
     return [t for t in REQUIRED_TABLES if t != "health" or require_health]
 
 
-def _find_tables(folder: Path, require_health: bool) -> tuple[dict[str, list[_Source]], list[Problem], list[str]]:
-    """Which file or sheet holds each table; problems of the folder itself; files ignored."""
+def _find_tables(folder: Path, require_health: bool, books: dict) -> tuple[dict[str, list[_Source]],
+                                                                          list[Problem], list[str]]:
+    """Which file or sheet holds each table; problems of the folder itself; files ignored.
+
+    The workbook, if any, is opened here and left open in ``books`` (path -> workbook) for reading.
+    """
     problems: list[Problem] = []
     warnings: list[str] = []
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
@@ -240,7 +259,8 @@ def _find_tables(folder: Path, require_health: bool) -> tuple[dict[str, list[_So
     if len(workbooks) == 1:
         book = workbooks[0]
         try:
-            sheets_found = _workbook_sheets(book)
+            books[book] = open_workbook(book)
+            sheets_found = list(books[book].sheetnames)
         except _Unreadable as err:
             problems.append(Problem(DATASET, book.name, None, None, err.rule))
         for sheet in sheets_found or []:
@@ -272,34 +292,31 @@ def _find_tables(folder: Path, require_health: bool) -> tuple[dict[str, list[_So
 def read_tables(folder: Path, require_health: bool = True) -> tuple[dict[str, pd.DataFrame], dict[str, str],
                                                                      list[Problem], list[str]]:
     """Every table's raw cells (indexed by the row the file shows), where each came from, and what went wrong."""
-    sources, problems, warnings = _find_tables(folder, require_health)
-    frames: dict[str, pd.DataFrame] = {}
-    files: dict[str, str] = {}
-    in_book: dict[Path, dict[str, str]] = {}
-    for table, where in sources.items():
-        if len(where) != 1:
-            continue  # ambiguous: already a problem
-        src = where[0]
-        files[table] = src.label
-        if src.sheet is not None:
-            in_book.setdefault(src.path, {})[table] = src.sheet
-            continue
-        try:
-            if src.path.suffix.lower() == ".csv":
-                frames[table] = read_csv_table(src.path, table)
-            else:
-                frames[table] = read_parquet_table(src.path)
-        except _Unreadable as err:
-            problems.append(Problem(table, src.label, err.row, None, err.rule))
-        except Exception as err:  # the safety net: a file we cannot read is that file's problem, not a crash
-            problems.append(Problem(table, src.label, None, None, f"cannot be read: {type(err).__name__}: {err}"))
-    for book, sheets in in_book.items():
-        for table, got in read_sheet_tables(book, sheets).items():
-            if isinstance(got, _Unreadable):
-                problems.append(Problem(table, book.name, got.row, None, got.rule))
-            else:
-                frames[table] = got
-    return frames, files, problems, warnings
+    books: dict = {}
+    try:
+        sources, problems, warnings = _find_tables(folder, require_health, books)
+        frames: dict[str, pd.DataFrame] = {}
+        files: dict[str, str] = {}
+        for table, where in sources.items():
+            if len(where) != 1:
+                continue  # ambiguous: already a problem
+            src = where[0]
+            files[table] = src.label
+            try:
+                if src.sheet is not None:
+                    frames[table] = read_sheet(books[src.path], src.sheet)
+                elif src.path.suffix.lower() == ".csv":
+                    frames[table] = read_csv_table(src.path, table)
+                else:
+                    frames[table] = read_parquet_table(src.path)
+            except _Unreadable as err:
+                problems.append(Problem(table, src.label, err.row, None, err.rule))
+            except Exception as err:  # the safety net: a file we cannot read is that file's problem, not a crash
+                problems.append(Problem(table, src.label, None, None, f"cannot be read: {type(err).__name__}: {err}"))
+        return frames, files, problems, warnings
+    finally:
+        for wb in books.values():
+            wb.close()
 
 
 def load_dataset(path: Path, *, quarantine: Path | None = None, require_health: bool = True) -> Dataset:

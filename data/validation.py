@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute
 from pandera.errors import SchemaErrors
 
 from data.contract import (
@@ -168,6 +170,8 @@ def _parse_text(s: pd.Series) -> _Parsed:
 
 
 def _parse_number(s: pd.Series, whole: bool) -> _Parsed:
+    if pd.api.types.is_integer_dtype(s.dtype):  # the common case of a clean file: nothing can be wrong
+        return _Parsed(s.astype("Int64") if whole else s.astype("float64"))
     if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
         num = pd.Series(np.nan, index=s.index)
         present = s.notna().to_numpy()
@@ -189,7 +193,7 @@ def _parse_number(s: pd.Series, whole: bool) -> _Parsed:
         if whole:
             bad |= present & np.isfinite(arr) & (arr != np.floor(arr))
             rule = "must be a whole number"
-    values = num.where(~bad)
+    values = num.where(~bad) if bad.any() else num
     return _Parsed(values.astype("Int64") if whole else values, [(bad, rule)])
 
 
@@ -212,10 +216,14 @@ def _parse_date(s: pd.Series) -> _Parsed:
         d = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
         failures = []
     else:
-        t = _as_text(s)
-        iso = (t.str.len() == 10).fillna(False).to_numpy(dtype=bool)  # YYYY-MM-DD exactly, not 2021-3-5
-        d = pd.to_datetime(t.where(iso), format="%Y-%m-%d", errors="coerce")
-        failures = [(t.notna().to_numpy() & d.isna().to_numpy(), "must be a date YYYY-MM-DD")]
+        # Dates repeat (a few thousand days across millions of meetings): parse each distinct text once.
+        codes, texts = pd.factorize(_as_text(s))
+        texts = pd.Series(texts, dtype="str")
+        iso = (texts.str.len() == 10).to_numpy(dtype=bool)  # YYYY-MM-DD exactly, not 2021-3-5
+        days = pd.to_datetime(texts.where(iso), format="%Y-%m-%d", errors="coerce").to_numpy()
+        days = np.append(days, np.datetime64("NaT"))  # code -1 (an empty cell) takes this last one
+        d = pd.Series(days[codes], index=s.index)
+        failures = [((codes >= 0) & np.isnat(days[codes]), "must be a date YYYY-MM-DD")]
     years = d.dt.year
     # Outside what datetime64[ns] can hold: reported as out of range (the rules stage says the same for any year).
     out = (d.notna() & ((years < 1678) | (years > 2261))).to_numpy()
@@ -310,7 +318,8 @@ def _category_matches_score(df: pd.DataFrame) -> pd.Series:
         expected = np.select([score >= low for _, low in HEALTH_SCORE_BANDS[:-1]],
                              [name for name, _ in HEALTH_SCORE_BANDS[:-1]], HEALTH_SCORE_BANDS[-1][0])
     category = df["category"]
-    unknown = ~category.isin(HEALTH_CATEGORIES)  # already reported as a bad code
+    # a bad code or an impossible score is reported on its own; the band cannot be judged then
+    unknown = ~category.isin(HEALTH_CATEGORIES) | ~df["score"].between(0, 100)
     return _ok((category == expected) | unknown, category, df["score"])
 
 
@@ -369,6 +378,15 @@ RULES: dict[str, tuple[_Rule, ...]] = {
 }
 
 
+def _listed(s: pd.Series, keys: pd.Index) -> pd.Series:
+    """s.isin(keys) for a large key set: pandas converts the keys to Python objects on every call; arrow does not."""
+    if len(keys) < 1000 or not _is_text(s) or not isinstance(s.array, pd.arrays.ArrowStringArray):
+        return s.isin(keys)
+    cells = pyarrow.array(s)
+    found = pyarrow.compute.is_in(cells, value_set=pyarrow.array(keys.to_numpy(dtype=object), type=cells.type))
+    return pd.Series(pyarrow.compute.fill_null(found, False).to_numpy(), index=s.index)
+
+
 def _codes(values: tuple[str, ...]) -> pa.Check:
     return pa.Check.isin(values, error="must be one of " + ", ".join(values))
 
@@ -381,7 +399,7 @@ def _column_checks(table: str, coop_ids: pd.Index | None) -> dict[str, list[pa.C
     date = pa.Check.in_range(pd.Timestamp(FIRST_YEAR, 1, 1), pd.Timestamp(cy, 12, 31), error=_date_range_rule())
     checks: dict[str, list[pa.Check]] = {c: [] for c in COLUMNS[table]}
     if coop_ids is not None and table in COOP_REFERENCING_TABLES:
-        checks["coop_id"].append(pa.Check(lambda s: s.isin(coop_ids), error="must be a coop_id listed in cooperatives"))
+        checks["coop_id"].append(pa.Check(lambda s: _listed(s, coop_ids), error="must be a coop_id listed in cooperatives"))
     for col in ("year", "fiscal_year", "founded_year", "dissolved_year"):
         if col in checks:
             checks[col].append(year)

@@ -47,3 +47,90 @@ def world(world_dir):
     from data.loader import load_dataset
 
     return load_dataset(world_dir)
+
+
+# --- data layer: a tiny hand-made dataset for loader and validation tests ---------------------------------------
+
+@pytest.fixture
+def contract_tables():
+    """A tiny valid dataset (3 cooperatives, fiscal years 2020-2021) as raw cells, fresh for each test.
+
+    Every column has object dtype, like values a person typed or JSON sent: a test may put text anywhere.
+    """
+    import pandas as pd
+
+    ids = ["K001", "K002", "K003"]
+    money = dict(cash=1000.0, current_assets=5000.0, total_assets=20000.0, loans_outstanding=8000.0,
+                 loans_to_members=7000.0, loans_substandard=300.0, loans_doubtful=200.0, loans_loss=100.0,
+                 loan_loss_reserve=150.0, current_liabilities=4000.0, total_liabilities=12000.0,
+                 voluntary_savings=6000.0, external_borrowings=1000.0, equity=8000.0, principal_savings=500.0,
+                 mandatory_savings=1500.0, gross_participation=3000.0, other_revenue=200.0,
+                 operating_expenses=2500.0, personnel_expenses=900.0, net_income=-700.5)
+    tables = {
+        "cooperatives": pd.DataFrame({
+            "coop_id": ids, "name": ["KSP Sari Dana", "KUD Maju Bersama", "Koperasi Tani Makmur"],
+            "coop_type": ["KSP", "KUD", "PRODUSEN"], "district": ["Seririt", "Banjar", "Sawan"],
+            "founded_year": [1995, 2001, 2010], "dissolved_year": [None, None, 2022]}),
+        "financials": pd.DataFrame([dict(coop_id=c, year=y, **money) for c in ids for y in (2020, 2021)]),
+        "staffing": pd.DataFrame([dict(coop_id=c, year=y, members=120, board_members=3, supervisors=2, employees=4,
+                                       has_manager=c != "K003", certified_staff=2, trained_staff=1,
+                                       staff_departures=0) for c in ids for y in (2020, 2021)]),
+        "meetings": pd.DataFrame({
+            "coop_id": ["K001", "K002", "K001"], "meeting_type": ["RAT", "RAT", "RAPAT_PENGURUS"],
+            "fiscal_year": [2020, 2020, 2021], "held_on": ["2021-03-20", "2021-05-02", "2021-07-01"],
+            "attendees": [80, None, 5]}),
+        "health": pd.DataFrame({
+            "coop_id": ids, "year": [2021, 2021, 2021],
+            "category": ["SEHAT", "DALAM_PENGAWASAN", "CUKUP_SEHAT"], "score": [85.0, 60.5, None]}),
+        "clinic_cases": pd.DataFrame({
+            "case_id": ["KK-1", "KK-2"], "coop_id": ["K002", "K002"], "clinic": ["KEUANGAN", "SDM"],
+            "opened_on": ["2022-01-10", "2021-06-01"], "closed_on": [None, "2022-02-01"],
+            "outcome": [None, "PULIH"]}),
+    }
+    return {name: df.astype(object) for name, df in tables.items()}
+
+
+@pytest.fixture
+def write_tables():
+    """write(tables, folder, fmt) puts raw tables in a folder as csv, parquet or one xlsx workbook.
+
+    Written with pandas and openpyxl directly (not data/io.py), so the loader is tested against files made
+    independently of our own writer. In the workbook, date columns become real Excel date cells.
+    """
+    import datetime as dt
+
+    import pandas as pd
+
+    def write(tables, folder, fmt="csv"):
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        if fmt == "csv":
+            for name, df in tables.items():
+                df.to_csv(folder / f"{name}.csv", index=False)
+        elif fmt == "parquet":
+            for name, df in tables.items():
+                df.infer_objects().to_parquet(folder / f"{name}.parquet", index=False)
+        else:
+            from openpyxl import Workbook
+
+            wb = Workbook()
+            wb.remove(wb.active)
+            for name, df in tables.items():
+                ws = wb.create_sheet(name)
+                ws.append(list(df.columns))
+                for row in df.itertuples(index=False):
+                    cells = []
+                    for col, v in zip(df.columns, row):
+                        if v is None or (isinstance(v, float) and v != v):
+                            v = None
+                        elif col in ("held_on", "opened_on", "closed_on") and isinstance(v, str):
+                            try:
+                                v = dt.date.fromisoformat(v)
+                            except ValueError:
+                                pass  # a broken date stays the text the test put there
+                        cells.append(v)
+                    ws.append(cells)
+            wb.save(folder / "dataset.xlsx")
+        return folder
+
+    return write

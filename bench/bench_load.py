@@ -1,0 +1,68 @@
+"""How long loading a dataset folder takes: reading the files alone vs reading + validating (load_dataset).
+
+Usage:
+    .venv/bin/python bench/bench_load.py work/national            # a folder made by `klinik simulate`
+    .venv/bin/python bench/bench_load.py work/national --coops 130000   # simulate it first if it is missing
+
+National scale is about 130,000 cooperatives x 11 years; the budget for load + validate is "well under 30 s"
+(batch scoring has 2 minutes end to end). Reports wall time and CPU time (user + system, all threads) for
+each stage, since on a shared machine wall time also measures the neighbours; and the peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _timed(label: str, fn):
+    wall, cpu = time.perf_counter(), _cpu()
+    out = fn()
+    wall, cpu = time.perf_counter() - wall, _cpu() - cpu
+    print(f"{label:<28} wall {wall:6.1f} s   cpu {cpu:6.1f} s", flush=True)
+    return out, wall, cpu
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--coops", type=int, default=None, help="simulate this many cooperatives if the folder is missing")
+    parser.add_argument("--format", default="csv", choices=("csv", "parquet", "xlsx"))
+    args = parser.parse_args()
+
+    if not args.folder.exists():
+        if args.coops is None:
+            parser.error(f"{args.folder} does not exist (give --coops N to simulate it)")
+        from data.io import write_dataset
+        from data.simulator import simulate
+
+        _timed(f"simulate {args.coops} coops", lambda: write_dataset(
+            simulate(n_coops=args.coops, years=(2014, 2024), seed=1), args.folder, fmt=args.format))
+
+    from data.loader import load_dataset, read_tables
+
+    (frames, _, problems, _), read_wall, read_cpu = _timed("read files only", lambda: read_tables(args.folder))
+    if problems:
+        print("the folder has problems:", *problems[:5], sep="\n  ")
+    rows = {name: len(frame) for name, frame in frames.items()}
+    del frames
+    ds, wall, cpu = _timed("read + validate (load)", lambda: load_dataset(args.folder))
+    print(f"{'validation alone (difference)':<28} wall {wall - read_wall:6.1f} s   cpu {cpu - read_cpu:6.1f} s")
+    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"peak memory {peak_gib:.1f} GiB; rows: " + ", ".join(f"{n} {r:,}" for n, r in rows.items()))
+    print(f"warnings: {ds.warnings or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
