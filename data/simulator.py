@@ -327,7 +327,8 @@ def _write_year(rng, out, t, a, staff, fin, filed, rat_on_time, rat_late, board_
     held = np.concatenate([rat_date, random_dates(rng, len(board_coop) + len(sup_coop), f"{t}-01-02", f"{t}-12-28")])
     attendees = np.concatenate([rat_att, c.board[board_coop], c.supervisors[sup_coop]]).astype(float)
     attendees[rng.random(len(attendees)) < np.where(kind == 0, 0.1, 0.3)] = np.nan
-    order = np.lexsort((held, coop))
+    days = (held - np.datetime64(f"{t}-01-01", "D")).astype(np.int64)  # 0..729: held in t or t+1
+    order = np.argsort(coop.astype(np.int64) * 1024 + days, kind="stable")  # by cooperative, then date
     out.add("meetings", coop=coop[order], meeting_type=kind[order], fiscal_year=np.full(len(coop), t),
             held_on=held[order], attendees=attendees[order])
 

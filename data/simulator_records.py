@@ -60,11 +60,11 @@ class Cooperatives:
         self.n = n
         shares = np.array([p.share for p in TYPE_PROFILES])
         self.coop_type = rng.choice(len(TYPE_PROFILES), size=n, p=shares / shares.sum())
-        new = rng.random(n) < (0.08 if last > first else 0.0)
+        new = rng.random(n) < 0.08  # registered during the years (none when there is only one)
         self.founded = np.where(
-            new,
-            rng.integers(first + 1, last + 1, size=n),
-            first - np.minimum(np.floor(rng.exponential(14.0, size=n)), first - 1960).astype(int),
+            new & (last > first),
+            first + 1 + np.floor(rng.random(n) * max(last - first, 1)).astype(int),
+            first - np.clip(np.floor(rng.exponential(14.0, size=n)), 0, max(first - 1960, 0)).astype(int),
         )
         t = self.coop_type
         self.scale = rng.normal(0.0, 0.9, n)  # log size relative to the type's median

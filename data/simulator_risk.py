@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data.contract import COOP_TYPES
-
 FIN, SDM, GOV = 0, 1, 2  # cause / clinic index: KEUANGAN, SDM, KELEMBAGAAN (contract.CLINICS order)
 
 
@@ -236,5 +234,3 @@ def two_year_recovery(recover_now, dissolve_now, recover_next, dissolve_next) ->
     """P(not sick at t+1 or t+2, and not dissolved first) for a cooperative sick at t."""
     return (1 - dissolve_now) * (recover_now + (1 - recover_now) * (1 - dissolve_next) * recover_next)
 
-
-assert len(RiskParams().type_effect) == len(COOP_TYPES)
