@@ -47,6 +47,10 @@ from data.contract import CLINICS, HEALTH_CATEGORIES, MONEY_COLUMNS, SICK_CATEGO
 from data.dataset import Dataset
 from features import health_score
 from features.catalog import CATEGORICAL, FEATURES
+from features.panel import (  # noqa: F401  (dataset_years, registered_coop_years: part of this module's API)
+    Panel, alive, arrow_text, dataset_years, day_numbers, day_of, ffill, month_end, registered_coop_years, sorted_coops,
+    target_years,
+)
 from klinik.settings import Settings
 
 MAIN_TRENDS = ("equity_to_assets", "bad_loan_ratio", "risky_loan_ratio", "cash_ratio", "return_on_assets",
@@ -57,97 +61,6 @@ WEAKNESS_RULES = {
     "SDM": "no staffing report, no hired manager, or under half of board and staff certified",
     "KELEMBAGAAN": "the RAT of the year not held, or last year's RAT after the office's deadline",
 }
-
-
-# ---------------------------------------------------------------- the (cooperative x year) frame
-def dataset_years(ds: Dataset) -> tuple[int, int]:
-    """First and last fiscal year the yearly tables (financials, staffing, health) mention."""
-    spans = [(int(t["year"].min()), int(t["year"].max()))
-             for t in (ds.financials, ds.staffing, ds.health) if t is not None and len(t)]
-    if not spans:
-        raise ValueError("the dataset has no yearly rows: financials, staffing and health are all empty")
-    return min(a for a, _ in spans), max(b for _, b in spans)
-
-
-def _target_years(ds: Dataset, years: Sequence[int] | None) -> np.ndarray:
-    if years is None:
-        first, last = dataset_years(ds)
-        return np.arange(first, last + 1, dtype=np.int64)
-    targets = np.unique(np.asarray(list(years), dtype=np.int64))
-    if targets.size == 0:
-        raise ValueError("years is empty: give at least one fiscal year")
-    return targets
-
-
-def _sorted_coops(ds: Dataset) -> pd.DataFrame:
-    coops = ds.cooperatives.sort_values("coop_id", kind="stable").reset_index(drop=True)
-    dup = coops["coop_id"].duplicated()
-    if dup.any():
-        raise ValueError(f"cooperatives: coop_id {coops.loc[dup, 'coop_id'].iloc[0]!r} appears more than once")
-    return coops
-
-
-def _alive(coops: pd.DataFrame, targets: np.ndarray) -> np.ndarray:
-    """(n_coops, n_targets): registered (founded_year <= t) and not dissolved (dissolved_year > t or missing)."""
-    founded = coops["founded_year"].to_numpy(dtype=float)[:, None]
-    dissolved = coops["dissolved_year"].to_numpy(dtype=float, na_value=np.nan)[:, None]
-    t = targets[None, :].astype(float)
-    return (founded <= t) & (np.isnan(dissolved) | (dissolved > t))
-
-
-def registered_coop_years(ds: Dataset, years: Sequence[int] | None = None) -> pd.DataFrame:
-    """(coop_id, year) of every cooperative registered and not dissolved in each year, sorted: the rows of
-    build_features and make_labels. ``years``: the data's first to last year when None."""
-    coops = _sorted_coops(ds)
-    targets = _target_years(ds, years)
-    rows, cols = np.nonzero(_alive(coops, targets))
-    return pd.DataFrame({"coop_id": coops["coop_id"].to_numpy()[rows], "year": targets[cols]})
-
-
-class _Panel:
-    """Dense (cooperative x year) arrays over a sorted list of years; row i is the i-th sorted cooperative."""
-
-    def __init__(self, ids: pd.Index, years: np.ndarray):
-        self.ids = ids
-        self.years = np.asarray(years, dtype=np.int64)
-        self.shape = (len(ids), len(self.years))
-        self._id_set = pa.array(np.asarray(ids, dtype=object), type=pa.large_string())
-
-    def rows_of(self, coop_ids: pd.Series | pa.Array) -> np.ndarray:
-        """Row of each coop_id; -1 for an id not in the cooperatives table. (Arrow's hash lookup: several
-        times faster than pandas' get_indexer on string columns at the national scale.)"""
-        ids = coop_ids if isinstance(coop_ids, pa.Array) else _arrow_text(coop_ids)
-        if ids.type != pa.large_string():
-            ids = ids.cast(pa.large_string())
-        return pc.index_in(ids, value_set=self._id_set).fill_null(-1).to_numpy().astype(np.int64)
-
-    def cols_of(self, years: np.ndarray) -> np.ndarray:
-        """Column of each year; -1 where the panel does not hold it."""
-        years = np.asarray(years, dtype=np.int64)
-        cols = np.searchsorted(self.years, years)
-        found = cols < len(self.years)
-        found[found] = self.years[cols[found]] == years[found]
-        return np.where(found, cols, -1)
-
-    def scatter(self, rows: np.ndarray, cols: np.ndarray, values, fill: float = np.nan) -> np.ndarray:
-        out = np.full(self.shape, fill)
-        ok = (rows >= 0) & (cols >= 0)
-        out[rows[ok], cols[ok]] = np.asarray(values, dtype=float)[ok] if np.ndim(values) else values
-        return out
-
-    def count(self, rows: np.ndarray, cols: np.ndarray, weights=None) -> np.ndarray:
-        out = np.zeros(self.shape)
-        ok = (rows >= 0) & (cols >= 0)
-        w = 1.0 if weights is None else np.asarray(weights, dtype=float)[ok]
-        np.add.at(out, (rows[ok], cols[ok]), w)
-        return out
-
-    def at(self, a: np.ndarray, years: np.ndarray) -> np.ndarray:
-        """The columns of ``a`` for ``years`` (NaN columns for years the panel does not hold)."""
-        cols = self.cols_of(years)
-        out = a[:, np.maximum(cols, 0)].astype(float, copy=True)
-        out[:, cols < 0] = np.nan
-        return out
 
 
 def _ratio(num: np.ndarray, den: np.ndarray, *, scale: float = 100.0, positive: bool = False) -> np.ndarray:
@@ -162,48 +75,8 @@ def _flag(condition: np.ndarray, known: np.ndarray) -> np.ndarray:
     return np.where(known, condition.astype(float), np.nan)
 
 
-def _ffill(a: np.ndarray) -> np.ndarray:
-    """Forward fill NaN along the year axis."""
-    idx = np.where(~np.isnan(a), np.arange(a.shape[1])[None, :], 0)
-    np.maximum.accumulate(idx, axis=1, out=idx)
-    return np.take_along_axis(a, idx, axis=1)
-
-
-def _arrow_text(series: pd.Series) -> pa.Array:
-    arr = pa.array(series.astype("str"), from_pandas=True)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
-_NS_PER_DAY = 86_400_000_000_000
-
-
-def _days(dates: pd.Series) -> np.ndarray:
-    """Dates as float days since 1970-01-01 (NaN for NaT)."""
-    ns = np.asarray(dates, dtype="datetime64[ns]").view(np.int64)
-    out = (ns // _NS_PER_DAY).astype(float)
-    out[ns == np.iinfo(np.int64).min] = np.nan  # NaT
-    return out
-
-
-def _day(year: np.ndarray, month: int, day: int) -> np.ndarray:
-    """Days since 1970-01-01 of (year, month, day), for arrays of years (a small table per distinct year)."""
-    year = np.asarray(year, dtype=np.int64)
-    if year.size == 0:
-        return np.zeros(0)
-    low, high = int(year.min()), int(year.max())
-    months = (np.arange(low, high + 1, dtype=np.int64) - 1970) * 12 + (month - 1)
-    table = (months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + (day - 1)).astype(float)
-    return table[year - low]
-
-
-def _month_end(year: np.ndarray, months_after: int) -> np.ndarray:
-    """Days of the last day of the ``months_after``-th month after the end of ``year`` (6 -> 30 June, year+1)."""
-    months = (np.asarray(year, dtype=np.int64) + 1 - 1970) * 12 + months_after
-    return (months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - 1).astype(float)
-
-
 # ---------------------------------------------------------------- KEUANGAN
-def _finance(fin: pd.DataFrame, panel: _Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
+def _finance(fin: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
     rows, cols = panel.rows_of(fin["coop_id"]), panel.cols_of(fin["year"].to_numpy())
     m = {c: panel.scatter(rows, cols, fin[c].to_numpy(dtype=float)) for c in MONEY_COLUMNS}
     filed = panel.scatter(rows, cols, 1.0, fill=0.0) > 0
@@ -258,7 +131,7 @@ def _finance(fin: pd.DataFrame, panel: _Panel, targets: np.ndarray) -> dict[str,
 
 
 # ---------------------------------------------------------------- SDM
-def _staffing(st: pd.DataFrame, panel: _Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
+def _staffing(st: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
     rows, cols = panel.rows_of(st["coop_id"]), panel.cols_of(st["year"].to_numpy())
 
     def now(column: str) -> np.ndarray:
@@ -289,15 +162,15 @@ def _staffing(st: pd.DataFrame, panel: _Panel, targets: np.ndarray) -> dict[str,
 
 
 # ---------------------------------------------------------------- KELEMBAGAAN
-def _meetings(meet: pd.DataFrame, panel: _Panel, targets: np.ndarray, members: np.ndarray,
+def _meetings(meet: pd.DataFrame, panel: Panel, targets: np.ndarray, members: np.ndarray,
               coops: pd.DataFrame, first_year: int, settings: Settings) -> dict[str, np.ndarray]:
     """RAT streak, delays and attendance; board and supervisory meetings. ``panel`` is the history panel."""
     month, day = settings.rat_office_deadline_month, settings.rat_office_deadline_day
     last = int(targets.max())
-    kind = _arrow_text(meet["meeting_type"])
+    kind = arrow_text(meet["meeting_type"])
     all_fy = meet["fiscal_year"].to_numpy(dtype=np.int64)
-    all_held = _days(meet["held_on"])
-    coop_ids = _arrow_text(meet["coop_id"])
+    all_held = day_numbers(meet["held_on"])
+    coop_ids = arrow_text(meet["coop_id"])
 
     def select(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         mask &= ~np.isnan(all_held)
@@ -310,7 +183,7 @@ def _meetings(meet: pd.DataFrame, panel: _Panel, targets: np.ndarray, members: n
 
     where, rows, fy, held = select(of_kind("RAT"))
     attendees = meet["attendees"].to_numpy(dtype=float, na_value=np.nan)[where]
-    on_time = held <= _day(fy + 1, month, day)  # by the office's deadline in fy+1: counts for book year fy
+    on_time = held <= day_of(fy + 1, month, day)  # by the office's deadline in fy+1: counts for book year fy
     held_year = held.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
     known_from = np.where(on_time, fy, np.maximum(fy, held_year))
 
@@ -332,10 +205,10 @@ def _meetings(meet: pd.DataFrame, panel: _Panel, targets: np.ndarray, members: n
     ok = fy_cols >= 0
     np.fmin.at(earliest, (rows[ok], fy_cols[ok]), held[ok])
     prev_held = panel.at(earliest, targets - 1)
-    end_t = _day(targets, 12, 31)[None, :]
+    end_t = day_of(targets, 12, 31)[None, :]
     seen = prev_held <= end_t
-    for name, deadline in (("office", _day(targets, month, day)),
-                           ("legal", _month_end(targets - 1, settings.rat_legal_deadline_months))):
+    for name, deadline in (("office", day_of(targets, month, day)),
+                           ("legal", month_end(targets - 1, settings.rat_legal_deadline_months))):
         late = np.where(seen, np.maximum(prev_held - deadline[None, :], 0.0),
                         np.maximum(end_t - deadline[None, :], 0.0))
         due = (coops["founded_year"].to_numpy()[:, None] <= targets[None, :] - 1) & (targets[None, :] - 1 >= first_year)
@@ -351,15 +224,15 @@ def _meetings(meet: pd.DataFrame, panel: _Panel, targets: np.ndarray, members: n
     in_targets = np.isin(all_fy, targets)
     for name, code in (("board_meetings", "RAPAT_PENGURUS"), ("supervisory_meetings", "RAPAT_PENGAWAS")):
         _, rows, year, held = select(of_kind(code) & in_targets)
-        in_year = held <= _day(year, 12, 31)
+        in_year = held <= day_of(year, 12, 31)
         out[name] = panel.at(panel.count(rows[in_year], panel.cols_of(year[in_year])), targets)
     return out
 
 
 # ---------------------------------------------------------------- CONTEXT: health history
-def _health(health: pd.DataFrame, panel: _Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
+def _health(health: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
     rows, year = panel.rows_of(health["coop_id"]), health["year"].to_numpy(dtype=np.int64)
-    category = _arrow_text(health["category"])
+    category = arrow_text(health["category"])
     rank = pc.index_in(category, value_set=pa.array(HEALTH_CATEGORIES)).to_numpy(zero_copy_only=False)
     rank = np.asarray(rank, dtype=float)  # None (an unknown category) -> NaN
     sick = pc.is_in(category, value_set=pa.array(SICK_CATEGORIES)).fill_null(False).to_numpy(zero_copy_only=False)
@@ -375,8 +248,8 @@ def _health(health: pd.DataFrame, panel: _Panel, targets: np.ndarray) -> dict[st
 
     rank_all = panel.scatter(rows, cols, rank)
     assessed_year = panel.scatter(rows, cols, year.astype(float))
-    spell = _ffill(panel.scatter(rows, cols, np.where(sick, start, -1.0)))
-    latest_year = panel.at(_ffill(assessed_year), targets)
+    spell = ffill(panel.scatter(rows, cols, np.where(sick, start, -1.0)))
+    latest_year = panel.at(ffill(assessed_year), targets)
     t = targets[None, :].astype(float)
     spell_t = panel.at(spell, targets)
     sick_count = np.cumsum(panel.scatter(rows, cols, sick.astype(float), fill=0.0), axis=1)
@@ -386,7 +259,7 @@ def _health(health: pd.DataFrame, panel: _Panel, targets: np.ndarray) -> dict[st
         "assessed_this_year": (~np.isnan(rank_t)).astype(float),
         "health_category_rank": rank_t,
         "health_score": panel.at(panel.scatter(rows, cols, score), targets),
-        "prev_health_category_rank": panel.at(_ffill(rank_all), targets - 1),
+        "prev_health_category_rank": panel.at(ffill(rank_all), targets - 1),
         "years_since_assessment": t - latest_year,
         "years_sick": np.where(spell_t > 0, t - spell_t + 1, 0.0),
         "sick_years_total": np.nan_to_num(panel.at(sick_count, targets), nan=0.0),
@@ -394,7 +267,7 @@ def _health(health: pd.DataFrame, panel: _Panel, targets: np.ndarray) -> dict[st
 
 
 # ---------------------------------------------------------------- CONTEXT: the clinic's treatment
-def _clinic(cases: pd.DataFrame, panel: _Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
+def _clinic(cases: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
     if cases.empty:  # no clinic table: nothing treated, ever
         zero = np.zeros((panel.shape[0], len(targets)))
         out = {f"clinic_{c.lower()}": zero for c in CLINICS}
@@ -459,16 +332,16 @@ def build_features(ds: Dataset, settings: Settings | None = None,
     year. ``settings`` gives the RAT deadlines (default: Settings() from the environment).
     """
     settings = settings if settings is not None else Settings()
-    coops = _sorted_coops(ds)
-    targets = _target_years(ds, years)
+    coops = sorted_coops(ds)
+    targets = target_years(ds, years)
     has_years = any(len(t) for t in (ds.financials, ds.staffing, ds.health))
     first_year = min(dataset_years(ds)[0], int(targets.min())) if has_years else int(targets.min())
     ids = pd.Index(coops["coop_id"].to_numpy())
 
     # statements and staffing reports: only the target years and their comparison years
     recent = np.unique(np.concatenate([targets, targets - 1, targets - 3]))
-    recent_panel = _Panel(ids, recent)
-    history = _Panel(ids, np.arange(first_year, int(targets.max()) + 1))
+    recent_panel = Panel(ids, recent)
+    history = Panel(ids, np.arange(first_year, int(targets.max()) + 1))
     fin = _only(ds.financials, ds.financials["year"].isin(recent))
     st = _only(ds.staffing, ds.staffing["year"].isin(recent))
     last = int(targets.max())
@@ -478,7 +351,7 @@ def build_features(ds: Dataset, settings: Settings | None = None,
     if len(cases):
         cases = _only(cases, cases["opened_on"].dt.year <= last)
 
-    rows, cols = np.nonzero(_alive(coops, targets))
+    rows, cols = np.nonzero(alive(coops, targets))
     floats = [name for name in FEATURES if name not in CATEGORICAL]
     matrix = np.empty((len(floats), len(rows)))  # one block: column i of the frame is matrix[i]
     gathered = {name: matrix[i] for i, name in enumerate(floats)}

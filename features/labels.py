@@ -21,7 +21,7 @@ import pandas as pd
 
 from data.contract import SICK_CATEGORIES
 from data.dataset import Dataset
-from features.build import _alive, _ffill, _Panel, _sorted_coops, dataset_years
+from features.panel import Panel, alive, dataset_years, ffill, sorted_coops
 from klinik.settings import Settings
 
 LABEL_COLUMNS = ("coop_id", "year", "assessed", "sick", "status", "risk_label", "recovery_label")
@@ -31,10 +31,10 @@ def make_labels(ds: Dataset, settings: Settings | None = None) -> pd.DataFrame:
     """One row per (coop_id, year) of build_features' rows (registered, not dissolved, data's first to last
     year), with the columns LABEL_COLUMNS: assessed and sick (bool; sick is False when not assessed), status
     (SEHAT_NOW / SAKIT_NOW / UNASSESSED), risk_label and recovery_label (float 1/0/NaN)."""
-    coops = _sorted_coops(ds)
+    coops = sorted_coops(ds)
     first, last = dataset_years(ds)
     targets = np.arange(first, last + 1, dtype=np.int64)
-    panel = _Panel(pd.Index(coops["coop_id"].to_numpy()), np.arange(first, last + 3, dtype=np.int64))
+    panel = Panel(pd.Index(coops["coop_id"].to_numpy()), np.arange(first, last + 3, dtype=np.int64))
     h = ds.health
     rows, cols = panel.rows_of(h["coop_id"]), panel.cols_of(h["year"].to_numpy())
     is_sick = h["category"].isin(SICK_CATEGORIES).to_numpy(dtype=float)
@@ -53,15 +53,15 @@ def make_labels(ds: Dataset, settings: Settings | None = None) -> pd.DataFrame:
     recovery = np.where(well1 | well2, 1.0, np.where((sick1 & sick2) | (dissolved <= t + 2), 0.0, np.nan))
     recovery = np.where(sick0, recovery, np.nan)
 
-    latest = _ffill(panel.scatter(rows, cols, is_sick))
-    latest_year = _ffill(panel.scatter(rows, cols, h["year"].to_numpy(dtype=float)))
+    latest = ffill(panel.scatter(rows, cols, is_sick))
+    latest_year = ffill(panel.scatter(rows, cols, h["year"].to_numpy(dtype=float)))
     latest, latest_year = panel.at(latest, targets), panel.at(latest_year, targets)
     max_age = getattr(settings if settings is not None else Settings(), "status_max_age_years", None)
     if max_age is not None:
         latest = np.where(t - latest_year <= max_age, latest, np.nan)
     status = np.where(latest == 1, "SAKIT_NOW", np.where(latest == 0, "SEHAT_NOW", "UNASSESSED"))
 
-    r, c = np.nonzero(_alive(coops, targets))
+    r, c = np.nonzero(alive(coops, targets))
     frame = pd.DataFrame({
         "coop_id": coops["coop_id"].to_numpy()[r],
         "year": targets[c],
