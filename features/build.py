@@ -11,11 +11,18 @@ Point in time. The features of year t are what the office could know at the offi
 Nothing later, ever: tests/code/test_features_point_in_time.py changes everything dated later and checks
 that the features of year t do not move.
 
-How it is computed. Every table is scattered once into dense (cooperative x year) arrays (cooperatives sorted
-by ``coop_id``), the features are arithmetic on whole arrays, lags are column offsets, and the rows of the
-registered cooperatives are gathered at the end: no Python loop per cooperative. When ``years`` is given only
-the statements and staffing reports of those years and their comparison years (t-1, t-3) are read; the
-histories (RAT streak, health spells, clinic cases) are cumulative and always look back to the data's first year.
+How it is computed: on dense (cooperative x year) arrays (features/panel.py), no Python loop per
+cooperative. With ``years`` only the statements and staffing reports of those years and of their comparison
+years (t-1, t-3) are read; the histories (RAT streak, health spells, clinic cases) look back to the data's
+first year.
+
+Governance. ``rat_held``: the RAT of book year t was held by the office's deadline in t+1.
+``rat_missed_years``: consecutive book years up to t without a known RAT (a late RAT counts from the year it
+was held); before the data's first year nothing is known, so a cooperative never seen holding one counts
+from the later of its founding and that year. ``rat_prev_days_late_office`` / ``_legal``: days after each
+deadline (settings ``rat_office_deadline_month/day``, ``rat_legal_deadline_months``) at which the RAT of
+book year t-1 was held; when it was not held by 31 December of t, the days from the deadline to then. (For
+book year t itself the delay is not yet known at the cutoff: only whether it was held.)
 
 Missing and zero. A ratio whose denominator is zero (a cooperative that does not lend has no loan ratios) is
 NaN, never an infinity. A year without a statement leaves its financial features NaN and sets
