@@ -33,7 +33,9 @@ CLINIC_MAPPING_HIT = 0.75  # the office sends a case to the clinic of the domina
 MAX_CASE_YEARS = 2  # a case not recovered after two years closes as BERLANJUT
 
 DISTRICT_WEIGHTS = (0.10, 0.12, 0.07, 0.11, 0.11, 0.20, 0.10, 0.09, 0.10)  # BULELENG_DISTRICTS order
-NAME_PREFIX = ("KSP", "KSU", "KUD", "KPRI", "Koperasi Konsumen", "Koperasi Produsen", "Koperasi Pemasaran", "Koperasi Jasa")
+NAME_PREFIX = (
+    "KSP", "KSU", "KUD", "KPRI", "Koperasi Konsumen", "Koperasi Produsen", "Koperasi Pemasaran", "Koperasi Jasa",
+)
 NAME_WORDS = (
     "Dharma", "Sari", "Merta", "Sejahtera", "Mandiri", "Artha", "Giri", "Amerta", "Santhi", "Jaya", "Makmur",
     "Sedana", "Werdhi", "Bhakti", "Upadana", "Kerta", "Sukha", "Wibawa", "Guna", "Mitra", "Usaha", "Bersama",
@@ -57,7 +59,7 @@ def simulate(n_coops: int, years: tuple[int, int], seed: int, dirty: bool = Fals
     coops = Cooperatives(rng, n_coops, first, last, start=first - BURN_IN_YEARS)
     out = _Output()
     _run(rng, coops, first, last, out)
-    tables = out.tables(coops, _registry(rng, coops))
+    tables = out.tables(_registry(rng, coops))
     if dirty:
         tables, _ = inject_defects(tables, seed)
     return tables
@@ -113,7 +115,7 @@ class _Output:
             return {}
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
-    def tables(self, coops: Cooperatives, registry: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    def tables(self, registry: pd.DataFrame) -> dict[str, pd.DataFrame]:
         ids = pa.array(registry["coop_id"].to_numpy(dtype=object))
         tables = {"cooperatives": registry}
         for name in ("financials", "staffing", "meetings", "health", "clinic_cases", "truth"):
@@ -185,10 +187,9 @@ def _run(rng: np.random.Generator, c: Cooperatives, first: int, last: int, out: 
             health = _health(rng, c, a, q, assessed, comps)
             _write_year(rng, out, t, a, staff, fin, filed, rat_on_time, rat_late, board_meetings,
                         supervisor_meetings, c, health)
-            out.add("truth", coop=a, year=np.full(m, t),
-                    p_sick_next=np.where(sick, np.nan, p_sick),
-                    p_recover=np.where(sick, risk.two_year_recovery(recover_now[a], dissolve_now[a], recover_next, dissolve_next), np.nan),
-                    cause=np.where(sick, c.cause[a], -1))
+            p_recover = risk.two_year_recovery(recover_now[a], dissolve_now[a], recover_next, dissolve_next)
+            out.add("truth", coop=a, year=np.full(m, t), p_sick_next=np.where(sick, np.nan, p_sick),
+                    p_recover=np.where(sick, p_recover, np.nan), cause=np.where(sick, c.cause[a], -1))
 
         _transition(rng, c, hist, a, t, first, last, p_sick, cause_p, recover_now[a], dissolve_now[a], out)
         recover_now[a] = recover_next
@@ -298,7 +299,8 @@ def _health(rng, c, a, q, assessed, comps) -> dict[str, np.ndarray]:
     """The office's assessment: the category follows the state; the score sits in the category's band."""
     k = int(assessed.sum())
     sick = c.sick[a][assessed]
-    severe = rng.random(k) < risk.sigmoid(-1.0 + 0.9 * (c.sick_years[a][assessed] - 1) + 0.8 * (q[risk.FIN, a][assessed] < -2))
+    years_sick = c.sick_years[a][assessed]
+    severe = rng.random(k) < risk.sigmoid(-1.0 + 0.9 * (years_sick - 1) + 0.8 * (q[risk.FIN, a][assessed] < -2))
     sound = rng.random(k) < risk.sigmoid(1.4 - 0.9 * comps[:, assessed].sum(axis=0))
     category = np.where(sick, np.where(severe, 3, 2), np.where(sound, 0, 1))
     low = np.array([80.0, 66.0, 51.0, 20.0])[category]
@@ -385,7 +387,8 @@ def _frame(name: str, cols: dict[str, np.ndarray], ids: pa.Array) -> pd.DataFram
             data[col] = pd.Series(cols.get(col, np.zeros(0, "datetime64[D]")).astype(dtype))
         elif dtype == "Int64":
             v = cols.get(col, np.zeros(0))
-            data[col] = pd.Series(pd.array(np.where(np.isnan(v), 0, v).astype("int64"), dtype="Int64")).where(~np.isnan(v))
+            whole = np.where(np.isnan(v), 0, v).astype("int64")
+            data[col] = pd.Series(whole, dtype="Int64").where(~np.isnan(v))
         else:
             data[col] = pd.Series(cols.get(col, np.zeros(0)), dtype=dtype)
     return pd.DataFrame(data)

@@ -69,7 +69,8 @@ class Cooperatives:
         t = self.coop_type
         self.scale = rng.normal(0.0, 0.9, n)  # log size relative to the type's median
         self.lends = rng.random(n) < _profile("lends", t)
-        self.loan_share = np.where(self.lends, np.clip(_profile("loan_share", t) * np.exp(rng.normal(0, 0.15, n)), 0.05, 0.85), 0.0)
+        loan_share = _profile("loan_share", t) * np.exp(rng.normal(0, 0.15, n))
+        self.loan_share = np.where(self.lends, np.clip(loan_share, 0.05, 0.85), 0.0)
         self.member_loan_share = np.clip(rng.normal(0.95, 0.04, n), 0.75, 1.0)
         self.savings_share = np.clip(_profile("savings_share", t) * np.exp(rng.normal(0, 0.15, n)), 0.05, 0.8)
         self.borrow_share = np.clip(rng.normal(0.10, 0.06, n), 0.0, 0.2)
@@ -79,7 +80,8 @@ class Cooperatives:
         self.cash_bias = rng.normal(0, 0.3, n)
         self.loan_yield = rng.uniform(0.13, 0.22, n)
         self.trade_turnover = _profile("turnover", t) * np.exp(rng.normal(0, 0.2, n))
-        self.staff_target = np.maximum(0, np.round(_profile("employees", t) * np.exp(0.6 * self.scale + rng.normal(0, 0.3, n))))
+        staff = _profile("employees", t) * np.exp(0.6 * self.scale + rng.normal(0, 0.3, n))
+        self.staff_target = np.maximum(0, np.round(staff))
         self.board = rng.integers(3, 8, n)
         self.supervisors = rng.integers(1, 4, n)
         self.cert_bias = rng.normal(0, 0.5, n)
@@ -154,7 +156,7 @@ def staffing_year(rng: np.random.Generator, c: Cooperatives, idx: np.ndarray, q:
         "supervisors": c.supervisors[idx].astype(np.int64),
         "employees": emp.astype(np.int64),
         "has_manager": manager,
-        "certified_staff": rng.binomial(people, sigmoid(-1.0 + 0.5 * c.quality[SDM, idx] + c.cert_bias[idx])).astype(np.int64),
+        "certified_staff": rng.binomial(people, sigmoid(-1.0 + 0.5 * c.quality[SDM, idx] + c.cert_bias[idx])),
         "trained_staff": rng.binomial(people, sigmoid(-1.6 + 0.7 * hr)).astype(np.int64),
         "staff_departures": departures.astype(np.int64),
     }

@@ -52,7 +52,8 @@ def _labelled(tables) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     rec = d[d["sick"]].copy()
     pos = (s1[rec.index] == False).fillna(False) | (s2[rec.index] == False).fillna(False)  # noqa: E712
-    neg = ((s1[rec.index] == True) & (s2[rec.index] == True)).fillna(False) | (rec["dissolved"] <= rec["year"] + 2)  # noqa: E712
+    both_sick = ((s1[rec.index] == True) & (s2[rec.index] == True)).fillna(False)  # noqa: E712
+    neg = both_sick | (rec["dissolved"] <= rec["year"] + 2)
     rec["label"] = np.where(pos, 1, np.where(neg, 0, -1))
     rec = rec[(rec["label"] >= 0) & (rec["year"] <= YEARS[1] - 2)]  # both follow-up years inside the data
     return risk, rec
@@ -107,13 +108,15 @@ def test_no_single_obvious_ratio_predicts_next_year_sickness(big):
     f = big["financials"]
     bad = (f["loans_substandard"] + f["loans_doubtful"] + f["loans_loss"]) / f["loans_outstanding"]
     ratios = pd.DataFrame({"coop_id": f["coop_id"], "year": f["year"], "bad_loan_ratio": bad.fillna(0.0),
-                           "thin_equity": -f["equity"] / f["total_assets"], "loss": -f["net_income"] / f["total_assets"]})
+                           "thin_equity": -f["equity"] / f["total_assets"],
+                           "loss": -f["net_income"] / f["total_assets"]})
     s = big["staffing"]
     staff = pd.DataFrame({"coop_id": s["coop_id"], "year": s["year"],
                           "departures": s["staff_departures"] / s["employees"].clip(lower=1),
                           "no_manager": (~s["has_manager"]).astype(float)})
     m = big["meetings"]
-    rat = m[(m["meeting_type"] == "RAT") & (m["held_on"] <= pd.to_datetime((m["fiscal_year"] + 1).astype(str) + "-03-31"))]
+    deadline = pd.to_datetime((m["fiscal_year"] + 1).astype(str) + "-03-31")
+    rat = m[(m["meeting_type"] == "RAT") & (m["held_on"] <= deadline)]
     held = rat[["coop_id", "fiscal_year"]].rename(columns={"fiscal_year": "year"}).assign(rat_held=True)
     x = risk.merge(ratios, how="left").merge(staff, how="left").merge(held.drop_duplicates(), how="left")
     x["rat_missed"] = x["rat_held"].isna().astype(float)
