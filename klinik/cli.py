@@ -44,9 +44,21 @@ def simulate(
     from data.simulator import simulate as run_simulation
     from data.io import write_dataset
 
+    from data.io import EXCEL_MAX_ROWS
+
     first, last = _parse_years(years)
+    if format is Format.xlsx and coops * (last - first + 1) >= EXCEL_MAX_ROWS:
+        # Known before simulating: the yearly tables would not fit one Excel sheet.
+        raise typer.BadParameter(
+            f"{coops} cooperatives x {last - first + 1} years do not fit an Excel sheet "
+            f"({EXCEL_MAX_ROWS - 1:,} rows); use --format csv or parquet", param_hint="--format"
+        )
     tables = run_simulation(n_coops=coops, years=(first, last), seed=seed, dirty=dirty)
-    write_dataset(tables, out, fmt=format.value)
+    try:
+        write_dataset(tables, out, fmt=format.value)
+    except (ValueError, OSError) as exc:
+        typer.echo(f"klinik simulate: {exc}", err=True)
+        raise typer.Exit(1)
     typer.echo(f"wrote {coops} cooperatives, {first}-{last}, to {out} ({format.value})")
 
 
