@@ -168,9 +168,17 @@ def loaded_models(risk: bentoml.Model, recovery: bentoml.Model) -> LoadedModels:
     def load(model: bentoml.Model):
         return load_local(model.path_of(MLFLOW_FOLDER), n_jobs=1)
 
+    from features.catalog import FEATURES
+
     r, c = risk.info.metadata, recovery.info.metadata
+    pipelines = {"risk": load(risk), "recovery": load(recovery)}
+    for task, pipeline in pipelines.items():
+        missing = [f for f in pipeline.feature_names_in_ if f not in FEATURES]
+        if missing:
+            raise CannotServe(f"the {task} champion wants features this code no longer builds "
+                              f"({', '.join(missing[:5])}): retrain with `klinik train`")
     return LoadedModels(
-        risk=load(risk), recovery=load(recovery),
+        risk=pipelines["risk"], recovery=pipelines["recovery"],
         risk_name=r["registered_name"], recovery_name=c["registered_name"],
         risk_version=str(r["version"]), recovery_version=str(c["version"]),
         risk_run_id=r.get("run_id") or None, recovery_run_id=c.get("run_id") or None,

@@ -7,22 +7,17 @@ Routes: POST /score, /rank, /lookup, /model (GET too); BentoML adds /livez, /rea
 page at /. Request bodies are never logged; errors name the field, not the value sent.
 """
 
-from typing import Any
-
 import bentoml
 from starlette.responses import JSONResponse
 
 from klinik.settings import get_settings
 from serving import schemas
 from serving.bento_store import loaded_models, model_names, served_model_info
+from serving.batching import Answer, Batcher, Job
 from serving.guard import RequestGuard
-from serving.service_io import LatestScores, RequestInvalid, error_body, request_tables, score_rows, validate_request
+from serving.service_io import LatestScores, RequestInvalid, error_body
 
 _NAMES = model_names(get_settings())  # reads the environment only: which registered models to declare
-
-
-def _bad_request(err: RequestInvalid) -> JSONResponse:
-    return JSONResponse(error_body(err), status_code=400)
 
 
 @bentoml.service(name="klinik", workers=1, traffic={"timeout": 120})
@@ -36,66 +31,41 @@ class Klinik:
         self.model_info = {"risk": served_model_info("risk", self.risk_model),
                            "recovery": served_model_info("recovery", self.recovery_model)}
         self.latest = LatestScores(self.settings)
-
-    def _score(self, cooperatives: list[schemas.CoopRecords], as_of_year: int | None, capacity: Any):
-        """Validate, then score through the batch job's core; RequestInvalid for anything wrong in the request."""
-        from serving.scoring import registered_coops, score_dataset
-
-        limit = self.settings.max_coops_per_request
-        if len(cooperatives) > limit:
-            raise RequestInvalid([(("cooperatives",), f"at most {limit} cooperatives per request "
-                                   f"(KLINIK_MAX_COOPS_PER_REQUEST), got {len(cooperatives)}: split the request",
-                                   "too_many")], error="too many cooperatives in one request")
-        ds = validate_request(request_tables(cooperatives))
-        if as_of_year is None:
-            years = [int(t["year"].max()) for t in (ds.financials, ds.staffing, ds.health) if len(t)]
-            if not years:
-                raise RequestInvalid([(("as_of_year",), "no financials, staffing or health rows to take the "
-                                       "latest year from: send records or as_of_year", "missing")])
-            as_of_year = max(years)
-        if as_of_year > self.settings.current_year:
-            raise RequestInvalid([(("as_of_year",), f"{as_of_year} is in the future", "future_year")])
-        if registered_coops(ds, as_of_year).empty:
-            raise RequestInvalid([(("as_of_year",), f"no cooperative in the request is registered and not "
-                                   f"dissolved in {as_of_year}", "nothing_to_score")])
-        result = score_dataset(ds, as_of_year, self.models, self.settings, capacity=capacity)
-        scored = set(result.scores["coop_id"])
-        warnings = list(ds.warnings) + [
-            f"{c.cooperative.coop_id}: not scored, not registered or already dissolved in {as_of_year}"
-            for c in cooperatives if c.cooperative.coop_id not in scored]
-        return result, warnings
+        self.batcher = Batcher(self.models, self.settings)  # concurrent requests are scored together
 
     def _versions(self) -> dict[str, str]:
         return {task: f"{info['name']}/{info['version']}" for task, info in self.model_info.items()}
 
+    def _response(self, answer: Answer | RequestInvalid, kind: type[schemas.ScoreResponse]):
+        if isinstance(answer, RequestInvalid):
+            return JSONResponse(error_body(answer), status_code=400)
+        extra = {}
+        if kind is schemas.RankResponse:
+            extra = {"capacity": answer.capacity,
+                     "outreach": [r["coop_id"] for r in answer.scores if r["action"] == "JANGKAU"]}
+        return kind(as_of_year=answer.as_of_year, model_versions=self._versions(), scores=answer.scores,
+                    warnings=answer.warnings, **extra)
+
     @bentoml.api(route="/score", input_spec=schemas.ScoreRequest, output_spec=schemas.ScoreResponse)
-    def score(self, cooperatives: list[schemas.CoopRecords], as_of_year: int | None = None):
+    async def score(self, cooperatives: list[schemas.CoopRecords], as_of_year: int | None = None):
         """Score cooperatives from their records: the contract's Scores row per cooperative, with reasons."""
-        try:
-            result, warnings = self._score(cooperatives, as_of_year, capacity="auto")
-        except RequestInvalid as err:
-            return _bad_request(err)
-        return schemas.ScoreResponse(as_of_year=result.as_of_year, model_versions=self._versions(),
-                                     scores=score_rows(result), warnings=warnings)
+        answer = await self.batcher.submit(Job(cooperatives, as_of_year, capacity="auto"))
+        return self._response(answer, schemas.ScoreResponse)
 
     @bentoml.api(route="/rank", input_spec=schemas.RankRequest, output_spec=schemas.RankResponse)
-    def rank(self, cooperatives: list[schemas.CoopRecords], capacity: int, as_of_year: int | None = None):
+    async def rank(self, cooperatives: list[schemas.CoopRecords], capacity: int, as_of_year: int | None = None):
         """The outreach order of the cooperatives sent, when the clinic can reach ``capacity`` of them now."""
-        try:
-            result, warnings = self._score(cooperatives, as_of_year, capacity=capacity)
-        except RequestInvalid as err:
-            return _bad_request(err)
-        rows = score_rows(result)
-        return schemas.RankResponse(as_of_year=result.as_of_year, model_versions=self._versions(), scores=rows,
-                                    warnings=warnings, capacity=capacity,
-                                    outreach=[r["coop_id"] for r in rows if r["action"] == "JANGKAU"])
+        answer = await self.batcher.submit(Job(cooperatives, as_of_year, capacity=capacity))
+        return self._response(answer, schemas.RankResponse)
 
     @bentoml.api(route="/lookup", input_spec=schemas.LookupRequest, output_spec=schemas.LookupResponse)
     def lookup(self, coop_ids: list[str]):
         """Rows of the latest batch output (klinik score) for these coop_ids; 404 naming those not found."""
-        if len(coop_ids) > self.settings.max_coops_per_request:
-            return _bad_request(RequestInvalid([(("coop_ids",), f"at most {self.settings.max_coops_per_request} "
-                                                 f"coop_ids per request", "too_many")], error="too many coop_ids"))
+        limit = self.settings.max_coops_per_request
+        if len(coop_ids) > limit:
+            too_many = RequestInvalid([(("coop_ids",), f"at most {limit} coop_ids per request", "too_many")],
+                                      error="too many coop_ids")
+            return JSONResponse(error_body(too_many), status_code=400)
         try:
             found, missing = self.latest.find(coop_ids)
         except FileNotFoundError:

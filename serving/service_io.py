@@ -105,26 +105,12 @@ def request_tables(cooperatives: list[CoopRecords]) -> RequestTables:
     return RequestTables({t: _typed(t, r) for t, r in rows.items()}, where)
 
 
-def _problem_text(p, req: RequestTables) -> str:
+def problem_text(p, req: RequestTables) -> str:
     """A data.validation Problem as a message: the rule (its "row N" told as request paths), the value sent,
     and the table when no row is named."""
     rule = re.sub(r"\brow (\d+)\b", lambda m: field_path(req.loc(p.table, int(m[1]), None)), p.rule)
     text = rule if p.row is not None else f"{p.table}: {rule}"
     return text if p.value is None else f"{text} (got {p.value})"
-
-
-def validate_request(req: RequestTables):
-    """The request's tables through data.validation (every rule of the contract): a Dataset or RequestInvalid."""
-    from data.validation import DatasetInvalid, validate_tables
-
-    try:
-        return validate_tables(req.tables, source="request", require_health=False)
-    except DatasetInvalid as err:
-        problems = []
-        for p in err.problems:
-            column = p.column if p.column and "," not in p.column else None  # a key of several columns: the row
-            problems.append((req.loc(p.table, p.row, column), _problem_text(p, req), "contract"))
-        raise RequestInvalid(problems) from None
 
 
 def _plain(value: Any) -> Any:

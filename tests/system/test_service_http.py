@@ -10,6 +10,7 @@ import copy
 import datetime as dt
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import bentoml
 import httpx
@@ -113,6 +114,32 @@ def test_one_cooperative_gets_the_batch_numbers_and_structured_reasons(http, one
         assert set(reason) >= {"feature", "value", "contribution", "group", "share", "text_id", "text_en"}
         assert reason["contribution"] > 0 and 0 < reason["share"] <= 1
     assert sum(r["share"] for r in row["reasons"]) <= 1 + 1e-9
+
+
+def test_concurrent_requests_each_get_their_own_answer(server, world, batch):
+    """Requests arriving together are scored together: each must still get what it would get alone."""
+    expected = pd.read_parquet(batch).set_index("coop_id")
+    ids = list(expected.index[:12])
+    bodies = [json.dumps({"cooperatives": [c], "as_of_year": AS_OF}) for c in payload_from_dataset(world, ids)]
+    broken = payload_from_dataset(world, ids[:1])[0]
+    broken["staffing"][0]["members"] = -1
+    bodies.insert(5, json.dumps({"cooperatives": [broken], "as_of_year": AS_OF}))
+
+    def send(body: str) -> httpx.Response:
+        return httpx.post(f"{server.url}/score", content=body, timeout=120,
+                          headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        answers = list(pool.map(send, bodies))
+    bad = answers.pop(5)
+    assert bad.status_code == 400 and bad.json()["detail"][0]["field"] == "cooperatives[0].staffing[0].members"
+    for coop_id, resp in zip(ids, answers):
+        assert resp.status_code == 200, resp.text[:1000]
+        (row,) = resp.json()["scores"]
+        want = expected.loc[coop_id]
+        assert row["coop_id"] == coop_id and row["rank"] == 1
+        assert close(row["p_sick_next"], float(want["p_sick_next"])) and row["reasons_text"] == want["reasons"]
+        assert row["clinic"] == want["clinic"] and row["status"] == want["status"]
 
 
 def test_rank_returns_the_outreach_order_within_capacity(http, world):

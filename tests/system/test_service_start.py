@@ -72,7 +72,8 @@ def test_bentoml_build_makes_a_self_contained_bento(trained_registry, tmp_path):
                            timeout=120)
     assert shown.returncode == 0, shown.stderr[-2000:]
     info = json.loads(shown.stdout)
-    pinned = {m["tag"].split(":")[0]: m["tag"] for m in info["models"]}
+    (service,) = info["services"]
+    pinned = {m["tag"].split(":")[0]: m["tag"] for m in service["models"]}
     settings = trained_registry.settings
     assert set(pinned) == {settings.risk_model_name, settings.recovery_model_name}
     assert all(":latest" not in t for t in pinned.values())
