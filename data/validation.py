@@ -29,6 +29,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute
+import pyarrow.csv
 from pandera.errors import SchemaErrors
 
 from data.contract import (
@@ -190,8 +191,8 @@ def _parse_number(s: pd.Series, whole: bool) -> _Parsed:
     with np.errstate(invalid="ignore"):
         bad = present & ~np.isfinite(arr)
         rule = "must be a number"
-        if whole:
-            bad |= present & np.isfinite(arr) & (arr != np.floor(arr))
+        if whole:  # and small enough to be an exact integer (a count of 1e30 is a typing slip)
+            bad |= present & np.isfinite(arr) & ((arr != np.floor(arr)) | (np.abs(arr) > 2**53))
             rule = "must be a whole number"
     values = num.where(~bad) if bad.any() else num
     return _Parsed(values.astype("Int64") if whole else values, [(bad, rule)])
@@ -410,7 +411,7 @@ def _column_checks(table: str, coop_ids: pd.Index | None) -> dict[str, list[pa.C
         checks["coop_type"].append(_codes(COOP_TYPES))
     elif table == "financials":
         for col in MONEY_COLUMNS:
-            if col not in ("equity", "net_income"):  # the only money that may be negative
+            if col not in ("equity", "net_income", "total_assets"):  # equity and net income may be negative
                 checks[col].append(at_least_zero)
         checks["total_assets"].append(pa.Check.gt(0, error="must be > 0"))
     elif table == "staffing":
@@ -447,7 +448,9 @@ def table_schema(table: str, present: list[str], coop_ids: pd.Index | None = Non
         c: pa.Column(_CHECK_DTYPE.get(DTYPES[table][c], DTYPES[table][c]), checks[c], nullable=c in optional)
         for c in COLUMNS[table] if c in present
     }
-    rules = [pa.Check(r.holds, error=r.text, ignore_na=False)
+    # A row-wide check reports every column of every failing row; one case is enough to know the rule failed,
+    # and _translate finds the rows by evaluating the rule again (cheap, vectorised).
+    rules = [pa.Check(r.holds, error=r.text, ignore_na=False, n_failure_cases=1)
              for r in RULES.get(table, ()) if all(c in present for c in r.shows)]
     key = list(KEYS.get(table, ()))
     unique = key if key and all(c in present for c in key) else None
@@ -469,6 +472,26 @@ def _fmt(v) -> str | None:
     if isinstance(v, (pd.Timestamp, _dt.datetime)):
         return v.date().isoformat() if v.time() == _dt.time(0) else v.isoformat()
     return str(v)
+
+
+def _texts(s: pd.Series) -> np.ndarray:
+    """Cells as :func:`_fmt` writes them, None where empty; vectorised except for object columns (small)."""
+    if s.dtype == object:
+        return np.array([_fmt(v) for v in s], dtype=object)
+    missing = s.isna().to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        out = s.dt.strftime("%Y-%m-%d").to_numpy(dtype=object, na_value=None)
+    elif pd.api.types.is_float_dtype(s.dtype):
+        arr = s.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(arr) & (arr == np.floor(arr)) & (np.abs(arr) < 1e16)
+        out = np.where(whole, np.where(whole, arr, 0).astype(np.int64).astype(str), arr.astype(str)).astype(object)
+    elif pd.api.types.is_bool_dtype(s.dtype):
+        out = np.where(s.fillna(False).to_numpy(dtype=bool), "true", "false").astype(object)
+    else:
+        out = s.astype("str").to_numpy(dtype=object)
+    out[missing] = None
+    return out
 
 
 @dataclass
@@ -497,15 +520,17 @@ def _uniqueness_problems(tc: _TableCheck, rows: np.ndarray) -> list[Problem]:
     last = row.groupby([dup[c] for c in key]).transform("max")
     other = first.where(row != first, last)
     label = ", ".join(key) if len(key) > 1 else key[0]
-    values = dup.astype("str").agg(", ".join, axis=1) if len(key) > 1 else dup[key[0]].astype("str")
+    values = dup[key[0]].astype("str").str.cat([dup[c].astype("str") for c in key[1:]], sep=", ")
     return [tc.problem(r, label, f"{label} must be unique: the same as row {o}", v)
             for r, o, v in zip(row.to_numpy(), other.to_numpy(), values.to_numpy())]
 
 
 def _rule_problems(tc: _TableCheck, rule: _Rule, rows: np.ndarray) -> list[Problem]:
     shown = tc.typed.loc[rows, list(rule.shows)]
-    texts = [f"{c}=" + shown[c].map(_fmt).fillna("empty").astype("str") for c in rule.shows]
-    values = texts[0].str.cat(texts[1:], sep=", ") if len(texts) > 1 else texts[0]
+    values = None
+    for c in rule.shows:
+        part = c + "=" + pd.Series(_texts(shown[c])).fillna("empty")
+        values = part if values is None else values + ", " + part
     return [tc.problem(r, rule.column, rule.text, v) for r, v in zip(rows, values.to_numpy())]
 
 
@@ -525,7 +550,8 @@ def _translate(tc: _TableCheck, fc: pd.DataFrame) -> None:
         if check in ("multiple_fields_uniqueness", "field_uniqueness"):
             tc.problems += _uniqueness_problems(tc, rows)
         elif check in rules:
-            tc.problems += _rule_problems(tc, rules[check], rows)
+            holds = rules[check].holds(tc.typed).to_numpy(dtype=bool)
+            tc.problems += _rule_problems(tc, rules[check], tc.typed.index[~holds].to_numpy())
         else:
             tc.problems += [tc.problem(r, None, str(check)) for r in rows]
     cells = fc[~frame_level]
@@ -536,11 +562,9 @@ def _translate(tc: _TableCheck, fc: pd.DataFrame) -> None:
                 unreadable = tc.typed.index[tc.parse_failures[col]]
                 rows = rows[~np.isin(rows, unreadable)]
             tc.problems += [tc.problem(r, col, "must not be empty") for r in rows]
-        elif col == KEYS.get(tc.name, (None,))[0] and check == "field_uniqueness":
-            tc.problems += _uniqueness_problems(tc, pd.unique(rows))
         else:
-            tc.problems += [tc.problem(r, col, str(check), _fmt(v))
-                            for r, v in zip(rows, group["failure_case"].to_numpy())]
+            values = _texts(tc.typed.loc[rows, col])  # the failure cases are these cells
+            tc.problems += [tc.problem(r, col, str(check), v) for r, v in zip(rows, values)]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -590,8 +614,8 @@ def _prepare(name: str, frame: pd.DataFrame, file: str, warnings: list[str]) -> 
         for bad, rule in parsed.failures:
             if bad.any():
                 tc.parse_failures[col] = tc.parse_failures.get(col, np.zeros(len(frame), dtype=bool)) | bad
-                tc.problems += [tc.problem(r, col, rule, _fmt(v))
-                                for r, v in zip(frame.index[bad], frame[col].to_numpy()[bad])]
+                tc.problems += [tc.problem(r, col, rule, v)
+                                for r, v in zip(frame.index[bad], _texts(frame[col][bad]))]
     tc.typed = pd.DataFrame(typed, index=frame.index)
     return tc
 
@@ -605,7 +629,9 @@ def _check_rules(tc: _TableCheck, coop_ids: pd.Index | None) -> None:
 
 
 def _cells(tc: _TableCheck, rows) -> pd.DataFrame:
-    return tc.raw.loc[rows].map(_fmt) if len(rows) else tc.raw.iloc[:0]
+    """The offending rows' cells as they were read (before any parsing), as text."""
+    cells = tc.raw.loc[rows]
+    return pd.DataFrame({c: _texts(cells[c]) for c in cells.columns})
 
 
 def _quarantine(checks: dict[str, _TableCheck], path: Path) -> tuple[dict[str, pd.Index], str]:
@@ -634,7 +660,7 @@ def _quarantine(checks: dict[str, _TableCheck], path: Path) -> tuple[dict[str, p
     for name, tc in checks.items():
         if not tc.problems:
             continue
-        found = pd.DataFrame([p.__dict__ for p in tc.problems])
+        found = pd.DataFrame({f: [getattr(p, f) for p in tc.problems] for f in Problem.__dataclass_fields__})
         cells = _cells(tc, pd.Index(found["row"].to_numpy()))
         parts.append(pd.concat([found.reset_index(drop=True), cells.reset_index(drop=True)], axis=1))
     header = ["table", "file", "row", "column", "rule", "value"]
@@ -643,9 +669,12 @@ def _quarantine(checks: dict[str, _TableCheck], path: Path) -> tuple[dict[str, p
     out = out.reindex(columns=header)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            out.to_csv(f, index=False)
+        table = pyarrow.table({c: pyarrow.array(out[c].to_numpy(dtype=object), from_pandas=True,
+                                                type=pyarrow.int64() if c == "row" else pyarrow.string())
+                               for c in header})
+        pyarrow.csv.write_csv(table, tmp)  # pandas' writer takes minutes for a million wide rows
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
