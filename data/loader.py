@@ -95,7 +95,7 @@ def read_csv_table(path: Path, table: str) -> pd.DataFrame:
     if not header or not any(h.strip() for h in header):
         raise _Unreadable(f"the header row is empty: row 1 must name the columns ({', '.join(COLUMNS[table])})",
                           row=1)
-    names = [h.strip() for h in header]
+    names = [h.strip() or _unnamed(i) for i, h in enumerate(header)]
     if len(names) == 1:
         for sep, word in ((";", "semicolons"), ("\t", "tabs")):
             if sep in names[0]:
@@ -104,22 +104,36 @@ def read_csv_table(path: Path, table: str) -> pd.DataFrame:
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise _Unreadable(f"the header names a column more than once: {', '.join(twice)}", row=1)
-    as_text = [h for h, n in zip(header, names) if DTYPES[table].get(n) in _READ_AS_TEXT]
+    as_text = [n for n in names if DTYPES[table].get(n) in _READ_AS_TEXT]
     try:
-        frame = _read_csv_fast(path, as_text)
+        frame = _read_csv_fast(path, names, as_text)
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
-        frame = _read_csv_careful(path, as_text)  # a messy file: pandas says which line is wrong
+        frame = _read_csv_careful(path, names, as_text)  # a messy file: pandas says which line is wrong
     frame.index = np.arange(2, len(frame) + 2)
-    return frame
+    return _without_unused_columns(frame)
 
 
-def _read_csv_fast(path: Path, as_text: list[str]) -> pd.DataFrame:
+def _unnamed(i: int) -> str:
+    """The name of a column whose header cell is empty, as a spreadsheet shows its place."""
+    from openpyxl.utils import get_column_letter
+
+    return f"(no header, column {get_column_letter(i + 1)})"
+
+
+def _without_unused_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop columns with neither a header nor a value (trailing commas of a spreadsheet export)."""
+    unused = [c for c in frame.columns if c.startswith("(no header") and frame[c].isna().all()]
+    return frame.drop(columns=unused)
+
+
+def _read_csv_fast(path: Path, names: list[str], as_text: list[str]) -> pd.DataFrame:
     """pyarrow's multi-threaded reader; any irregularity raises and the careful reader takes over.
 
     Blank lines are kept as empty rows so that row numbers stay those of the file.
     """
     table = pa_csv.read_csv(
         path,
+        read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
         convert_options=pa_csv.ConvertOptions(column_types={h: pa.string() for h in as_text}, null_values=[""],
                                               strings_can_be_null=True, quoted_strings_can_be_null=True),
@@ -131,11 +145,11 @@ def _read_csv_fast(path: Path, as_text: list[str]) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def _read_csv_careful(path: Path, as_text: list[str]) -> pd.DataFrame:
+def _read_csv_careful(path: Path, names: list[str], as_text: list[str]) -> pd.DataFrame:
     """pandas' C reader, for files pyarrow refuses: it names the line of a ragged row or a bad byte."""
     try:
-        return pd.read_csv(path, dtype={h: "str" for h in as_text}, keep_default_na=False, na_values=[""],
-                           skip_blank_lines=False, encoding="utf-8-sig", low_memory=False)
+        return pd.read_csv(path, names=names, header=0, dtype={h: "str" for h in as_text}, keep_default_na=False,
+                           na_values=[""], skip_blank_lines=False, encoding="utf-8-sig", low_memory=False)
     except UnicodeDecodeError:
         raise _first_bad_utf8(path) from None
     except pd.errors.ParserError as err:
@@ -170,21 +184,10 @@ def _sheet_frame(ws) -> pd.DataFrame:
     data = list(rows)
     width = max([len(header), *map(len, data)])
     frame = pd.DataFrame(data, columns=range(width)) if data else pd.DataFrame(columns=range(width))
-    from openpyxl.utils import get_column_letter
-
-    names, keep = [], []
-    for i in range(width):
-        h = header[i] if i < len(header) else None
-        if h is None or str(h).strip() == "":
-            if frame[i].isna().all():
-                continue  # an unused column of the sheet
-            h = f"(no header, column {get_column_letter(i + 1)})"
-        names.append(str(h).strip())
-        keep.append(i)
-    frame = frame[keep]
-    frame.columns = names
+    heads = [header[i] if i < len(header) else None for i in range(width)]
+    frame.columns = [_unnamed(i) if h is None or str(h).strip() == "" else str(h).strip() for i, h in enumerate(heads)]
     frame.index = np.arange(2, len(frame) + 2)
-    return frame
+    return _without_unused_columns(frame)
 
 
 @dataclass

@@ -81,6 +81,16 @@ def test_extra_columns_are_ignored_with_a_warning(folder, contract_tables):
     assert any("alamat" in w for w in ds.warnings) and any("README.txt" in w for w in ds.warnings)
 
 
+def test_trailing_commas_of_a_spreadsheet_export(folder):
+    lines = (folder / "health.csv").read_text().splitlines()
+    lines = [line + ",," for line in lines]
+    lines[2] = lines[2][:-1] + "catatan,"  # a note in a column without a header
+    (folder / "health.csv").write_text("\n".join(lines) + "\n")
+    ds = load_dataset(folder)
+    assert len(ds.health) == 3
+    assert ds.warnings == ["health.csv: health has columns outside the data contract, ignored: (no header, column E)"]
+
+
 def test_binary_junk_named_csv(folder):
     (folder / "health.csv").write_bytes(bytes(range(256)) * 40)
     p = _only(_refused(folder))
