@@ -38,11 +38,14 @@ def summary(ds: Dataset) -> str:
 
 
 def run_validate(data_dir: Path, quarantine: Path | None) -> int:
-    """Exit code 0 (valid, summary printed) or 1 (refused, full report printed)."""
+    """Exit code 0 (valid, summary printed), 1 (refused, full report printed) or 2 (quarantine not writable)."""
     try:
         ds = load_dataset(Path(data_dir), quarantine=quarantine, require_health=False)
     except DatasetInvalid as err:
         print(err.report())
         return 1
+    except OSError as err:  # only the quarantine file is written: a path that cannot be written is a usage error
+        print(f"cannot write the quarantine file {quarantine}: {err}")
+        return 2
     print(summary(ds))
     return 0
