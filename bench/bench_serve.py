@@ -132,7 +132,9 @@ def main() -> None:
     theirs = [json.dumps({"dataframe_split": {"columns": columns, "data": [[json_cell(v) for v in row]]}}).encode()
               for row in feats.itertuples(index=False)]
 
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "BENTOML_DO_NOT_TRACK": "True"}
+    # mlflow models serve starts `uvicorn` by name: the virtualenv's bin must be on PATH
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "BENTOML_DO_NOT_TRACK": "True",
+           "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     api_key = env.get("KLINIK_API_KEY") or settings.api_key
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     results = {}

@@ -28,7 +28,9 @@ import numpy as np
 import pandas as pd
 
 from data.contract import NON_EMPTY_TABLES
-from serving.service_io import NESTED_TABLES, RequestInvalid, RequestTables, problem_text, request_tables, score_rows
+from serving.service_io import (
+    NESTED_TABLES, RequestInvalid, RequestTables, flatten, problem_text, score_rows, tables_from_rows,
+)
 
 if TYPE_CHECKING:
     from klinik.settings import Settings
@@ -43,7 +45,8 @@ class Job:
     cooperatives: list[CoopRecords]
     as_of_year: int | None
     capacity: int | Literal["auto"]
-    tables: RequestTables | None = None
+    rows: dict[str, list[dict]] = field(default_factory=dict)
+    where: dict[str, list[tuple]] = field(default_factory=dict)
     keys: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -74,14 +77,14 @@ def prepare(job: Job, settings: Settings) -> None:
                                    "year from: send records or as_of_year", "missing")])
     elif job.as_of_year > settings.current_year:
         raise RequestInvalid([(("as_of_year",), f"{job.as_of_year} is in the future", "future_year")])
-    job.tables = request_tables(job.cooperatives)
+    job.rows, job.where = flatten(job.cooperatives)
     job.keys = {("coop", c.cooperative.coop_id) for c in job.cooperatives}
     job.keys |= {("case", r.case_id) for c in job.cooperatives for r in c.clinic_cases}
 
 
 def _alone(job: Job) -> bool:
     """A request missing a table the contract wants non-empty is checked alone (others would hide the gap)."""
-    return any(len(job.tables.tables[t]) == 0 for t in NON_EMPTY_TABLES)
+    return any(not job.rows[t] for t in NON_EMPTY_TABLES)
 
 
 def groups(jobs: list[Job], max_coops: int) -> list[list[Job]]:
@@ -103,38 +106,41 @@ def groups(jobs: list[Job], max_coops: int) -> list[list[Job]]:
 
 def _combined(jobs: list[Job]) -> tuple[RequestTables, dict[str, np.ndarray]]:
     """The jobs' tables stacked (row locations stay each job's own) and, per table row, the job it belongs to."""
-    tables, where, owner = {}, {}, {}
+    rows, where, owner = {}, {}, {}
     for name in ("cooperatives", *NESTED_TABLES):
-        parts = [j.tables.tables[name] for j in jobs]
-        tables[name] = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        where[name] = [loc for j in jobs for loc in j.tables.where[name]]
-        owner[name] = np.concatenate([np.full(len(p), k) for k, p in enumerate(parts)])
-    return RequestTables(tables, where), owner
+        rows[name] = [r for j in jobs for r in j.rows[name]]
+        where[name] = [loc for j in jobs for loc in j.where[name]]
+        owner[name] = np.concatenate([np.full(len(j.rows[name]), k, dtype=np.int64) for k, j in enumerate(jobs)])
+    return tables_from_rows(rows, where), owner
 
 
-def _policy(result: ScoreResult, coop_ids: list[str], capacity: int | Literal["auto"], settings: Settings):
-    """One request's rows of a group's result, with its own action and outreach rank (score_dataset's calls)."""
+def _policy_inputs(result: ScoreResult) -> tuple[dict[str, int], dict[str, np.ndarray]]:
+    """Each coop_id's position, and the policy's inputs (scores joined with evidence) as arrays in that order."""
+    at = {c: i for i, c in enumerate(result.scores["coop_id"])}
+    cols = {c: result.scores[c].to_numpy() for c in ("coop_id", "status", "p_sick_next", "p_recover", "clinic")}
+    evidence = result.evidence.set_index("coop_id").reindex(cols["coop_id"])
+    cols |= {c: evidence[c].to_numpy(dtype=float) for c in ("rat_missed_years", "years_sick")}
+    return at, cols
+
+
+def _own_rows(rows: dict[str, dict], at: dict[str, int], cols: dict[str, np.ndarray], ids: list[str],
+              capacity: int | Literal["auto"], settings: Settings) -> tuple[list[dict], int]:
+    """One request's rows of a group's result, with its own action and outreach rank: the models.policy calls
+    score_dataset makes, on this request's cooperatives and with its own capacity. Rows in rank order."""
     from models.policy import decide, outreach_capacity, outreach_rank
 
-    mine = result.scores["coop_id"].isin(coop_ids).to_numpy()
-    scores = result.scores.loc[mine].copy()
-    evidence = result.evidence.set_index("coop_id").loc[scores["coop_id"]]
-    ids = scores["coop_id"].to_numpy()
-    cap = outreach_capacity(len(ids), settings) if capacity == "auto" else capacity
-    action = decide(scores["status"], scores["p_sick_next"], scores["p_recover"], scores["clinic"],
-                    evidence["rat_missed_years"].to_numpy(dtype=float), evidence["years_sick"].to_numpy(dtype=float),
-                    settings, capacity=cap, tie_break=ids)
-    scores["action"] = pd.array(action, dtype="str")
-    scores["rank"] = outreach_rank(scores["status"], scores["p_sick_next"], scores["p_recover"], action,
-                                   tie_break=ids)
-    scores = scores.sort_values("rank", kind="stable").reset_index(drop=True)
-    return scores, cap
+    pos = np.array([at[c] for c in ids if c in at], dtype=np.int64)
+    mine = {c: v[pos] for c, v in cols.items()}
+    cap = outreach_capacity(len(pos), settings) if capacity == "auto" else capacity
+    action = decide(mine["status"], mine["p_sick_next"], mine["p_recover"], mine["clinic"],
+                    mine["rat_missed_years"], mine["years_sick"], settings, capacity=cap, tie_break=mine["coop_id"])
+    rank = outreach_rank(mine["status"], mine["p_sick_next"], mine["p_recover"], action, tie_break=mine["coop_id"])
+    out = [{**rows[c], "action": str(a), "rank": int(r)} for c, a, r in zip(mine["coop_id"], action, rank)]
+    return sorted(out, key=lambda row: row["rank"]), cap
 
 
 def score_group(jobs: list[Job], models: LoadedModels, settings: Settings) -> list[Answer | RequestInvalid]:
     """Check and score jobs together (see the module's notes); one Answer or RequestInvalid per job."""
-    from dataclasses import replace
-
     from data.validation import DatasetInvalid, validate_tables
     from serving.scoring import registered_coops, score_dataset
 
@@ -167,15 +173,14 @@ def score_group(jobs: list[Job], models: LoadedModels, settings: Settings) -> li
                                       f"dissolved in {year}", "nothing_to_score")])
     if scorable:  # the others' cooperatives are not alive in ``year``: score_dataset leaves them out
         result = score_dataset(ds, year, models, settings, capacity=None)
+        rows = {r["coop_id"]: r for r in score_rows(result)}
+        at, cols = _policy_inputs(result)
         for k in scorable:
-            job = jobs[k]
-            ids = [c.cooperative.coop_id for c in job.cooperatives]
-            scores, cap = _policy(result, ids, job.capacity, settings)
-            part = replace(result, scores=scores, reasons=result.reasons.loc[result.reasons["coop_id"].isin(ids)])
-            scored = set(scores["coop_id"])
+            ids = [c.cooperative.coop_id for c in jobs[k].cooperatives]
+            own, cap = _own_rows(rows, at, cols, ids, jobs[k].capacity, settings)
             warnings = list(ds.warnings) + [f"{c}: not scored, not registered or already dissolved in {year}"
-                                            for c in ids if c not in scored]
-            out[k] = Answer(as_of_year=year, scores=score_rows(part), warnings=warnings, capacity=cap)
+                                            for c in ids if c not in rows]
+            out[k] = Answer(as_of_year=year, scores=own, warnings=warnings, capacity=cap)
     return out
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from data.contract import COLUMNS, DTYPES
+from data.contract import COLUMNS
 
 if TYPE_CHECKING:
     from klinik.settings import Settings
@@ -69,30 +69,21 @@ class RequestTables:
         return base + ((column,) if column else ())
 
 
-def _typed(table: str, rows: list[dict]) -> pd.DataFrame:
-    """A table with the contract's columns and in-memory dtypes, as the file loaders produce it."""
-    data = {}
-    for col, dtype in DTYPES[table].items():
-        values = pd.Series([r.get(col) for r in rows], dtype=object)
-        data[col] = pd.to_datetime(values).astype(dtype) if dtype.startswith("datetime64") else values.astype(dtype)
-    return pd.DataFrame(data, columns=list(COLUMNS[table]))
-
-
-def request_tables(cooperatives: list[CoopRecords]) -> RequestTables:
-    """Flatten nested cooperatives into the contract's tables (coop_id filled in from the parent).
-
-    A nested row whose own coop_id is not its cooperative's is a problem of the request, reported by path.
+def flatten(cooperatives: list[CoopRecords]) -> tuple[dict[str, list[dict]], dict[str, list[tuple]]]:
+    """Nested cooperatives -> the contract's tables as lists of rows (coop_id filled in from the parent), with
+    each row's place in the request. Values stay as JSON gives them (dates as ISO text): data.validation reads
+    them as it reads a file's cells. A nested row naming another cooperative is a problem, reported by path.
     """
     rows: dict[str, list[dict]] = {t: [] for t in ("cooperatives", *NESTED_TABLES)}
     where: dict[str, list[tuple]] = {t: [] for t in rows}
     problems: list[tuple[tuple, str, str]] = []
     for i, entry in enumerate(cooperatives):
-        coop = entry.cooperative.model_dump()
+        coop = entry.cooperative.model_dump(mode="json")
         rows["cooperatives"].append(coop)
         where["cooperatives"].append(("cooperatives", i, "cooperative"))
         for table in NESTED_TABLES:
             for j, record in enumerate(getattr(entry, table)):
-                row = record.model_dump()
+                row = record.model_dump(mode="json")
                 if row.get("coop_id") not in (None, coop["coop_id"]):
                     problems.append((("cooperatives", i, table, j, "coop_id"),
                                      f"coop_id must be the cooperative's own ({coop['coop_id']!r}) or left out",
@@ -102,7 +93,18 @@ def request_tables(cooperatives: list[CoopRecords]) -> RequestTables:
                 where[table].append(("cooperatives", i, table, j))
     if problems:
         raise RequestInvalid(problems)
-    return RequestTables({t: _typed(t, r) for t, r in rows.items()}, where)
+    return rows, where
+
+
+def tables_from_rows(rows: dict[str, list[dict]], where: dict[str, list[tuple]]) -> RequestTables:
+    """One raw table (object columns, the contract's column order) per contract table."""
+    return RequestTables({t: pd.DataFrame(r, columns=list(COLUMNS[t]), dtype=object) for t, r in rows.items()},
+                         where)
+
+
+def request_tables(cooperatives: list[CoopRecords]) -> RequestTables:
+    """A request's cooperatives as raw contract tables (see ``flatten``)."""
+    return tables_from_rows(*flatten(cooperatives))
 
 
 def problem_text(p, req: RequestTables) -> str:
