@@ -385,7 +385,7 @@ def _listed(s: pd.Series, keys: pd.Index) -> pd.Series:
         return s.isin(keys)
     cells = pyarrow.array(s)
     found = pyarrow.compute.is_in(cells, value_set=pyarrow.array(keys.to_numpy(dtype=object), type=cells.type))
-    return pd.Series(pyarrow.compute.fill_null(found, False).to_numpy(), index=s.index)
+    return pd.Series(np.asarray(pyarrow.compute.fill_null(found, False), dtype=bool), index=s.index)
 
 
 def _codes(values: tuple[str, ...]) -> pa.Check:

@@ -108,3 +108,18 @@ def test_optional_tables_absent_become_empty_typed_tables(contract_tables, write
         assert len(frame) == 0 and {c: str(t) for c, t in frame.dtypes.items()} == DTYPES[name]
     with pytest.raises(DatasetInvalid, match="health"):
         load_dataset(tmp_path)  # training needs it
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_foreign_keys_among_many_cooperatives(contract_tables, write_tables, tmp_path, fmt):
+    """Beyond a thousand cooperatives the coop_id check takes the arrow path: same answer."""
+    coops = contract_tables["cooperatives"]
+    many = pd.concat([coops.iloc[[0]].assign(coop_id=f"M{i:05d}") for i in range(1200)], ignore_index=True)
+    contract_tables["cooperatives"] = pd.concat([coops, many], ignore_index=True)
+    for table in ("financials", "clinic_cases"):
+        contract_tables[table].loc[1, "coop_id"] = "M99999"
+    with pytest.raises(DatasetInvalid) as err:
+        load_dataset(write_tables(contract_tables, tmp_path, fmt))
+    first = 3 if fmt == "csv" else 2
+    assert sorted((p.table, p.row, p.column, p.value) for p in err.value.problems) == [
+        ("clinic_cases", first, "coop_id", "M99999"), ("financials", first, "coop_id", "M99999")]
