@@ -316,5 +316,5 @@ def test_zz_the_server_still_answers_after_all_of_that(http, server, one_coop):
     resp = post(http, "/score", {"cooperatives": [one_coop], "as_of_year": AS_OF})
     assert resp.status_code == 200
     log = server.log.read_text(errors="replace")
-    assert "Traceback" not in log or "ValidationError" in log  # our own handlers raised nothing
+    assert "status=400" in log and "status=500" not in log  # every bad request was answered as such, none crashed
     assert one_coop["cooperative"]["name"] not in log  # request bodies never reach the log
