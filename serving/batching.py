@@ -184,9 +184,19 @@ def score_group(jobs: list[Job], models: LoadedModels, settings: Settings) -> li
     return out
 
 
-def score_jobs(jobs: list[Job], models: LoadedModels, settings: Settings) -> list[Answer | RequestInvalid]:
+def _isolated(group: list[Job], models: LoadedModels, settings: Settings) -> list[Answer | RequestInvalid | Exception]:
+    """score_group, so that an unexpected error fails only the request that causes it, not its neighbours."""
+    try:
+        return score_group(group, models, settings)
+    except Exception as err:  # noqa: BLE001 -- handed to that request's caller, who answers 500
+        if len(group) == 1:
+            return [err]
+        return [answer for job in group for answer in _isolated([job], models, settings)]
+
+
+def score_jobs(jobs: list[Job], models: LoadedModels, settings: Settings) -> list[Answer | RequestInvalid | Exception]:
     """One pass: every job's own checks, then each group checked and scored together."""
-    out: list[Answer | RequestInvalid | None] = [None] * len(jobs)
+    out: list[Answer | RequestInvalid | Exception | None] = [None] * len(jobs)
     ready = []
     for k, job in enumerate(jobs):
         try:
@@ -196,7 +206,7 @@ def score_jobs(jobs: list[Job], models: LoadedModels, settings: Settings) -> lis
             out[k] = err
     index = {id(jobs[k]): k for k in ready}
     for group in groups([jobs[k] for k in ready], settings.max_coops_per_request):
-        for job, answer in zip(group, score_group(group, models, settings)):
+        for job, answer in zip(group, _isolated(group, models, settings)):
             out[index[id(job)]] = answer
     return out
 
@@ -244,5 +254,9 @@ class Batcher:
                         future.set_exception(err)
                 continue
             for (_, future), answer in zip(taken, answers):
-                if not future.done():
+                if future.done():
+                    continue
+                if isinstance(answer, Exception) and not isinstance(answer, RequestInvalid):
+                    future.set_exception(answer)
+                else:
                     future.set_result(answer)
