@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
 from data.contract import COLUMNS, DTYPES, REQUIRED_TABLES, TABLE_FILE_SUFFIXES, WORKBOOK_SUFFIX
 from data.dataset import Dataset
@@ -165,9 +166,13 @@ def read_parquet_table(path: Path) -> pd.DataFrame:
     """One Parquet file, indexed by 1-based record number."""
     _not_what_it_says(path, "parquet", "a Parquet file")
     try:
-        frame = pd.read_parquet(path)
+        table = pq.read_table(path)
     except Exception as err:  # pyarrow raises many kinds for damaged files; all mean the same to the user
         raise _Unreadable(f"cannot be read as Parquet: {err}") from None
+    for i, col in enumerate(table.schema):
+        if pa.types.is_date(col.type):  # else pandas makes Python date objects, slow to check by the million
+            table = table.set_column(i, col.name, table.column(i).cast(pa.timestamp("s")))
+    frame = table.to_pandas()
     if list(frame.index.names) != [None]:
         frame = frame.reset_index()  # a table written with its key as the index still has its columns
     frame.index = np.arange(1, len(frame) + 1)
