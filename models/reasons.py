@@ -52,7 +52,8 @@ def top_reasons(contribs: pd.DataFrame, features: pd.DataFrame, *, n: int = 3) -
 
     ``contribs``: per-feature contributions (columns = features, plus "bias"), indexed by coop_id;
     ``features``: the feature values of the same cooperatives (same index), as features.catalog.describe reads
-    them (a Mapping per row: ``row.get(name)``). Returns the columns REASON_COLUMNS, ordered by coop (as given) and position (1 = largest).
+    them (a Mapping per row: ``row.get(name)``). Returns the columns REASON_COLUMNS, ordered by coop (as
+    given) and position (1 = largest).
     """
     from features.catalog import FEATURES, describe
 
@@ -65,29 +66,34 @@ def top_reasons(contribs: pd.DataFrame, features: pd.DataFrame, *, n: int = 3) -
     rows, pos = np.nonzero(top_values > 0)  # row-major: by coop, then position
 
     columns = {c: features[c].to_numpy() for c in features.columns}
-    feature_names = np.asarray(names, dtype=object)[top[rows, pos]]
+    which = top[rows, pos]
+    feature_names = np.asarray(names, dtype=object)[which]
     texts = [describe(name, _Row(columns, i)) for name, i in zip(feature_names, rows)]
-    out = pd.DataFrame({
+    feature_values = features.reindex(columns=names).to_numpy(dtype=float, na_value=np.nan)
+    return pd.DataFrame({
         "coop_id": contribs.index.to_numpy()[rows],
         "position": pos + 1,
         "feature": feature_names,
-        "value": [columns[f][i] if f in columns else np.nan for f, i in zip(feature_names, rows)],
+        "value": feature_values[rows, which],
         "contribution": top_values[rows, pos],
-        "group": [FEATURES[f].group for f in feature_names],
+        "group": np.asarray([FEATURES[c].group for c in names], dtype=object)[which],
         "share": top_values[rows, pos] / positive_sum[rows],
         "text_id": [t[0] for t in texts],
         "text_en": [t[1] for t in texts],
     })
-    out["value"] = pd.to_numeric(out["value"], errors="coerce").astype(float)
-    return out.reset_index(drop=True)
 
 
 def reasons_text(reasons: pd.DataFrame, coop_ids, *, lang: str = "id") -> pd.Series:
     """One text cell per cooperative: "<reason> (45%); <reason> (30%); ...", in Indonesian or English."""
     column, none = ("text_id", NO_REASON_ID) if lang == "id" else ("text_en", NO_REASON_EN)
-    parts = reasons[column] + " (" + (reasons["share"] * 100).round().astype(int).astype(str) + "%)"
-    joined = parts.groupby(reasons["coop_id"], sort=False).agg("; ".join)
-    return joined.reindex(pd.Index(coop_ids, name="coop_id")).fillna(none).rename(f"reasons_{lang}")
+    ids = pd.Index(coop_ids, name="coop_id")
+    ordered = reasons.sort_values("position", kind="stable")
+    parts = ordered[column] + " (" + (ordered["share"] * 100).round().astype(int).astype(str) + "%)"
+    cells: list[list[str]] = [[] for _ in range(len(ids))]
+    for i, part in zip(ids.get_indexer(ordered["coop_id"]), parts.tolist()):
+        if i >= 0:
+            cells[i].append(part)
+    return pd.Series(["; ".join(c) if c else none for c in cells], index=ids, name=f"reasons_{lang}", dtype="str")
 
 
 def reasons_for(reasons: pd.DataFrame, coop_id: str) -> list[dict]:

@@ -111,7 +111,12 @@ def _by_category(joined: pd.DataFrame, column: str, title: str, settings: Settin
     return _png(fig)
 
 
-def _top_reasons(reasons: pd.DataFrame, n: int = 12) -> str | None:
+def _top_reasons(reasons: pd.DataFrame, scores: pd.DataFrame, n: int = 12) -> str | None:
+    """How often each feature is among the top reasons of the cooperatives on the clinic's lists (every action
+    but PANTAU: the ones a person will look at); all cooperatives when the lists are empty."""
+    listed = scores.loc[scores["action"] != "PANTAU", "coop_id"]
+    if len(listed):
+        reasons = reasons.loc[reasons["coop_id"].isin(listed)]
     if reasons.empty:
         return None
     from matplotlib.patches import Patch
@@ -124,8 +129,8 @@ def _top_reasons(reasons: pd.DataFrame, n: int = 12) -> str | None:
     fig = _figure(8, 0.35 * len(counts) + 1.2)
     ax = fig.subplots()
     ax.barh(labels, counts.to_numpy(), color=colors)
-    ax.set(title="Alasan paling sering (tiga teratas tiap koperasi) / most common reasons",
-           xlabel="koperasi dengan alasan ini")
+    ax.set(title="Alasan paling sering di daftar klinik / most common reasons on the clinic's lists",
+           xlabel="koperasi dengan alasan ini di tiga teratasnya")
     handles = [Patch(color=COLORS[g], label=g) for g in ("KEUANGAN", "SDM", "KELEMBAGAAN")]
     fig.legend(handles=handles, fontsize=8, loc="outside lower center", ncols=3)
     return _png(fig)
@@ -203,7 +208,7 @@ def render(result: ScoreResult, settings: Settings, backtest: Backtest | None = 
         _img(_by_category(joined, "district", "Per kecamatan / by district", settings), "by district"),
         _img(_by_category(joined, "coop_type", "Per jenis koperasi / by type", settings), "by type"),
         "<h2>Alasan paling sering / most common reasons</h2>",
-        _img(_top_reasons(result.reasons), "most common reasons"),
+        _img(_top_reasons(result.reasons, scores), "most common reasons"),
         "<h2>Rekomendasi per klinik / actions by clinic</h2>",
         _table(clinic_table),
         "<h2>Sepuluh teratas daftar jangkau / top of the outreach list</h2>",

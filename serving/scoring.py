@@ -7,7 +7,7 @@ Choices made here (documented in the README through the batch job):
 - Who is scored: every cooperative registered by ``as_of_year`` (founded_year <= as_of_year) and not dissolved
   by then (dissolved_year empty or later than as_of_year).
 - status: from the latest health assessment dated ``as_of_year`` or up to ``Settings.status_max_age_years``
-  before it; with none, UNASSESSED. An UNASSESSED cooperative is treated as not sick: it gets ``p_sick_next``
+  before it (the rule of features.labels.make_labels); with none, UNASSESSED. An UNASSESSED cooperative is treated as not sick: it gets ``p_sick_next``
   (empty ``p_recover``) and can be reached out to (JANGKAU) like a healthy one.
 - p_sick_next from the risk model for coops not sick now; p_recover from the recovery model for coops sick now.
 - clinic and reasons from the RISK model's TreeSHAP contributions for everyone (models/reasons.py says why).
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from data.contract import SCORE_COLUMNS
+from data.contract import SCORE_COLUMNS, SICK_CATEGORIES
 
 if TYPE_CHECKING:
     from data.dataset import Dataset
@@ -129,6 +129,16 @@ def parse_model_version(spec: str | None) -> dict[str, tuple[str, str]]:
     return chosen
 
 
+def _set_threads(model: Any, n_threads: int | None) -> None:
+    """LightGBM's threads on the classifier only. The encoding steps stay sequential: a ColumnTransformer given
+    n_jobs starts joblib worker processes, which cost seconds on the first call and buy nothing here."""
+    for _, step in model.steps[:-1]:
+        if "n_jobs" in step.get_params(deep=False):
+            step.set_params(n_jobs=None)
+    if n_threads is not None and "n_jobs" in model[-1].get_params(deep=False):
+        model[-1].set_params(n_jobs=n_threads)
+
+
 def load_models(settings: Settings, model_version: str | None = None, *, n_threads: int | None = 1) -> LoadedModels:
     """Load both registered models (champions, or the versions ``model_version`` names, see parse_model_version).
 
@@ -163,7 +173,8 @@ def load_models(settings: Settings, model_version: str | None = None, *, n_threa
                 f"no registered model {name} {what} in the MLflow store {uri}: run `klinik train` first "
                 f"(or choose another --model-version)"
             ) from err
-        model = load_model(f"models:/{name}/{mv.version}", tracking_uri=uri, n_jobs=n_threads)
+        model = load_model(f"models:/{name}/{mv.version}", tracking_uri=uri)
+        _set_threads(model, n_threads)
         loaded[kind] = (model, str(mv.version), mv.run_id)
     return LoadedModels(
         risk=loaded["risk"][0], recovery=loaded["recovery"][0],
@@ -184,29 +195,30 @@ def registered_coops(ds: Dataset, as_of_year: int) -> pd.DataFrame:
 
 
 def health_facts(ds: Dataset, coop_ids: pd.Index, as_of_year: int, settings: Settings) -> pd.DataFrame:
-    """Per coop: status at ``as_of_year`` (features.labels.make_labels: the latest assessment, at most
-    ``status_max_age_years`` old), that assessment's year, category and score, and the office's health score
-    over the last three years up to ``as_of_year`` ("58 → 52 → 47", "?" for a year not assessed)."""
-    from features.labels import make_labels
-
-    labels = make_labels(ds, settings)
-    status = labels.loc[labels["year"] == as_of_year].set_index("coop_id")["status"].reindex(coop_ids)
+    """Per coop: status at ``as_of_year`` -- from the latest assessment at most ``status_max_age_years`` old, the
+    rule of features.labels.make_labels (a system test holds the two equal) -- that assessment's year, category
+    and score, and the office's health score over the last three years ("58 → 52 → 47", "?" for a year not
+    assessed)."""
     health = ds.health
-    h = health.loc[health["coop_id"].isin(coop_ids) & (health["year"] <= as_of_year)]
-    h = h.sort_values(["coop_id", "year"], kind="stable")
+    window = max(3, settings.status_max_age_years + 1)
+    h = health.loc[(health["year"] <= as_of_year) & (health["year"] > as_of_year - window)]
+    h = h.loc[h["coop_id"].isin(coop_ids)].sort_values(["coop_id", "year"], kind="stable")
     latest = h.loc[h["year"] >= as_of_year - settings.status_max_age_years].groupby("coop_id").tail(1)
     latest = latest.set_index("coop_id").reindex(coop_ids)
+    sick_now = latest["category"].isin(SICK_CATEGORIES).to_numpy()
+    status = np.where(latest["year"].isna().to_numpy(), "UNASSESSED", np.where(sick_now, "SAKIT_NOW", "SEHAT_NOW"))
 
     recent = (h.loc[h["year"] > as_of_year - 3]
               .pivot_table(index="coop_id", columns="year", values="score", aggfunc="last")
               .reindex(index=coop_ids, columns=range(as_of_year - 2, as_of_year + 1)))
-    trend = [" → ".join("?" if np.isnan(v) else f"{v:.0f}" for v in row) for row in recent.to_numpy(dtype=float)]
-    trend = np.where(recent.notna().any(axis=1).to_numpy(), trend, "")
+    words = [recent[y].round().astype("Int64").astype("str").fillna("?") for y in recent.columns]
+    trend = words[0].str.cat(words[1:], sep=" → ")
+    trend = np.where(recent.notna().any(axis=1).to_numpy(), trend.to_numpy(dtype=object), "")
     first = recent.bfill(axis=1).iloc[:, 0]
     last = recent.ffill(axis=1).iloc[:, -1]
     return pd.DataFrame({
-        "status": status.fillna("UNASSESSED").astype(str).to_numpy(),
-        "health_year": latest["year"].astype("Int64").to_numpy(),
+        "status": status,
+        "health_year": latest["year"].astype("Int64").array,
         "health_category": latest["category"].to_numpy(dtype=object),
         "health_score": latest["score"].to_numpy(dtype=float),
         "score_trend": trend,
