@@ -146,22 +146,23 @@ class LatestScores:
     def __init__(self, settings: Settings):
         self.path = Path(settings.lookup_scores_path or settings.work_dir / "scores" / "latest" / "scores.parquet")
         self._stamp: tuple[int, int] | None = None
-        self._rows: dict[str, dict[str, Any]] = {}
+        self._frame = pd.DataFrame()
 
     def _load(self) -> None:
         st = os.stat(self.path)
         stamp = (st.st_mtime_ns, st.st_size)
         if stamp != self._stamp:
             frame = pd.read_parquet(self.path) if self.path.suffix == ".parquet" else pd.read_csv(self.path)
-            self._rows = {str(r["coop_id"]): {k: _plain(v) for k, v in r.items()} for r in frame.to_dict("records")}
+            frame.index = frame["coop_id"].astype(str)
+            self._frame = frame.loc[~frame.index.duplicated()]
             self._stamp = stamp
 
     def find(self, coop_ids: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
         """(rows found, in the order asked; ids not found). FileNotFoundError when there is no batch output."""
         self._load()
-        found = [self._rows[c] for c in coop_ids if c in self._rows]
-        missing = [c for c in coop_ids if c not in self._rows]
-        return found, missing
+        known = [c for c in coop_ids if c in self._frame.index]
+        rows = self._frame.loc[known].to_dict("records") if known else []
+        return [{k: _plain(v) for k, v in r.items()} for r in rows], [c for c in coop_ids if c not in known]
 
 
 def payload_from_dataset(ds, coop_ids: list[str] | None = None) -> list[dict[str, Any]]:
