@@ -214,24 +214,25 @@ def _parse_bool(s: pd.Series) -> _Parsed:
 
 def _parse_date(s: pd.Series) -> _Parsed:
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        d = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+        values = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
         failures = []
     else:
-        # Dates repeat (a few thousand days across millions of meetings): parse each distinct text once.
-        codes, texts = pd.factorize(_as_text(s))
-        texts = pd.Series(texts, dtype="str")
+        # Dates repeat (a few thousand days across millions of meetings): read each distinct text once.
+        codes, texts = pd.factorize(s if _is_text(s) else _as_text(s))
+        texts = _blank_to_na(pd.Series(texts, dtype="str"))
         iso = (texts.str.len() == 10).to_numpy(dtype=bool)  # YYYY-MM-DD exactly, not 2021-3-5
         days = pd.to_datetime(texts.where(iso), format="%Y-%m-%d", errors="coerce").to_numpy()
-        days = np.append(days, np.datetime64("NaT"))  # code -1 (an empty cell) takes this last one
-        d = pd.Series(days[codes], index=s.index)
-        failures = [((codes >= 0) & np.isnat(days[codes]), "must be a date YYYY-MM-DD")]
-    years = d.dt.year
+        unreadable = texts.notna().to_numpy() & np.isnat(days)
+        codes = np.where(codes < 0, len(days), codes)  # an empty cell takes the NaT appended here
+        values = pd.Series(np.append(days, np.datetime64("NaT"))[codes], index=s.index)
+        failures = [(np.append(unreadable, False)[codes], "must be a date YYYY-MM-DD")]
+    stamps = values.to_numpy()
     # Outside what datetime64[ns] can hold: reported as out of range (the rules stage says the same for any year).
-    out = (d.notna() & ((years < 1678) | (years > 2261))).to_numpy()
+    out = ~np.isnat(stamps) & ((stamps < np.datetime64("1678-01-01")) | (stamps > np.datetime64("2261-12-31")))
     if out.any():
         failures.append((out, _date_range_rule()))
-        d = d.where(~out)
-    return _Parsed(d.astype("datetime64[ns]"), failures)
+        values = values.where(~out)
+    return _Parsed(values.astype("datetime64[ns]"), failures)
 
 
 def _parse_column(s: pd.Series, dtype: str) -> _Parsed:

@@ -83,6 +83,8 @@ CASES = [
      "closed_on=2021-05-31, opened_on=2021-06-01"),
     ("clinic_cases", 1, {"outcome": "SELESAI"}, "outcome", "must be one of PULIH, BERLANJUT, DIBUBARKAN", "SELESAI"),
     ("clinic_cases", 0, {"opened_on": None}, "opened_on", "must not be empty", None),
+    ("clinic_cases", 0, {"opened_on": "1850-06-01"}, "opened_on", "must be a date from 1900-01-01", "1850-06-01"),
+    ("clinic_cases", 0, {"opened_on": "1500-06-01"}, "opened_on", "must be a date from 1900-01-01", "1500-06-01"),
     ("clinic_cases", 0, {"coop_id": "K404"}, "coop_id", "must be a coop_id listed in cooperatives", "K404"),
 ]
 
