@@ -50,14 +50,17 @@ def main() -> int:
             simulate(n_coops=args.coops, years=(2014, 2024), seed=1), args.folder, fmt=args.format))
 
     from data.loader import load_dataset, read_tables
+    from data.validation import check_tables
 
-    (frames, _, problems, _), read_wall, read_cpu = _timed("read files only", lambda: read_tables(args.folder))
+    (frames, files, problems, warnings), _, _ = _timed("read files only", lambda: read_tables(args.folder))
     if problems:
         print("the folder has problems:", *problems[:5], sep="\n  ")
     rows = {name: len(frame) for name, frame in frames.items()}
+    _timed("validate only (in memory)", lambda: check_tables(frames, files, source=str(args.folder),
+                                                             require_health=True, quarantine=None,
+                                                             problems=problems, warnings=warnings))
     del frames
-    ds, wall, cpu = _timed("read + validate (load)", lambda: load_dataset(args.folder))
-    print(f"{'validation alone (difference)':<28} wall {wall - read_wall:6.1f} s   cpu {cpu - read_cpu:6.1f} s")
+    ds, _, _ = _timed("read + validate (load)", lambda: load_dataset(args.folder))
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"peak memory {peak_gib:.1f} GiB; rows: " + ", ".join(f"{n} {r:,}" for n, r in rows.items()))
     print(f"warnings: {ds.warnings or 'none'}")
