@@ -188,6 +188,8 @@ def _sheet_frame(ws) -> pd.DataFrame:
         raise _Unreadable("the sheet has no header in row 1 (it must name the columns)", row=1)
     data = list(rows)
     width = max([len(header), *map(len, data)])
+    # After reset_dimensions a row ends at its last filled cell: pad, so an all-empty last column still reads.
+    data = [tuple(row) + (None,) * (width - len(row)) for row in data]
     frame = pd.DataFrame(data, columns=range(width)) if data else pd.DataFrame(columns=range(width))
     heads = [header[i] if i < len(header) else None for i in range(width)]
     frame.columns = [_unnamed(i) if h is None or str(h).strip() == "" else str(h).strip() for i, h in enumerate(heads)]

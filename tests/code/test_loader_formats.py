@@ -123,3 +123,11 @@ def test_foreign_keys_among_many_cooperatives(contract_tables, write_tables, tmp
     first = 3 if fmt == "csv" else 2
     assert sorted((p.table, p.row, p.column, p.value) for p in err.value.problems) == [
         ("clinic_cases", first, "coop_id", "M99999"), ("financials", first, "coop_id", "M99999")]
+
+
+def test_workbook_whose_last_column_is_empty_in_every_row(contract_tables, write_tables, tmp_path):
+    """No cooperative dissolved: dissolved_year, the last column, has no cell filled in any row."""
+    contract_tables["cooperatives"]["dissolved_year"] = None
+    ds = load_dataset(write_tables(contract_tables, tmp_path / "xlsx", "xlsx"))
+    assert ds.cooperatives["dissolved_year"].isna().all()
+    assert len(ds.cooperatives) == 3
