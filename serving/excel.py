@@ -120,11 +120,9 @@ def _guide_rows(result: ScoreResult, settings: Settings, frames: dict[str, pd.Da
 
 
 def _width(header: str, values: pd.Series) -> float:
-    if values.empty:
-        longest = 0
-    else:
-        longest = int(values.astype(str).str.len().quantile(0.95)) if len(values) > 20 else \
-            int(values.astype(str).str.len().max())
+    """Wide enough for the header and for 95% of the values (a few very long reasons may wrap)."""
+    lengths = values.dropna().astype(str).str.len()
+    longest = int(lengths.quantile(0.95)) if len(lengths) else 0
     return float(min(MAX_WIDTH, max(len(header), longest) + 2))
 
 

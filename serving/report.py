@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 COLORS = {"sick": "#c0392b", "jangkau": "#e67e22", "above": "#f5cba7", "rest": "#d5dbdb",
           "KEUANGAN": "#2e86c1", "SDM": "#28b463", "KELEMBAGAAN": "#8e44ad"}
+MAX_BARS = 25
 
 
 @dataclass
@@ -99,6 +100,9 @@ def _by_category(joined: pd.DataFrame, column: str, title: str, settings: Settin
         & (joined["p_sick_next"] >= settings.jangkau_threshold),
     }).groupby(joined[column]).sum()
     parts["Lainnya"] = joined.groupby(column).size() - parts.sum(axis=1)
+    if len(parts) > MAX_BARS:  # a whole country has thousands of kecamatan: show where the work is
+        title += f" ({MAX_BARS} of {len(parts)} with the most sick and outreach)"
+        parts = parts.assign(_w=parts["Sakit sekarang"] + parts["Jangkau"]).nlargest(MAX_BARS, "_w").drop(columns="_w")
     parts = parts.sort_values(["Sakit sekarang", "Jangkau"])
     fig = _figure(8, 0.35 * len(parts) + 1.2)
     ax = fig.subplots()

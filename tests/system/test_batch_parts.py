@@ -49,3 +49,62 @@ def test_recover_puts_back_a_half_swapped_output_and_clears_dead_runs(tmp_path):
     assert (out / "scores.csv").read_text() == "previous"
     assert not dead.exists() and alive.exists()
     assert not (tmp_path / ".scores.old-123").exists()
+
+
+@pytest.fixture()
+def handmade_result():
+    """A small hand-made ScoreResult: every action, an empty list, a column with no value at all."""
+    import numpy as np
+    import pandas as pd
+
+    from klinik.settings import get_settings
+    from models.policy import decide, outreach_rank
+    from serving.scoring import EVIDENCE_COLUMNS, ScoreResult
+
+    s = get_settings()
+    ids = [f"K{i:02d}" for i in range(8)]
+    status = ["SEHAT_NOW", "SEHAT_NOW", "UNASSESSED", "SEHAT_NOW", "SAKIT_NOW", "SAKIT_NOW", "SAKIT_NOW", "SAKIT_NOW"]
+    p_sick = [0.9, 0.35, 0.5, 0.1, np.nan, np.nan, np.nan, np.nan]
+    p_rec = [np.nan] * 4 + [0.8, 0.3, 0.05, 0.6]
+    clinic = ["KEUANGAN", "SDM", "KELEMBAGAAN", "SDM", "KEUANGAN", "SDM", "KELEMBAGAAN", "KEUANGAN"]
+    years_sick = [0, 0, 0, 0, 1, 1, 3, 2]
+    action = decide(status, p_sick, p_rec, clinic, [0] * 8, years_sick, s, capacity=2, tie_break=ids)
+    rank = outreach_rank(status, p_sick, p_rec, action, tie_break=ids)
+    scores = pd.DataFrame({"coop_id": ids, "as_of_year": 2024, "status": status, "p_sick_next": p_sick,
+                           "p_recover": p_rec, "clinic": clinic, "reasons": "pinjaman bermasalah 30% (50%)",
+                           "action": action, "rank": rank, "model_version": "koperasi-risk/1,koperasi-recovery/1"})
+    scores = scores.sort_values("rank").reset_index(drop=True)
+    evidence = pd.DataFrame({"coop_id": scores["coop_id"], "name": "Koperasi " + scores["coop_id"],
+                             "district": "Seririt", "coop_type": "KSP", "health_year": pd.NA, "health_category": None,
+                             "health_score": np.nan, "score_trend": "", "score_change": np.nan,
+                             "years_sick": scores["coop_id"].map(dict(zip(ids, years_sick))).astype(float),
+                             "rat_missed_years": 0.0, "reasons_en": "bad loans 30% (50%)"})
+    reasons = pd.DataFrame({"coop_id": ids, "position": 1, "feature": "bad_loan_ratio", "value": 30.0,
+                            "contribution": 0.5, "group": "KEUANGAN", "share": 0.5,
+                            "text_id": "pinjaman bermasalah 30%", "text_en": "bad loans at 30%"})
+    assert tuple(evidence.columns) == EVIDENCE_COLUMNS
+    return ScoreResult(scores=scores, reasons=reasons, evidence=evidence, capacity=2, as_of_year=2024,
+                       model_version="koperasi-risk/1,koperasi-recovery/1"), s
+
+
+def test_writers_on_a_handmade_result(handmade_result, tmp_path):
+    from openpyxl import load_workbook
+
+    from serving.excel import write_workbook
+    from serving.report import render
+
+    result, settings = handmade_result
+    assert list(result.scores["action"]) == ["JANGKAU", "JANGKAU", "PANTAU", "PANTAU", "BINA", "BINA",
+                                             "PANTAU_KETAT", "PERTIMBANGKAN_PEMBUBARAN"]
+    write_workbook(tmp_path / "x.xlsx", result, settings)
+    wb = load_workbook(tmp_path / "x.xlsx")
+    jangkau = wb["Jangkau"]
+    assert [c.value for c in jangkau["B"]][1:] == ["K00", "K02"]  # capacity 2: 0.9 and 0.5, not 0.35
+    assert jangkau["G2"].value == pytest.approx(0.9) and jangkau["G2"].number_format == "0.0%"
+    bina = wb["Bina"]
+    assert [c.value for c in bina["A"]][1:] == ["Keuangan", "Keuangan"]
+    assert bina["H2"].value is None  # no health score: an empty cell, not "nan"
+    closure = wb["Pertimbangan Pembubaran"]
+    assert closure.max_row == 2 and closure["A2"].value == "K06" and closure["E2"].value == 3
+    page = render(result, settings)
+    assert page.count("data:image/png;base64,") >= 4 and "Jangkau sekarang" in page
