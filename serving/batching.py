@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from serving.scoring import LoadedModels, ScoreResult
 
 
-@dataclass
+@dataclass(eq=False)
 class Job:
     """One /score or /rank request on its way through a pass."""
 
@@ -87,21 +87,30 @@ def _alone(job: Job) -> bool:
     return any(not job.rows[t] for t in NON_EMPTY_TABLES)
 
 
+@dataclass(eq=False)
+class _Group:
+    year: int
+    jobs: list[Job]
+    keys: set[tuple[str, str]]
+    n_coops: int
+
+    def takes(self, job: Job, max_coops: int) -> bool:
+        return (self.year == job.as_of_year and not _alone(self.jobs[0]) and not _alone(job)
+                and self.n_coops + len(job.cooperatives) <= max_coops and not (self.keys & job.keys))
+
+
 def groups(jobs: list[Job], max_coops: int) -> list[list[Job]]:
     """Jobs in arrival order, grouped by as_of_year with disjoint ids and at most ``max_coops`` cooperatives."""
-    out: list[tuple[int, set, int, list[Job]]] = []  # (year, keys, n_coops, jobs)
+    out: list[_Group] = []
     for job in jobs:
-        n = len(job.cooperatives)
-        home = None
-        if not _alone(job):
-            home = next((g for g in out if g[0] == job.as_of_year and g[3] and not _alone(g[3][0])
-                         and g[2] + n <= max_coops and not (g[1] & job.keys)), None)
+        home = next((g for g in out if g.takes(job, max_coops)), None)
         if home is None:
-            out.append((job.as_of_year, set(job.keys), n, [job]))
+            out.append(_Group(job.as_of_year, [job], set(job.keys), len(job.cooperatives)))
         else:
-            i = out.index(home)
-            out[i] = (home[0], home[1] | job.keys, home[2] + n, home[3] + [job])
-    return [g[3] for g in out]
+            home.jobs.append(job)
+            home.keys |= job.keys
+            home.n_coops += len(job.cooperatives)
+    return [g.jobs for g in out]
 
 
 def _combined(jobs: list[Job]) -> tuple[RequestTables, dict[str, np.ndarray]]:

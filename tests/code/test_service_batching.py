@@ -41,8 +41,8 @@ def test_requests_with_the_same_year_and_other_ids_go_together():
 
 
 def test_a_shared_cooperative_or_case_id_keeps_requests_apart():
-    a, a_again = job(coop("A")), job(coop("A"))
-    assert groups([a, a_again], max_coops=10) == [[a], [a_again]]
+    a, a_again, b = job(coop("A")), job(coop("A")), job(coop("B"))
+    assert groups([a, a_again, b], max_coops=10) == [[a, b], [a_again]]
     x, y = job(coop("X", case="KK-1")), job(coop("Y", case="KK-1"))
     assert groups([x, y], max_coops=10) == [[x], [y]]
 
