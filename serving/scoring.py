@@ -266,7 +266,7 @@ def score_dataset(
     IncompatibleModel when a model wants features the code no longer builds.
     """
     from features.build import build_features
-    from features.catalog import FEATURES
+    from features.catalog import feature_groups
     from models.explain import main_cause
     from models.policy import decide, outreach_capacity, outreach_rank
     from models.reasons import reasons_text, top_reasons
@@ -298,8 +298,7 @@ def score_dataset(
 
     contribs = _contributions(models.risk, X_risk, progress)
     contribs.index = ids
-    groups = {name: spec.group for name, spec in FEATURES.items()}
-    clinic = pd.Series(main_cause(contribs, groups), index=ids).astype(str)
+    clinic = pd.Series(main_cause(contribs, feature_groups()), index=ids).astype(str)
     reasons = top_reasons(contribs, feats, n=settings.reasons_top_n)
 
     cap = outreach_capacity(len(ids), settings) if capacity == "auto" else capacity
