@@ -133,10 +133,10 @@ def _set_threads(model: Any, n_threads: int | None) -> None:
     """LightGBM's threads on the classifier only. The encoding steps stay sequential: a ColumnTransformer given
     n_jobs starts joblib worker processes, which cost seconds on the first call and buy nothing here."""
     for _, step in model.steps[:-1]:
-        if "n_jobs" in step.get_params(deep=False):
-            step.set_params(n_jobs=None)
-    if n_threads is not None and "n_jobs" in model[-1].get_params(deep=False):
-        model[-1].set_params(n_jobs=n_threads)
+        if hasattr(step, "n_jobs"):
+            step.n_jobs = None
+    if n_threads is not None and hasattr(model[-1], "n_jobs"):
+        model[-1].n_jobs = n_threads  # set_params would check every parameter of the class as it is now
 
 
 def load_models(settings: Settings, model_version: str | None = None, *, n_threads: int | None = 1) -> LoadedModels:
