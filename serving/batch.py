@@ -297,6 +297,8 @@ def _run(data_dir: Path, as_of: int, out: Path, model_version: str | None, quiet
             raise _Stop(EXIT_USAGE, f"error: --as-of {as_of} is outside the dataset {data_dir}, which holds "
                                     f"fiscal years {first}-{ds.last_year}")
 
+        if out.is_symlink():  # e.g. work/scores/latest -> 2024: write into the folder it points at
+            out = out.resolve()
         out.parent.mkdir(parents=True, exist_ok=True)
         recover(out)
         tmp = out.parent / f".{out.name}{TMP_TAG}{os.getpid()}"

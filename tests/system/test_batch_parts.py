@@ -108,3 +108,13 @@ def test_writers_on_a_handmade_result(handmade_result, tmp_path):
     assert closure.max_row == 2 and closure["A2"].value == "K06" and closure["E2"].value == 3
     page = render(result, settings)
     assert page.count("data:image/png;base64,") >= 4 and "Jangkau sekarang" in page
+
+
+def test_swap_through_a_symlink_replaces_its_target(tmp_path):
+    """--out work/scores/latest pointing at 2024/: the run resolves it, so the link survives the swap."""
+    target = _folder(tmp_path / "2024", "old")
+    (tmp_path / "latest").symlink_to("2024")
+    out = (tmp_path / "latest").resolve()
+    swap_into_place(_folder(tmp_path / ".2024.tmp-1", "new"), out)
+    assert (tmp_path / "latest").is_symlink() and (tmp_path / "latest" / "scores.csv").read_text() == "new"
+    assert target.is_dir()
