@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from serving.scoring import LoadedModels, ScoreResult
 
 
+GATHER_SECONDS = 0.02  # the longest wait for the next requests after a pass (a pass takes a few hundred ms)
+
+
 @dataclass(eq=False)
 class Job:
     """One /score or /rank request on its way through a pass."""
@@ -247,11 +250,22 @@ class Batcher:
             n += len(job.cooperatives)
         return taken
 
+    async def _gather(self, expected: int) -> None:
+        """Right after a pass, the clients it answered are sending their next requests: wait a moment for as
+        many as that pass held (without this, passes alternate between one request and all the others)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GATHER_SECONDS
+        while len(self._queue) < expected and loop.time() < deadline:
+            await asyncio.sleep(0.001)
+
     async def _drain(self) -> None:
         import anyio
 
+        last = 1  # the first request of a quiet spell is scored at once
         while self._queue:
+            await self._gather(last)
             taken = self._take()
+            last = max(1, len(taken))
             if not taken:
                 continue
             try:
