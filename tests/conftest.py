@@ -158,3 +158,25 @@ def large_world(large_world_dir):
     from data.loader import load_dataset
 
     return load_dataset(large_world_dir)
+
+
+# --- models and training: both models trained once into a temporary MLflow store --------------------------------
+
+@pytest.fixture(scope="session")
+def trained_registry(world_dir, tmp_path_factory):
+    """Both models trained by ``training.train.train_all`` on ``world_dir`` into a SQLite MLflow store in a
+    temporary folder (the same code path as ``klinik train``; three grouped folds keep it fast).
+
+    Attributes: ``tracking_uri``, ``work_dir``, ``settings`` (a Settings pointing there), ``summary``
+    (what train_all returned), ``data_dir``. Read-only for tests: copy the store before adding versions.
+    """
+    from types import SimpleNamespace
+
+    from klinik.settings import get_settings
+    from training.train import train_all
+
+    work = tmp_path_factory.mktemp("registry")
+    uri = f"sqlite:///{work / 'mlflow.db'}"
+    settings = get_settings(work_dir=work, tracking_uri=uri, train_folds=3, train_threads=1)
+    summary = train_all(world_dir, settings)
+    return SimpleNamespace(tracking_uri=uri, work_dir=work, settings=settings, summary=summary, data_dir=world_dir)
