@@ -80,8 +80,9 @@ def decide(
 
     ``status``: SEHAT_NOW, SAKIT_NOW or UNASSESSED; ``p_sick_next`` / ``p_recover``: calibrated probabilities
     (NaN where not applicable); ``clinic``: the main cause group; ``rat_missed_years``: consecutive years without
-    an RAT; ``years_sick``: years in the current sick spell (the years_sick feature); ``capacity``: the most JANGKAU actions
-    (None: no limit, the threshold alone); ``tie_break``: a sortable key (coop_id) that orders equal probabilities.
+    an RAT; ``years_sick``: years in the current sick spell (the years_sick feature); ``capacity``: the most
+    JANGKAU actions (None: no limit, the threshold alone); ``tie_break``: a sortable key (coop_id) that orders
+    equal probabilities.
     """
     status = np.asarray(status, dtype=object)
     p_sick = np.asarray(p_sick_next, dtype=float)

@@ -7,8 +7,9 @@ Choices made here (documented in the README through the batch job):
 - Who is scored: every cooperative registered by ``as_of_year`` (founded_year <= as_of_year) and not dissolved
   by then (dissolved_year empty or later than as_of_year).
 - status: from the latest health assessment dated ``as_of_year`` or up to ``Settings.status_max_age_years``
-  before it (the rule of features.labels.make_labels); with none, UNASSESSED. An UNASSESSED cooperative is treated as not sick: it gets ``p_sick_next``
-  (empty ``p_recover``) and can be reached out to (JANGKAU) like a healthy one.
+  before it (the rule of features.labels.make_labels); with none, UNASSESSED. An UNASSESSED cooperative is
+  treated as not sick: it gets ``p_sick_next`` (empty ``p_recover``) and can be reached out to (JANGKAU) like a
+  healthy one -- the risk model sees how long ago it was assessed (``never_assessed``, ``years_since_assessment``).
 - p_sick_next from the risk model for coops not sick now; p_recover from the recovery model for coops sick now.
 - clinic and reasons from the RISK model's TreeSHAP contributions for everyone (models/reasons.py says why).
 - action from models.policy.decide; the outreach list is capped at ``capacity`` (default: the clinic's share of
