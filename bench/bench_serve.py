@@ -1,9 +1,10 @@
 """Throughput and latency of the clinic's HTTP service, side by side with `mlflow models serve` of the champion.
 
-    .venv/bin/python bench/bench_serve.py --data DIR [--as-of YEAR] [--clients 8] [--requests 150] [--workers 1]
+    make demo   # once: simulates work/demo/data and trains the champions into work/mlflow.db
+    .venv/bin/python bench/bench_serve.py [--data work/demo/data] [--as-of YEAR] [--clients 8] [--requests 150]
+                                          [--workers 1]
 
-Uses the MLflow store that MLFLOW_TRACKING_URI (or KLINIK_WORK_DIR's default) names, as `klinik serve` does: train
-first (`make demo`, or `klinik train`). Both servers run one after the other on 127.0.0.1 with the same number of
+Uses the MLflow store that MLFLOW_TRACKING_URI (or KLINIK_WORK_DIR's default) names, as `klinik serve` does. Both servers run one after the other on 127.0.0.1 with the same number of
 workers, each answering ``--clients`` concurrent clients that send ``--requests`` requests each (bounded loops):
 
 - ours: POST /score with ONE cooperative's raw records per request (validation, features, both models,
@@ -102,7 +103,7 @@ def json_cell(v):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, required=True, help="dataset folder (e.g. the demo's simulated one)")
+    parser.add_argument("--data", type=Path, default=None, help="dataset folder (default: the demo's, work/demo/data)")
     parser.add_argument("--as-of", type=int, default=None, help="fiscal year to score (default: the latest)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=150, help="requests per client")
@@ -118,7 +119,7 @@ def main() -> None:
     from serving.service_io import payload_from_dataset
 
     settings = get_settings()
-    ds = load_dataset(args.data)
+    ds = load_dataset(args.data or settings.work_dir / "demo" / "data")
     as_of = args.as_of or ds.last_year
     ids = list(registered_coops(ds, as_of)["coop_id"].astype(str))
     ours = [json.dumps({"cooperatives": [c], "as_of_year": as_of}).encode()
