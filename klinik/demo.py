@@ -37,6 +37,15 @@ def outreach_top(scores_dir: Path, cooperatives: pd.DataFrame, n: int = 10) -> p
     })
 
 
+def _point_latest(scores_root: Path, name: str) -> None:
+    """Make scores_root/latest a link to scores_root/name, replaced atomically (never a moment without one)."""
+    link = scores_root / "latest"
+    tmp = scores_root / f".latest.tmp-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(name, target_is_directory=True)
+    os.replace(tmp, link)
+
+
 def run_demo(out: Path) -> int:
     """Run the demo into ``out``; returns the exit code (0 done, 1 the data or a step failed)."""
     from data.io import write_dataset
@@ -49,7 +58,11 @@ def run_demo(out: Path) -> int:
 
     settings = get_settings()
     out = Path(out)
-    data_dir, scores_dir = out / "data", out / "scores"
+    # Scores go where the batch job's cron line puts them (work/scores/<year>, with `latest` pointing at the
+    # newest), so `klinik serve` finds them for /lookup without any setting.
+    data_dir = out / "data"
+    scores_root = settings.work_dir / "scores"
+    scores_dir = scores_root / str(DEMO_YEARS[1])
     out.mkdir(parents=True, exist_ok=True)
     first, last = DEMO_YEARS
     started = time.perf_counter()
@@ -84,6 +97,7 @@ def run_demo(out: Path) -> int:
     code = run_score(data_dir, last, scores_dir, quiet=True)
     if code != 0:
         return code
+    _point_latest(scores_root, scores_dir.name)
     top = outreach_top(scores_dir, ds.cooperatives)
     with pd.option_context("display.width", 200, "display.max_colwidth", 70, "display.max_columns", 10):
         print(f"\nTop {len(top)} of the outreach list (JANGKAU) for {last}: recommendations for a person to decide")
@@ -94,5 +108,6 @@ def run_demo(out: Path) -> int:
     print(f"  clinic lists   {scores_dir}/klinik-koperasi-{last}.xlsx")
     print(f"  report         {scores_dir}/report.html")
     print(f"  audit record   {scores_dir}/manifest.json")
+    print(f"  for /lookup    {scores_root / 'latest'} -> {scores_dir.name}")
     print(f"  MLflow store   {settings.mlflow_uri}")
     return 0

@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     # --- serving ---
     api_key: str | None = None
     max_coops_per_request: int = 500
-    max_body_bytes: int = 5_000_000
+    max_body_bytes: int = 16_000_000  # 500 cooperatives x 11 years of records is about 8 MB of JSON
     lookup_scores_path: Path | None = None  # default: work_dir/scores/latest/scores.parquet
 
     @property
