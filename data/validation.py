@@ -18,9 +18,11 @@ shows them, then calls the same :func:`check_tables`.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 import tempfile
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,6 +172,22 @@ def _parse_text(s: pd.Series) -> _Parsed:
     return _Parsed(_as_text(s))
 
 
+def _plain_numbers(s: pd.Series) -> np.ndarray | None:
+    """An object column holding only Python floats and ints (JSON numbers) and None, as float64; None otherwise.
+
+    The same values the text path gives (a float's repr reads back as itself; an int is exact below 2**53; an
+    integral float is written as an int, so -0.0 reads as 0.0), without writing and reading text."""
+    if s.dtype != object:
+        return None
+    cells = s.to_numpy()
+    kinds = set(map(type, cells))
+    if not kinds <= {float, int, type(None)}:
+        return None
+    if int in kinds and any(type(v) is int and abs(v) >= 2**53 for v in cells):
+        return None
+    return np.array([np.nan if v is None else v for v in cells], dtype=np.float64) + 0.0
+
+
 def _parse_number(s: pd.Series, whole: bool) -> _Parsed:
     if pd.api.types.is_integer_dtype(s.dtype):  # the common case of a clean file: nothing can be wrong
         return _Parsed(s.astype("Int64") if whole else s.astype("float64"))
@@ -179,6 +197,9 @@ def _parse_number(s: pd.Series, whole: bool) -> _Parsed:
     elif pd.api.types.is_numeric_dtype(s.dtype):
         num = s.astype("float64")
         present = s.notna().to_numpy()
+    elif (arr := _plain_numbers(s)) is not None:
+        num = pd.Series(arr, index=s.index)
+        present = ~np.isnan(arr)
     else:
         if not _is_text(s):  # object: JSON or Excel values; booleans and dates are not numbers
             s = s.map(lambda v: _NOT_A_NUMBER if isinstance(v, (bool, np.bool_, _dt.date)) else v,
@@ -393,15 +414,24 @@ def _codes(values: tuple[str, ...]) -> pa.Check:
     return pa.Check.isin(values, error="must be one of " + ", ".join(values))
 
 
-def _column_checks(table: str, coop_ids: pd.Index | None) -> dict[str, list[pa.Check]]:
-    """The single-column rules of DATA-CONTRACT.md, per column."""
-    cy = current_year()
+# The cooperatives' keys of the tables being checked, read by the foreign-key check: the schemas are built once
+# and cached (building one costs more than checking a small request), so the keys cannot be built into them.
+# A context variable keeps concurrent validations (threads) apart.
+_COOP_IDS: ContextVar[pd.Index] = ContextVar("coop_ids")
+
+
+def _listed_coop(s: pd.Series) -> pd.Series:
+    return _listed(s, _COOP_IDS.get())
+
+
+def _column_checks(table: str, foreign_key: bool, cy: int) -> dict[str, list[pa.Check]]:
+    """The single-column rules of DATA-CONTRACT.md, per column (``cy``: the current year)."""
     at_least_zero = pa.Check.ge(0, error="must be >= 0")
     year = pa.Check.in_range(FIRST_YEAR, cy, error=_year_rule())
     date = pa.Check.in_range(pd.Timestamp(FIRST_YEAR, 1, 1), pd.Timestamp(cy, 12, 31), error=_date_range_rule())
     checks: dict[str, list[pa.Check]] = {c: [] for c in COLUMNS[table]}
-    if coop_ids is not None and table in COOP_REFERENCING_TABLES:
-        checks["coop_id"].append(pa.Check(lambda s: _listed(s, coop_ids), error="must be a coop_id listed in cooperatives"))
+    if foreign_key and table in COOP_REFERENCING_TABLES:
+        checks["coop_id"].append(pa.Check(_listed_coop, error="must be a coop_id listed in cooperatives"))
     for col in ("year", "fiscal_year", "founded_year", "dissolved_year"):
         if col in checks:
             checks[col].append(year)
@@ -441,10 +471,16 @@ _CHECK_DTYPE = {"int64": "Int64", "bool": "boolean"}  # while checking, missing 
 def table_schema(table: str, present: list[str], coop_ids: pd.Index | None = None) -> pa.DataFrameSchema:
     """The pandera schema of one table, for the columns that are present (missing ones are reported apart).
 
-    ``coop_ids`` (the cooperatives' keys) adds the foreign-key check on coop_id.
+    ``coop_ids`` (the cooperatives' keys) adds the foreign-key check on coop_id; validate with
+    :func:`_validate`, which hands the keys to that check.
     """
+    return _schema(table, tuple(present), coop_ids is not None, current_year())
+
+
+@functools.lru_cache(maxsize=256)
+def _schema(table: str, present: tuple[str, ...], foreign_key: bool, cy: int) -> pa.DataFrameSchema:
     optional = OPTIONAL_COLUMNS.get(table, ())
-    checks = _column_checks(table, coop_ids)
+    checks = _column_checks(table, foreign_key, cy)
     columns = {
         c: pa.Column(_CHECK_DTYPE.get(DTYPES[table][c], DTYPES[table][c]), checks[c], nullable=c in optional)
         for c in COLUMNS[table] if c in present
@@ -456,6 +492,15 @@ def table_schema(table: str, present: list[str], coop_ids: pd.Index | None = Non
     key = list(KEYS.get(table, ()))
     unique = key if key and all(c in present for c in key) else None
     return pa.DataFrameSchema(columns, checks=rules, unique=unique, report_duplicates="all", name=table)
+
+
+def _validate(schema: pa.DataFrameSchema, typed: pd.DataFrame, coop_ids: pd.Index | None) -> None:
+    """schema.validate(typed, lazy=True), the foreign-key check (if any) against ``coop_ids``."""
+    token = _COOP_IDS.set(coop_ids if coop_ids is not None else pd.Index([]))
+    try:
+        schema.validate(typed, lazy=True)
+    finally:
+        _COOP_IDS.reset(token)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -624,7 +669,7 @@ def _prepare(name: str, frame: pd.DataFrame, file: str, warnings: list[str]) -> 
 def _check_rules(tc: _TableCheck, coop_ids: pd.Index | None) -> None:
     schema = table_schema(tc.name, list(tc.typed.columns), coop_ids)
     try:
-        schema.validate(tc.typed, lazy=True)
+        _validate(schema, tc.typed, coop_ids)
     except SchemaErrors as err:
         _translate(tc, err.failure_cases)
 
