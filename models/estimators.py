@@ -33,23 +33,23 @@ from sklearn.utils.validation import check_is_fitted
 TASKS = ("risk", "recovery")
 
 
-def _size_aware(n_rows: int, n_events: int) -> dict[str, float]:
-    """Regularisation that grows looser as the rarer class grows: few events need few, big, shrunk leaves.
+def _size_aware(n_rows: int, n_events: int) -> dict:
+    """Regularisation that loosens as the rarer class grows: few events need few, big, shrunk leaves.
 
-    ``n_events`` is the count of the rarer class. The numbers are generic rules of thumb for gradient
-    boosting on small tabular data (about 20+ events per leaf, strong L2 below a thousand events), not
-    fitted to any dataset.
+    ``n_events`` is the count of the rarer class. The tiers are generic rules of thumb for gradient
+    boosting on small tabular data (a few dozen events per leaf, strong L2 and randomised split points
+    -- extremely randomised trees, a variance reducer -- below a few hundred events), not fitted to any
+    dataset's coefficients.
     """
     if n_events < 300:
-        leaves, l2 = 4, 20.0
+        tier = {"num_leaves": 4, "reg_lambda": 20.0, "extra_trees": True}
     elif n_events < 1_500:
-        leaves, l2 = 8, 10.0
+        tier = {"num_leaves": 8, "reg_lambda": 10.0, "extra_trees": False}
     elif n_events < 6_000:
-        leaves, l2 = 15, 5.0
+        tier = {"num_leaves": 15, "reg_lambda": 5.0, "extra_trees": False}
     else:
-        leaves, l2 = 31, 1.0
-    min_child = int(np.clip(n_rows // 100, 20, 200))
-    return {"num_leaves": leaves, "min_child_samples": min_child, "reg_lambda": l2}
+        tier = {"num_leaves": 31, "reg_lambda": 1.0, "extra_trees": False}
+    return {**tier, "min_child_samples": int(np.clip(n_rows // 100, 10, 200))}
 
 
 def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -87,10 +87,10 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
     3. refits one booster on all rows with that many trees.
     ``predict_proba`` is then ``sigmoid(a * raw + b)`` and ``raw_score`` / ``contributions`` explain it.
 
-    Parameters left as ``None`` (``num_leaves``, ``min_child_samples``, ``reg_lambda``) are chosen from the
-    size of the training data (:func:`_size_aware`). ``monotone`` maps column names to +1 (never lowers the
-    probability), -1 (never raises it) or 0; ``categorical`` names columns holding non-negative integer
-    codes. ``n_jobs`` sets LightGBM's threads for fitting and predicting and may be changed after fitting
+    Parameters left as ``None`` (``num_leaves``, ``min_child_samples``, ``reg_lambda``, ``extra_trees``) are
+    chosen from the size of the training data (:func:`_size_aware`). ``monotone`` maps column names to +1
+    (never lowers the probability), -1 (never raises it) or 0; ``categorical`` names columns holding
+    non-negative integer codes. ``n_jobs`` sets LightGBM's threads for fitting and predicting and may be changed after fitting
     (``set_params(n_jobs=1)`` for a one-row server).
     """
 
@@ -109,6 +109,8 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         colsample_bytree: float = 0.8,
         min_split_gain: float = 0.0,
         max_bin: int = 255,
+        extra_trees: bool | None = None,
+        path_smooth: float = 0.0,
         monotone: Mapping[str, int] | None = None,
         monotone_method: str = "intermediate",
         categorical: Sequence[str] = (),
@@ -127,6 +129,8 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         self.colsample_bytree = colsample_bytree
         self.min_split_gain = min_split_gain
         self.max_bin = max_bin
+        self.extra_trees = extra_trees
+        self.path_smooth = path_smooth
         self.monotone = monotone
         self.monotone_method = monotone_method
         self.categorical = categorical
@@ -154,15 +158,17 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
             "feature_fraction": self.colsample_bytree,
             "min_gain_to_split": self.min_split_gain,
             "max_bin": self.max_bin,
+            "extra_trees": auto["extra_trees"] if self.extra_trees is None else self.extra_trees,
+            "path_smooth": self.path_smooth,
             "seed": self.random_state,
             "deterministic": True,
             "force_row_wise": True,
             "num_threads": self.n_jobs or 0,
             "verbose": -1,
             # categorical columns: few levels, few rows; keep LightGBM from carving one level per leaf
-            "min_data_per_group": 50,
-            "cat_smooth": 20.0,
-            "cat_l2": 20.0,
+            "min_data_per_group": 100,
+            "cat_smooth": 50.0,
+            "cat_l2": 50.0,
         }
         if any(monotone.values()):
             params["monotone_constraints"] = [int(monotone.get(c, 0)) for c in columns]

@@ -56,9 +56,18 @@ def load_model(model_uri: str, *, tracking_uri: str | None = None, n_jobs: int |
     """
     import mlflow
 
-    local = mlflow.artifacts.download_artifacts(
-        artifact_uri=model_uri, tracking_uri=tracking_uri, registry_uri=tracking_uri,
-    )
+    if tracking_uri is None:
+        return load_local(mlflow.artifacts.download_artifacts(artifact_uri=model_uri), n_jobs=n_jobs)
+    # ``models:/`` URIs are resolved through MLflow's current registry, whatever store is passed to
+    # download_artifacts: point both at ``tracking_uri`` for the download, then put them back
+    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    try:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri)
+    finally:
+        mlflow.set_tracking_uri(before[0])
+        mlflow.set_registry_uri(before[1])
     return load_local(local, n_jobs=n_jobs)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -173,7 +174,7 @@ def log_and_register(td: TaskData, judged, backtest: pd.DataFrame, settings: Set
         promote, decision = decide(model_metrics, champion_metrics, settings)
 
     train_years = sorted(judged.train["year"].unique())
-    with mlflow.start_run(run_name=f"{td.task}-{judged.test_year}") as run:
+    with warnings.catch_warnings(), mlflow.start_run(run_name=f"{td.task}-{judged.test_year}") as run:
         mlflow.set_tags({"task": td.task, "data_hash": data_hash, "holdout_year": str(judged.test_year),
                          "promotion_decision": decision, "promoted": str(promote)})
         params = {
@@ -205,6 +206,10 @@ def log_and_register(td: TaskData, judged, backtest: pd.DataFrame, settings: Set
                                 if not math.isnan(champion_metrics[k])})
 
         source = str(Path(data_dir).resolve())
+        # MLflow warns that a folder path could be several kinds of source, and that integer columns
+        # (year, label) cannot hold missing values: both are fine here
+        warnings.filterwarnings("ignore", message="The specified dataset source", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
         mlflow.log_input(mlflow.data.from_pandas(judged.train, source=source, targets="label",
                                                  name=f"{td.task}-train"), context="training")
         mlflow.log_input(mlflow.data.from_pandas(judged.test, source=source, targets="label",
