@@ -37,8 +37,18 @@ def contributions(model: Pipeline, X: pd.DataFrame) -> pd.DataFrame:
     Xt = prep.transform(X[inputs])
     raw = clf.contributions(Xt)
     owner = {c: _input_column(c, inputs) for c in Xt.columns}
-    out = raw.drop(columns="bias").T.groupby(owner, sort=False).sum().T
-    out = out.reindex(columns=inputs, fill_value=0.0)
+    if len(set(owner.values())) == len(owner):  # one encoded column per input (ordinal codes): nothing to sum
+        where = {owner[c]: i for i, c in enumerate(owner)}
+        values = raw[list(owner)].to_numpy(dtype=float)
+        values = np.where(np.isnan(values), 0.0, values + 0.0)  # what a sum of one value gives (-0.0 -> 0.0)
+        values = np.append(values, np.zeros((len(values), 1)), axis=1)  # an input not encoded: 0.0
+        # row-major, in the inputs' order, as the summing path leaves it: a row's sum (reasons' shares) then
+        # adds the same numbers in the same order
+        picked = np.ascontiguousarray(values[:, [where.get(c, len(owner)) for c in inputs]])
+        out = pd.DataFrame(picked, columns=inputs, index=raw.index, copy=False)
+    else:
+        out = raw.drop(columns="bias").T.groupby(owner, sort=False).sum().T
+        out = out.reindex(columns=inputs, fill_value=0.0)
     out["bias"] = raw["bias"].to_numpy()
     out.index = X.index
     return out

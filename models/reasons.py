@@ -47,6 +47,24 @@ class _Row(Mapping):
         return len(self._columns)
 
 
+class _LazyColumns(Mapping):
+    """A feature table's columns as arrays, each converted when first read (describe reads a few of them)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self._frame, self._arrays = frame, {}
+
+    def __getitem__(self, name):
+        if name not in self._arrays:
+            self._arrays[name] = self._frame[name].to_numpy()
+        return self._arrays[name]
+
+    def __iter__(self):
+        return iter(self._frame.columns)
+
+    def __len__(self):
+        return len(self._frame.columns)
+
+
 def top_reasons(contribs: pd.DataFrame, features: pd.DataFrame, *, n: int = 3) -> pd.DataFrame:
     """The top ``n`` risk-raising features of each row, structured and in words (one row per reason).
 
@@ -65,7 +83,7 @@ def top_reasons(contribs: pd.DataFrame, features: pd.DataFrame, *, n: int = 3) -
     top_values = np.take_along_axis(values, top, axis=1)
     rows, pos = np.nonzero(top_values > 0)  # row-major: by coop, then position
 
-    columns = {c: features[c].to_numpy() for c in features.columns}
+    columns = _LazyColumns(features)
     which = top[rows, pos]
     feature_names = np.asarray(names, dtype=object)[which]
     texts = [describe(name, _Row(columns, i)) for name, i in zip(feature_names, rows)]
