@@ -78,12 +78,12 @@ def flatten(cooperatives: list[CoopRecords]) -> tuple[dict[str, list[dict]], dic
     where: dict[str, list[tuple]] = {t: [] for t in rows}
     problems: list[tuple[tuple, str, str]] = []
     for i, entry in enumerate(cooperatives):
-        coop = entry.cooperative.model_dump(mode="json")
+        dumped = entry.model_dump(mode="json")  # one call per cooperative: pydantic's cost is per call
+        coop = dumped["cooperative"]
         rows["cooperatives"].append(coop)
         where["cooperatives"].append(("cooperatives", i, "cooperative"))
         for table in NESTED_TABLES:
-            for j, record in enumerate(getattr(entry, table)):
-                row = record.model_dump(mode="json")
+            for j, row in enumerate(dumped[table]):
                 if row.get("coop_id") not in (None, coop["coop_id"]):
                     problems.append((("cooperatives", i, table, j, "coop_id"),
                                      f"coop_id must be the cooperative's own ({coop['coop_id']!r}) or left out",
