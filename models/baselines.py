@@ -73,7 +73,8 @@ class ScoreBaseline(_Proba):
         self.scale_ = float(np.std(x[known])) or 1.0
         self.calibration_ = _platt((x[known] - self.center_) / self.scale_, y01[known])
         rate = y01.mean()
-        self.missing_rate_ = float((y01[~known].sum() + self.prior_weight * rate) / ((~known).sum() + self.prior_weight))
+        n_missing = (~known).sum()
+        self.missing_rate_ = float((y01[~known].sum() + self.prior_weight * rate) / (n_missing + self.prior_weight))
         return self
 
     def _p(self, X) -> np.ndarray:

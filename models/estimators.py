@@ -25,7 +25,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils.validation import check_is_fitted
@@ -34,12 +34,13 @@ TASKS = ("risk", "recovery")
 
 
 def _size_aware(n_rows: int, n_events: int) -> dict:
-    """Regularisation that loosens as the rarer class grows: few events need few, big, shrunk leaves.
+    """Regularisation and effort that follow the size of the data.
 
-    ``n_events`` is the count of the rarer class. The tiers are generic rules of thumb for gradient
-    boosting on small tabular data (a few dozen events per leaf, strong L2 and randomised split points
-    -- extremely randomised trees, a variance reducer -- below a few hundred events), not fitted to any
-    dataset's coefficients.
+    ``n_events`` is the count of the rarer class. Few events need few, big, shrunk leaves, randomised split
+    points (extremely randomised trees, a variance reducer), a slow learning rate and five folds for early
+    stopping and calibration; many events afford more leaves, a faster rate and three folds (each fold then
+    holds thousands of events, and training time matters). The tiers are generic rules of thumb for gradient
+    boosting on tabular data, not fitted to any dataset's coefficients.
     """
     if n_events < 300:
         tier = {"num_leaves": 4, "reg_lambda": 20.0, "extra_trees": True}
@@ -49,7 +50,13 @@ def _size_aware(n_rows: int, n_events: int) -> dict:
         tier = {"num_leaves": 15, "reg_lambda": 5.0, "extra_trees": False}
     else:
         tier = {"num_leaves": 31, "reg_lambda": 1.0, "extra_trees": False}
-    return {**tier, "min_child_samples": int(np.clip(n_rows // 100, 10, 200))}
+    few = n_events < 1_500
+    return {
+        **tier,
+        "min_child_samples": int(np.clip(n_rows // 100, 10, 200)),
+        "learning_rate": 0.03 if few else 0.06,
+        "n_splits": 5 if few else 3,
+    }
 
 
 def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -90,17 +97,17 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
     Parameters left as ``None`` (``num_leaves``, ``min_child_samples``, ``reg_lambda``, ``extra_trees``) are
     chosen from the size of the training data (:func:`_size_aware`). ``monotone`` maps column names to +1
     (never lowers the probability), -1 (never raises it) or 0; ``categorical`` names columns holding
-    non-negative integer codes. ``n_jobs`` sets LightGBM's threads for fitting and predicting and may be changed after fitting
-    (``set_params(n_jobs=1)`` for a one-row server).
+    non-negative integer codes. ``n_jobs`` sets LightGBM's threads for fitting and predicting and may be
+    changed after fitting (``set_params(n_jobs=1)`` for a one-row server).
     """
 
     def __init__(
         self,
         *,
-        learning_rate: float = 0.03,
+        learning_rate: float | None = None,
         max_rounds: int = 3000,
-        early_stopping_rounds: int = 100,
-        n_splits: int = 5,
+        early_stopping_rounds: int | None = None,
+        n_splits: int | None = None,
         num_leaves: int | None = None,
         min_child_samples: int | None = None,
         reg_lambda: float | None = None,
@@ -139,8 +146,7 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
 
     # --- fitting -------------------------------------------------------------------------------------
 
-    def _lgb_params(self, n_rows: int, n_events: int, columns: list[str]) -> dict:
-        auto = _size_aware(n_rows, n_events)
+    def _lgb_params(self, auto: dict, columns: list[str]) -> dict:
         monotone = dict(self.monotone or {})
         unknown = sorted(set(monotone) - set(columns))
         if unknown:
@@ -148,7 +154,7 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         params = {
             "objective": "binary",
             "metric": "binary_logloss",
-            "learning_rate": self.learning_rate,
+            "learning_rate": self.learning_rate or auto["learning_rate"],
             "num_leaves": self.num_leaves or auto["num_leaves"],
             "min_data_in_leaf": self.min_child_samples or auto["min_child_samples"],
             "lambda_l2": auto["reg_lambda"] if self.reg_lambda is None else self.reg_lambda,
@@ -191,9 +197,11 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         y01 = (y == classes[1]).astype(int)
         n_events = int(min(y01.sum(), len(y01) - y01.sum()))
-        params = self._lgb_params(len(X), n_events, list(X.columns))
+        auto = _size_aware(len(X), n_events)
+        params = self._lgb_params(auto, list(X.columns))
+        patience = self.early_stopping_rounds or max(10, round(3.0 / params["learning_rate"]))
 
-        folds = self._folds(X, y01, groups)
+        folds = self._folds(X, y01, groups, self.n_splits or auto["n_splits"], many=n_events >= 1_500)
         curves, boosters = [], []
         for train_idx, valid_idx in folds:
             dtrain = self._dataset(X.iloc[train_idx], y01[train_idx])
@@ -203,7 +211,7 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
                 params, dtrain, num_boost_round=self.max_rounds, valid_sets=[dvalid], valid_names=["valid"],
                 callbacks=[
                     lgb.record_evaluation(record),
-                    lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False),
+                    lgb.early_stopping(patience, first_metric_only=True, verbose=False),
                 ],
             )
             curves.append(np.asarray(record["valid"]["binary_logloss"]))
@@ -218,7 +226,6 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         for (_, valid_idx), booster in zip(folds, boosters):
             oof[valid_idx] = booster.predict(X.iloc[valid_idx], num_iteration=self.n_trees_, raw_score=True)
         self.calibration_ = _platt(oof, y01)
-        self.oof_raw_ = oof
 
         final = lgb.train(params, self._dataset(X, y01), num_boost_round=self.n_trees_)
         self.booster_str_ = final.model_to_string()
@@ -226,15 +233,20 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         self.lgb_params_ = params
         return self
 
-    def _folds(self, X, y01, groups) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _folds(self, X, y01, groups, n_splits: int, many: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Folds grouped by ``groups`` (a cooperative's rows stay together), stratified by the label when
+        events are few; with many events plain shuffled group folds balance well enough and are much faster."""
         n_minor = int(min(y01.sum(), len(y01) - y01.sum()))
         if groups is not None:
             groups = np.asarray(groups)
-            n_splits = int(min(self.n_splits, len(np.unique(groups)), max(n_minor, 2)))
-            splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
+            n_splits = int(min(n_splits, len(np.unique(groups)), max(n_minor, 2)))
+            if many:
+                splitter = GroupKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
+            else:
+                splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
             folds = list(splitter.split(X, y01, groups))
         else:
-            n_splits = int(min(self.n_splits, max(n_minor, 2)))
+            n_splits = int(min(n_splits, max(n_minor, 2)))
             splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
             folds = list(splitter.split(X, y01))
         if n_splits < 2:

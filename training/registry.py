@@ -86,8 +86,10 @@ def decide(challenger: dict, champion: dict | None, settings: Settings) -> tuple
         return False, f"worse {metric}: {challenger[metric]:.4f} vs champion {champion[metric]:.4f}; champion kept"
     tsign = 1 if HIGHER_IS_BETTER[tiebreak] else -1
     if tsign * (challenger[tiebreak] - champion[tiebreak]) >= -tol:
-        return True, f"equal {metric}, {tiebreak} at least as good: {challenger[tiebreak]:.4f} vs {champion[tiebreak]:.4f}"
-    return False, f"equal {metric}, worse {tiebreak}: {challenger[tiebreak]:.4f} vs {champion[tiebreak]:.4f}; champion kept"
+        return True, (f"equal {metric}, {tiebreak} at least as good: "
+                      f"{challenger[tiebreak]:.4f} vs {champion[tiebreak]:.4f}")
+    return False, (f"equal {metric}, worse {tiebreak}: {challenger[tiebreak]:.4f} vs {champion[tiebreak]:.4f}; "
+                   "champion kept")
 
 
 def _champion(client, name: str):

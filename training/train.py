@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data.contract import CLINICS
 from klinik.settings import Settings
 from models.baselines import LevelBaseline, ScoreBaseline, logistic_baseline
 from models.estimators import build_estimator
@@ -39,6 +40,7 @@ def make_baselines(td: TaskData, random_state: int = 0) -> dict:
 
     - ``office_score``: the office's last assessed health score (``health_score``), a Platt curve;
     - ``official_score``: the official score computed from the ratios (``official_score``), a Platt curve;
+    - ``official_category``: the rate by the category of that computed score (``official_category_rank``);
     - ``persistence``: the rate by this year's assessed category (``health_category_rank``);
     - ``logistic``: a logistic regression on all the same features.
     """
@@ -48,14 +50,18 @@ def make_baselines(td: TaskData, random_state: int = 0) -> dict:
         out["office_score"] = ScoreBaseline("health_score")
     if "official_score" in cols:
         out["official_score"] = ScoreBaseline("official_score")
+    if "official_category_rank" in cols:
+        out["official_category"] = LevelBaseline("official_category_rank")
     if "health_category_rank" in cols:
         out["persistence"] = LevelBaseline("health_category_rank")
     out["logistic"] = logistic_baseline(td.categorical, random_state=random_state)
     return out
 
 
-def estimator_params(settings: Settings) -> dict:
-    return {"n_splits": settings.train_folds, "n_jobs": settings.train_threads}
+def estimator_params(settings: Settings, n_rows: int) -> dict:
+    """Folds and threads for the estimator: below 20,000 rows one thread is as fast (LightGBM's threads
+    split rows) and does not fight other processes for the cores."""
+    return {"n_splits": settings.train_folds, "n_jobs": 1 if n_rows < 20_000 else settings.train_threads}
 
 
 @dataclass
@@ -82,7 +88,7 @@ def judge(td: TaskData, test_year: int, settings: Settings, *, with_baselines: b
     """Fit the model (and baselines) on the years before ``test_year`` and judge them on ``test_year``."""
     train, test = td.split(test_year)
     model = build_estimator(td.task, categorical=td.categorical, monotone=td.monotone,
-                            random_state=settings.seed, **(params or estimator_params(settings)))
+                            random_state=settings.seed, **(params or estimator_params(settings, len(train))))
     started = time.perf_counter()
     model.fit(td.X(train), train["label"].to_numpy(), clf__groups=train["coop_id"].to_numpy())
     fit_seconds = time.perf_counter() - started
@@ -120,8 +126,7 @@ def routing(risk_model, feats: pd.DataFrame, columns: list[str], sick: pd.DataFr
     if X.empty:
         return {}
     clinic = main_cause(contributions(risk_model, X[columns]), groups)
-    out = {f"routed_{c.lower()}": float((clinic == c).mean()) for c in sorted(set(groups.values())) if
-           c in ("KEUANGAN", "SDM", "KELEMBAGAAN")}
+    out = {f"routed_{c.lower()}": float((clinic == c).mean()) for c in CLINICS}
     out["routed_n"] = float(len(X))
     if truth is not None and len(truth) and "cause" in truth:
         t = X[["coop_id", "year"]].assign(clinic=clinic.to_numpy()).merge(
