@@ -24,6 +24,7 @@ def _line(s: dict) -> str:
 
 def run_train(data_dir: Path) -> int:
     """Train, judge and register both models from ``data_dir``; 1 when the data cannot be used."""
+    from data.validation import DatasetInvalid
     from klinik.settings import get_settings
     from training.train import train_all
 
@@ -35,9 +36,14 @@ def run_train(data_dir: Path) -> int:
         return 1
     try:
         summary = train_all(data_dir, settings)
-    except (ValueError, LookupError) as err:
-        # the loader's validation errors (naming file, row and column) and "no labelled rows" end up here
-        typer.echo(f"error: cannot train on {data_dir}:\n{err}", err=True)
+    except DatasetInvalid as err:
+        # the loader's full report: each problem with its file, row (as in the file) and column
+        typer.echo(err.report(), err=True)
+        typer.echo("nothing was trained: fix the data (or `klinik validate --quarantine`) and run again", err=True)
+        return 1
+    except ValueError as err:
+        # data that loads but cannot train a model, e.g. no labelled rows of both outcomes
+        typer.echo(f"error: cannot train on {data_dir}: {err}", err=True)
         return 1
     typer.echo(f"MLflow store: {settings.mlflow_uri}")
     for task in ("risk", "recovery"):

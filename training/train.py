@@ -150,11 +150,11 @@ def train_all(data_dir: Path, settings: Settings) -> dict:
 
     data_dir = Path(data_dir)
     started = time.perf_counter()
-    use_store(settings)
-    ds = load_dataset(data_dir)
+    ds = load_dataset(data_dir)  # refuses bad data before anything is written
     feats, columns = feature_table(ds)
     digest = data_hash(ds)
     labels = make_labels(ds)
+    use_store(settings)
     summary: dict = {}
     for task in TASKS:
         t0 = time.perf_counter()
