@@ -8,6 +8,8 @@ Serving uses this module and must not import training.
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from sklearn.pipeline import Pipeline
@@ -59,16 +61,36 @@ def load_model(model_uri: str, *, tracking_uri: str | None = None, n_jobs: int |
     if tracking_uri is None:
         return load_local(mlflow.artifacts.download_artifacts(artifact_uri=model_uri), n_jobs=n_jobs)
     # ``models:/`` URIs are resolved through MLflow's current registry, whatever store is passed to
-    # download_artifacts: point both at ``tracking_uri`` for the download, then put them back
-    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
-    try:
+    # download_artifacts: point MLflow at ``tracking_uri`` for the download only
+    with mlflow_store(tracking_uri):
         local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri)
-    finally:
-        mlflow.set_tracking_uri(before[0])
-        mlflow.set_registry_uri(before[1])
     return load_local(local, n_jobs=n_jobs)
+
+
+@contextmanager
+def mlflow_store(uri: str):
+    """MLflow's tracking and registry URIs set to ``uri`` inside the block, and put back after it.
+
+    ``mlflow.set_tracking_uri`` also writes the MLFLOW_TRACKING_URI (and _REGISTRY_URI) environment
+    variables, which Settings.mlflow_uri and child processes read: they are restored too, so one store
+    does not leak into whatever runs next in the process.
+    """
+    import mlflow
+
+    tracking_env = os.environ.get("MLFLOW_TRACKING_URI")
+    registry_env = os.environ.get("MLFLOW_REGISTRY_URI")
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield uri
+    finally:
+        # MLflow keeps an explicitly set URI in its environment variable, so an unset variable means
+        # nothing was set: go back to that (None unsets), not to the default path it resolved to
+        mlflow.set_tracking_uri(tracking_env)
+        mlflow.set_registry_uri(registry_env)
+        for name, value in (("MLFLOW_TRACKING_URI", tracking_env), ("MLFLOW_REGISTRY_URI", registry_env)):
+            if value is None:
+                os.environ.pop(name, None)
 
 
 def set_threads(model: Pipeline, n_jobs: int) -> Pipeline:

@@ -33,13 +33,12 @@ REQUIREMENTS = ("scikit-learn", "lightgbm", "pandas", "numpy", "scipy", "skops",
 METRIC_KEYS = ("roc_auc", "pr_auc", "brier", "log_loss", "ece", "precision_at_k", "recall_at_k")
 
 
-def use_store(settings: Settings) -> str:
-    """Point MLflow at ``settings.mlflow_uri`` and the experiment; returns the experiment id.
+def experiment_id(settings: Settings) -> str:
+    """The experiment's id in ``settings.mlflow_uri`` (created on first use).
 
     With the default SQLite store the experiment's artifacts live beside the database (work_dir), not in
     ``./mlruns`` of whatever folder the command ran in.
     """
-    import mlflow
     from mlflow import MlflowClient
 
     uri = settings.mlflow_uri
@@ -48,13 +47,11 @@ def use_store(settings: Settings) -> str:
         db = Path(uri.removeprefix("sqlite:///"))
         db.parent.mkdir(parents=True, exist_ok=True)
         artifact_location = (db.parent / "mlartifacts").resolve().as_uri()
-    mlflow.set_tracking_uri(uri)
     client = MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name(EXPERIMENT)
-    experiment_id = (experiment.experiment_id if experiment is not None
-                     else client.create_experiment(EXPERIMENT, artifact_location=artifact_location))
-    mlflow.set_experiment(experiment_id=experiment_id)
-    return experiment_id
+    if experiment is not None:
+        return experiment.experiment_id
+    return client.create_experiment(EXPERIMENT, artifact_location=artifact_location)
 
 
 def pip_requirements() -> list[str]:
@@ -159,7 +156,8 @@ def _log_figures(td: TaskData, judged, mlflow) -> pd.DataFrame:
 
 
 def log_and_register(td: TaskData, judged, backtest: pd.DataFrame, settings: Settings, *, data_dir: Path,
-                     data_hash: str, train_seconds: float, extra_metrics: dict[str, float]) -> dict:
+                     data_hash: str, train_seconds: float, extra_metrics: dict[str, float],
+                     experiment: str) -> dict:
     """Log the holdout model of ``td`` as one MLflow run, register it and apply the promotion rule."""
     import mlflow
     from mlflow import MlflowClient
@@ -176,7 +174,8 @@ def log_and_register(td: TaskData, judged, backtest: pd.DataFrame, settings: Set
         promote, decision = decide(model_metrics, champion_metrics, settings)
 
     train_years = sorted(judged.train["year"].unique())
-    with warnings.catch_warnings(), mlflow.start_run(run_name=f"{td.task}-{judged.test_year}") as run:
+    with warnings.catch_warnings(), mlflow.start_run(
+            experiment_id=experiment, run_name=f"{td.task}-{judged.test_year}") as run:
         mlflow.set_tags({"task": td.task, "data_hash": data_hash, "holdout_year": str(judged.test_year),
                          "promotion_decision": decision, "promoted": str(promote)})
         params = {

@@ -146,7 +146,8 @@ def train_all(data_dir: Path, settings: Settings) -> dict:
     """
     from data.loader import load_dataset
     from features.labels import make_labels
-    from training.registry import log_and_register, use_store
+    from models.persist import mlflow_store
+    from training.registry import experiment_id, log_and_register
 
     data_dir = Path(data_dir)
     started = time.perf_counter()
@@ -154,22 +155,24 @@ def train_all(data_dir: Path, settings: Settings) -> dict:
     feats, columns = feature_table(ds)
     digest = data_hash(ds)
     labels = make_labels(ds)
-    use_store(settings)
     summary: dict = {}
-    for task in TASKS:
-        t0 = time.perf_counter()
-        td = task_data(ds, task, feats, columns)
-        holdout, bt = backtest(td, settings)
-        train_seconds = time.perf_counter() - t0
-        extra: dict[str, float] = {}
-        if task == "risk":
-            # routing is always by the risk model (serving does the same): judged on the coops sick in
-            # the risk holdout year
-            extra = routing(holdout.model, feats, columns, labels, td.groups, ds.truth, holdout.test_year)
-        summary[task] = log_and_register(
-            td, holdout, bt, settings, data_dir=data_dir, data_hash=digest, train_seconds=train_seconds,
-            extra_metrics=extra,
-        )
-        log.info("%s: version %s, %s", task, summary[task]["version"], summary[task]["decision"])
+    # MLflow's global store is set for this call only (set explicitly, never at import) and put back after
+    with mlflow_store(settings.mlflow_uri):
+        experiment = experiment_id(settings)
+        for task in TASKS:
+            t0 = time.perf_counter()
+            td = task_data(ds, task, feats, columns)
+            holdout, bt = backtest(td, settings)
+            train_seconds = time.perf_counter() - t0
+            extra: dict[str, float] = {}
+            if task == "risk":
+                # routing is always by the risk model (serving does the same): judged on the coops sick in
+                # the risk holdout year
+                extra = routing(holdout.model, feats, columns, labels, td.groups, ds.truth, holdout.test_year)
+            summary[task] = log_and_register(
+                td, holdout, bt, settings, data_dir=data_dir, data_hash=digest, train_seconds=train_seconds,
+                extra_metrics=extra, experiment=experiment,
+            )
+            log.info("%s: version %s, %s", task, summary[task]["version"], summary[task]["decision"])
     summary["seconds"] = time.perf_counter() - started
     return summary

@@ -55,6 +55,15 @@ def test_both_models_registered_with_aliases_tags_and_a_logged_run(trained_regis
     assert 0.0 <= trained_registry.summary["risk"]["extra"]["cause_match"] <= 1.0
 
 
+def test_training_leaves_no_mlflow_store_behind_in_the_environment(trained_registry):
+    import os
+
+    from klinik.settings import get_settings
+
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    assert get_settings().mlflow_uri != trained_registry.tracking_uri
+
+
 def test_holdouts_are_time_based(trained_registry):
     s = trained_registry.summary
     assert s["risk"]["holdout_year"] == 2023  # the last year t with t+1 known (world: 2014-2024)
@@ -69,7 +78,7 @@ def test_the_logged_model_loads_safely_and_pyfunc_gives_probabilities(trained_re
     from mlflow.models import Model
 
     from features.build import build_features
-    from models.persist import SKOPS_TRUSTED_TYPES, load_model
+    from models.persist import SKOPS_TRUSTED_TYPES, load_model, mlflow_store
 
     uri = trained_registry.tracking_uri
     feats = build_features(world)
@@ -81,15 +90,15 @@ def test_the_logged_model_loads_safely_and_pyfunc_gives_probabilities(trained_re
         assert ((p > 0) & (p < 1)).all()
         assert model[-1].n_jobs == 1
 
-        mlflow.set_tracking_uri(uri)
-        local = mlflow.artifacts.download_artifacts(f"models:/{name}@champion", tracking_uri=uri)
+        with mlflow_store(uri):
+            local = mlflow.artifacts.download_artifacts(f"models:/{name}@champion")
+            pyfunc = mlflow.pyfunc.load_model(f"models:/{name}@champion")
         flavor = Model.load(f"{local}/MLmodel").flavors["sklearn"]
         assert flavor["serialization_format"] == "skops"
         assert set(flavor["skops_trusted_types"]) == set(SKOPS_TRUSTED_TYPES)
         requirements = open(f"{local}/requirements.txt").read()
         for dist in ("lightgbm==", "scikit-learn==", "skops==", "pandas==", "numpy==", "klinik-koperasi=="):
             assert dist in requirements
-        pyfunc = mlflow.pyfunc.load_model(f"models:/{name}@champion")
         out = np.asarray(pyfunc.predict(X))
         assert out.shape == (len(X), 2)
         np.testing.assert_allclose(out[:, 1], p, rtol=1e-9)
