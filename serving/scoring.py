@@ -147,7 +147,6 @@ def load_models(settings: Settings, model_version: str | None = None, *, n_threa
     number of cores); None keeps what the model was trained with. Raises ModelNotFound with what to do, and
     models.persist.ModelLoadError for an artifact that cannot be loaded safely.
     """
-    import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
@@ -155,10 +154,8 @@ def load_models(settings: Settings, model_version: str | None = None, *, n_threa
 
     wanted = parse_model_version(model_version)
     uri = settings.mlflow_uri
-    # MLflow 3.17 resolves "models:/name/version" with the process-wide registry URI, whatever tracking_uri
-    # the download is given; left unset it opens (and creates) ./mlflow.db. Point both at our store.
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    # MLflow 3.17 resolves "models:/name/version" with the process-wide registry URI; load_model points it at
+    # our store only while it loads (models.persist.mlflow_store), so nothing leaks into the rest of the process.
     client = MlflowClient(tracking_uri=uri)
     loaded: dict[str, Any] = {}
     for kind, name in (("risk", settings.risk_model_name), ("recovery", settings.recovery_model_name)):

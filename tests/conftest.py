@@ -19,8 +19,10 @@ WORLD_SEED = 7
 def _isolated_environment(tmp_path_factory):
     """No test touches the developer's work folder or MLflow store."""
     work = tmp_path_factory.mktemp("work")
-    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "KLINIK_WORK_DIR", "BENTOML_HOME")}
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "KLINIK_WORK_DIR",
+                                            "BENTOML_HOME")}
     os.environ.pop("MLFLOW_TRACKING_URI", None)
+    os.environ.pop("MLFLOW_REGISTRY_URI", None)
     os.environ["KLINIK_WORK_DIR"] = str(work)
     os.environ["BENTOML_HOME"] = str(work / "bentoml")
     yield work
