@@ -138,30 +138,6 @@ def write_tables():
     return write
 
 
-# --- simulator: a larger world for model tests that need more than Buleleng's few hundred labels -------------
-
-LARGE_WORLD_COOPS = 5000
-LARGE_WORLD_SEED = 11
-
-
-@pytest.fixture(scope="session")
-def large_world_dir(tmp_path_factory) -> Path:
-    """5,000 simulated cooperatives, 2014-2024, as CSV (about 2 s to simulate and write; read-only for tests)."""
-    from data.io import write_dataset
-    from data.simulator import simulate
-
-    out = tmp_path_factory.mktemp("large_world") / "bali"
-    write_dataset(simulate(n_coops=LARGE_WORLD_COOPS, years=WORLD_YEARS, seed=LARGE_WORLD_SEED), out, fmt="csv")
-    return out
-
-
-@pytest.fixture(scope="session")
-def large_world(large_world_dir):
-    from data.loader import load_dataset
-
-    return load_dataset(large_world_dir)
-
-
 # --- models and training: both models trained once into a temporary MLflow store --------------------------------
 
 @pytest.fixture(scope="session")
