@@ -106,11 +106,14 @@ def rescore_champion(client, name: str, td: TaskData, test: pd.DataFrame, settin
     mv = _champion(client, name)
     if mv is None:
         return None, None
-    model = load_model(f"models:/{name}/{mv.version}", tracking_uri=settings.mlflow_uri)
-    needed = list(model.feature_names_in_)
-    if not set(needed) <= set(test.columns):
+    try:
+        model = load_model(f"models:/{name}/{mv.version}", tracking_uri=settings.mlflow_uri)
+        needed = list(model.feature_names_in_)
+        if not set(needed) <= set(test.columns):
+            return mv, None
+        p = model.predict_proba(test[needed])[:, 1]
+    except Exception:  # noqa: BLE001 -- saved by an older version of this code: it cannot be judged, so it cannot win
         return mv, None
-    p = model.predict_proba(test[needed])[:, 1]
     return mv, metrics(test["label"].to_numpy(), p, capacity_share=settings.clinic_capacity_share)
 
 
@@ -169,7 +172,7 @@ def log_and_register(td: TaskData, judged, backtest: pd.DataFrame, settings: Set
     model_metrics = judged.model_metrics
     champion_mv, champion_metrics = rescore_champion(client, name, td, judged.test, settings)
     if champion_mv is not None and champion_metrics is None:
-        promote, decision = True, "champion cannot score this holdout (its features are gone); replaced"
+        promote, decision = True, "champion cannot score this holdout (its features are gone or this code cannot load it); replaced"
     else:
         promote, decision = decide(model_metrics, champion_metrics, settings)
 

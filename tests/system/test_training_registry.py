@@ -158,3 +158,32 @@ def test_same_data_same_metrics_and_a_worse_challenger_is_not_promoted(trained_r
         assert tags["promoted"] == "False" and "champion kept" in tags["promotion_decision"]
         assert float(tags["champion_roc_auc"]) == pytest.approx(s["champion_metrics"]["roc_auc"], rel=1e-5)
         assert client.get_run(s["run_id"]).data.tags["promoted"] == "False"
+
+
+def test_a_champion_this_code_cannot_load_is_replaced_and_says_so(world_dir, tmp_path):
+    """A store whose champion was saved by other code (here: a pickled stand-in without our features) must not
+    stop training: the champion cannot be judged on the new holdout, so the new version replaces it, and the
+    decision says why."""
+    import mlflow
+    from sklearn.dummy import DummyClassifier
+
+    from klinik.settings import get_settings
+    from models.persist import mlflow_store
+    from training.train import train_all
+
+    settings = get_settings(work_dir=tmp_path)
+    name = settings.risk_model_name
+    with mlflow_store(settings.mlflow_uri):
+        old = mlflow.create_experiment("older-code", artifact_location=(tmp_path / "old").as_uri())
+        with mlflow.start_run(experiment_id=old):
+            mlflow.sklearn.log_model(DummyClassifier().fit([[0], [1]], [0, 1]), name="old",
+                                     serialization_format="pickle", registered_model_name=name)
+    client = MlflowClient(tracking_uri=settings.mlflow_uri)
+    client.set_registered_model_alias(name, "champion", "1")
+
+    summary = train_all(world_dir, settings)
+
+    assert summary["risk"]["version"] == "2"
+    assert summary["risk"]["champion_version"] == "2"
+    assert "cannot" in summary["risk"]["decision"]
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "2"
