@@ -94,8 +94,13 @@ def mlflow_store(uri: str):
 
 
 def set_threads(model: Pipeline, n_jobs: int) -> Pipeline:
-    """Set LightGBM's threads on every step that has ``n_jobs`` (the training value travels with a model)."""
-    for _, step in model.steps:
-        if "n_jobs" in step.get_params(deep=False):
-            step.set_params(n_jobs=n_jobs)
+    """Set LightGBM's threads on the classifier (the training value travels with a model).
+
+    Only the last step: the encoding steps stay sequential, since a ColumnTransformer given n_jobs starts joblib
+    worker processes that cost seconds on the first call and buy nothing. The attribute is set directly, not
+    with set_params, which would check every parameter of the class as it is now and so refuse a model saved
+    before a parameter was added.
+    """
+    if hasattr(model[-1], "n_jobs"):
+        model[-1].n_jobs = n_jobs
     return model

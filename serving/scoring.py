@@ -130,16 +130,6 @@ def parse_model_version(spec: str | None) -> dict[str, tuple[str, str]]:
     return chosen
 
 
-def _set_threads(model: Any, n_threads: int | None) -> None:
-    """LightGBM's threads on the classifier only. The encoding steps stay sequential: a ColumnTransformer given
-    n_jobs starts joblib worker processes, which cost seconds on the first call and buy nothing here."""
-    for _, step in model.steps[:-1]:
-        if hasattr(step, "n_jobs"):
-            step.n_jobs = None
-    if n_threads is not None and hasattr(model[-1], "n_jobs"):
-        model[-1].n_jobs = n_threads  # set_params would check every parameter of the class as it is now
-
-
 def load_models(settings: Settings, model_version: str | None = None, *, n_threads: int | None = 1) -> LoadedModels:
     """Load both registered models (champions, or the versions ``model_version`` names, see parse_model_version).
 
@@ -171,8 +161,7 @@ def load_models(settings: Settings, model_version: str | None = None, *, n_threa
                 f"no registered model {name} {what} in the MLflow store {uri}: run `klinik train` first "
                 f"(or choose another --model-version)"
             ) from err
-        model = load_model(f"models:/{name}/{mv.version}", tracking_uri=uri)
-        _set_threads(model, n_threads)
+        model = load_model(f"models:/{name}/{mv.version}", tracking_uri=uri, n_jobs=n_threads)
         loaded[kind] = (model, str(mv.version), mv.run_id)
     return LoadedModels(
         risk=loaded["risk"][0], recovery=loaded["recovery"][0],
