@@ -130,34 +130,36 @@ def import_champions(settings: Settings) -> dict[str, bentoml.Model]:
     _check_store_reachable(uri)
 
     import bentoml
-    import mlflow
     from bentoml.exceptions import NotFound
     from mlflow.tracking import MlflowClient
 
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    out: dict[str, bentoml.Model] = {}
-    for task, name in model_names(settings).items():
-        try:
-            meta = champion_metadata(client, name, uri)
-        except CannotServe:
-            raise
-        except Exception as err:  # the store is unreachable or broken: one line, no traceback wall
-            first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
-            raise CannotServe(f"cannot read the MLflow store {safe_uri(uri)}: {first_line}") from None
-        try:
-            latest = bentoml.models.get(f"{name}:latest")
-        except NotFound:
-            latest = None
-        if latest is not None and _same_champion(latest, meta):
-            out[task] = latest
-            continue
-        labels = {"registered_name": name, "mlflow_version": meta["version"], "alias": ALIAS, "task": task}
-        out[task] = bentoml.mlflow.import_model(
-            name, f"models:/{name}/{meta['version']}", labels=labels, metadata=meta,
-        )
-    return out
+    from models.persist import mlflow_store
+
+    # import_model resolves models:/ through MLflow's process-wide registry: point it at our store for the
+    # import only (models.persist.mlflow_store), so nothing leaks into the rest of the process.
+    with mlflow_store(uri):
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        out: dict[str, bentoml.Model] = {}
+        for task, name in model_names(settings).items():
+            try:
+                meta = champion_metadata(client, name, uri)
+            except CannotServe:
+                raise
+            except Exception as err:  # the store is unreachable or broken: one line, no traceback wall
+                first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+                raise CannotServe(f"cannot read the MLflow store {safe_uri(uri)}: {first_line}") from None
+            try:
+                latest = bentoml.models.get(f"{name}:latest")
+            except NotFound:
+                latest = None
+            if latest is not None and _same_champion(latest, meta):
+                out[task] = latest
+                continue
+            labels = {"registered_name": name, "mlflow_version": meta["version"], "alias": ALIAS, "task": task}
+            out[task] = bentoml.mlflow.import_model(
+                name, f"models:/{name}/{meta['version']}", labels=labels, metadata=meta,
+            )
+        return out
 
 
 def loaded_models(risk: bentoml.Model, recovery: bentoml.Model) -> LoadedModels:
