@@ -36,6 +36,8 @@ import json
 import os
 import shutil
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -117,18 +119,28 @@ def swap_into_place(tmp: Path, out: Path) -> None:
 
 
 # ---------------------------------------------------------------- the audit record
-def _sha256(path: Path) -> str:
+class _Stopped(Exception):
+    """Hashing was called off (the dataset failed validation: no manifest will be written)."""
+
+
+def _sha256(path: Path, stop: threading.Event | None = None) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
+            if stop is not None and stop.is_set():
+                raise _Stopped(str(path))
             h.update(block)
     return h.hexdigest()
 
 
-def hash_inputs(data_dir: Path) -> dict:
-    """The sha256 of every file of the dataset folder, and one hash over all of them (names and contents)."""
+def hash_inputs(data_dir: Path, stop: threading.Event | None = None) -> dict:
+    """The sha256 of every file of the dataset folder, and one hash over all of them (names and contents).
+
+    The batch job runs this in a thread while the dataset is read and validated (hashlib releases the GIL on
+    large blocks); ``stop`` set calls it off between blocks.
+    """
     files = sorted(p for p in Path(data_dir).rglob("*") if p.is_file())
-    entries = [{"path": p.relative_to(data_dir).as_posix(), "bytes": p.stat().st_size, "sha256": _sha256(p)}
+    entries = [{"path": p.relative_to(data_dir).as_posix(), "bytes": p.stat().st_size, "sha256": _sha256(p, stop)}
                for p in files]
     total = hashlib.sha256("".join(f"{e['path']}\0{e['sha256']}\n" for e in entries).encode()).hexdigest()
     return {"dir": str(Path(data_dir).resolve()), "sha256": total, "files": entries}
@@ -140,7 +152,7 @@ def _counts(series: pd.Series) -> dict[str, int]:
 
 def build_manifest(result: ScoreResult, models_summary: dict, inputs: dict, settings: Settings, args: dict,
                    started: dt.datetime, outputs: list[Path], backtest: Backtest | None,
-                   warnings: list[str]) -> dict:
+                   warnings: list[str], stage_seconds: dict[str, float] | None = None) -> dict:
     scores = result.scores
     finished = dt.datetime.now(dt.timezone.utc)
     kept = settings.model_dump(mode="json", exclude={"api_key"})  # a secret never goes into a record
@@ -169,6 +181,7 @@ def build_manifest(result: ScoreResult, models_summary: dict, inputs: dict, sett
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": finished.isoformat(timespec="seconds"),
         "duration_seconds": round((finished - started).total_seconds(), 2),
+        "stage_seconds": stage_seconds or {},
     }
 
 
@@ -263,14 +276,47 @@ def run_score(data_dir: Path, as_of: int, out: Path, model_version: str | None =
     return 0
 
 
+def _import_model_code() -> None:
+    """Import what loading and applying the models needs (MLflow alone takes seconds), without opening the
+    registry: run in a thread while the dataset is read, so a dataset that fails validation still loads no model."""
+    import lightgbm  # noqa: F401
+    import mlflow.tracking  # noqa: F401
+    import skops.io  # noqa: F401
+
+    import models.estimators  # noqa: F401
+    import models.persist  # noqa: F401
+
+
+class _Stages:
+    """The progress bar of the stages, and how long each took (the manifest keeps them)."""
+
+    def __init__(self, quiet: bool):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=6, desc="validate", file=sys.stderr, disable=quiet, unit="stage",
+                        bar_format="{desc:<16} {bar:20} {n_fmt}/{total_fmt} [{elapsed}]")
+        self.seconds: dict[str, float] = {}
+        self._name, self._t0 = "load and validate", time.perf_counter()
+
+    def next(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[self._name] = round(now - self._t0, 2)
+        self._name, self._t0 = name, now
+        self.bar.update(1)
+        self.bar.set_description_str(name)
+
+
 def _run(data_dir: Path, as_of: int, out: Path, model_version: str | None, quiet: bool) -> dict:
-    from tqdm import tqdm
+    """The job, with the work that does not wait on validation done beside it in threads: hashing the input
+    files and importing the model code while the dataset is read; loading the models (only once the data
+    passed validation) while the features are built."""
+    from concurrent.futures import ThreadPoolExecutor
 
     from data.loader import load_dataset
     from data.validation import DatasetInvalid
     from klinik.settings import get_settings
     from serving.scoring import (IncompatibleModel, ModelNotFound, load_models, parse_model_version,
-                                 score_dataset)
+                                 prepare_scoring, score_prepared)
 
     started = dt.datetime.now(dt.timezone.utc)
     args = {"data": str(data_dir), "as_of": as_of, "out": str(out), "model_version": model_version, "quiet": quiet}
@@ -279,23 +325,24 @@ def _run(data_dir: Path, as_of: int, out: Path, model_version: str | None, quiet
         parse_model_version(model_version)
     except ValueError as err:
         raise _Stop(EXIT_USAGE, f"error: {err}") from None
-    stages = tqdm(total=6, desc="validate", file=sys.stderr, disable=quiet, unit="stage",
-                  bar_format="{desc:<16} {bar:20} {n_fmt}/{total_fmt} [{elapsed}]")
-
-    def stage(name: str) -> None:
-        stages.update(1)
-        stages.set_description_str(name)
-
-    with stages:
+    stages = _Stages(quiet)
+    stop_hashing = threading.Event()
+    with stages.bar, ThreadPoolExecutor(max_workers=2, thread_name_prefix="klinik-score") as pool:
+        hashing = pool.submit(hash_inputs, data_dir, stop_hashing)
+        pool.submit(_import_model_code)  # a failure here shows again, with its message, when the models load
         try:
-            ds = load_dataset(data_dir, require_health=False)
-        except DatasetInvalid as err:
-            raise _Stop(EXIT_INVALID_DATA, f"{err.report()}\nklinik score: the dataset {data_dir} failed "
-                                           f"validation; nothing was scored, {out} is unchanged.") from None
-        first = int(ds.financials["year"].min()) if len(ds.financials) else ds.last_year
-        if not first <= as_of <= ds.last_year:
-            raise _Stop(EXIT_USAGE, f"error: --as-of {as_of} is outside the dataset {data_dir}, which holds "
-                                    f"fiscal years {first}-{ds.last_year}")
+            try:
+                ds = load_dataset(data_dir, require_health=False)
+            except DatasetInvalid as err:
+                raise _Stop(EXIT_INVALID_DATA, f"{err.report()}\nklinik score: the dataset {data_dir} failed "
+                                               f"validation; nothing was scored, {out} is unchanged.") from None
+            first = int(ds.financials["year"].min()) if len(ds.financials) else ds.last_year
+            if not first <= as_of <= ds.last_year:
+                raise _Stop(EXIT_USAGE, f"error: --as-of {as_of} is outside the dataset {data_dir}, which holds "
+                                        f"fiscal years {first}-{ds.last_year}")
+        except _Stop:
+            stop_hashing.set()
+            raise
 
         if out.is_symlink():  # e.g. work/scores/latest -> 2024: write into the folder it points at
             out = out.resolve()
@@ -305,28 +352,32 @@ def _run(data_dir: Path, as_of: int, out: Path, model_version: str | None, quiet
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
-            stage("hash inputs")
-            inputs = hash_inputs(data_dir)
-            stage("load models")
+            stages.next("load models, build features")
+            loading = pool.submit(load_models, settings, model_version, n_threads=os.cpu_count() or 1)
+            prep = prepare_scoring(ds, as_of, settings)
             try:
-                models = load_models(settings, model_version, n_threads=os.cpu_count() or 1)
+                models = loading.result()
             except ModelNotFound as err:
                 raise _Stop(EXIT_NO_MODEL, f"error: {err}") from None
-            stage("score")
+            stages.next("score")
             try:
-                result = score_dataset(ds, as_of, models, settings, progress=not quiet)
+                result = score_prepared(prep, models, settings, progress=not quiet)
             except IncompatibleModel as err:
                 raise _Stop(EXIT_NO_MODEL, f"error: {err}") from None
-            stage("judge last year")
+            del prep
+            stages.next("judge last year")
             backtest = find_backtest(ds, result, out)
-            stage("write")
+            stages.next("write")
             outputs = write_outputs(tmp, result, settings, backtest)
+            stages.next("hash inputs")
+            inputs = hashing.result()
+            stages.next("done")
             manifest = build_manifest(result, models.summary(), inputs, settings, args, started, outputs,
-                                      backtest, list(ds.warnings))
+                                      backtest, list(ds.warnings), stages.seconds)
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                                encoding="utf-8")
             swap_into_place(tmp, out)
-            stage("done")
         finally:
+            stop_hashing.set()
             shutil.rmtree(tmp, ignore_errors=True)
     return manifest

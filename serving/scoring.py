@@ -235,6 +235,43 @@ def _contributions(model: Any, X: pd.DataFrame, progress: bool) -> pd.DataFrame:
     return pd.concat(parts) if parts else contributions(model, X)
 
 
+@dataclass(frozen=True)
+class ScoringInput:
+    """What scoring needs from the dataset alone, before any model: who is scored, their features, their status.
+
+    Built by :func:`prepare_scoring`, so the batch job can build it while the models are being loaded.
+    """
+
+    as_of_year: int
+    coops: pd.DataFrame  # registered_coops: the cooperatives-table columns, sorted by coop_id
+    ids: pd.Index
+    features: pd.DataFrame  # one row per coop of ``ids`` (same order), every feature the code builds
+    facts: pd.DataFrame  # health_facts
+
+    @property
+    def sick(self) -> np.ndarray:
+        return (self.facts["status"] == "SAKIT_NOW").to_numpy()
+
+
+def prepare_scoring(ds: Dataset, as_of_year: int, settings: Settings) -> ScoringInput:
+    """The cooperatives existing at ``as_of_year``, their features for that year and their health facts.
+
+    Raises ValueError when no cooperative exists at ``as_of_year``.
+    """
+    from features.build import build_features
+
+    coops = registered_coops(ds, as_of_year)
+    if coops.empty:
+        raise ValueError(f"no cooperative is registered and not dissolved in {as_of_year} (cooperatives table)")
+    ids = pd.Index(coops["coop_id"].astype(str), name="coop_id")
+
+    feats = build_features(ds, settings, years=[as_of_year])
+    feats = feats.loc[feats["year"] == as_of_year].drop_duplicates("coop_id", keep="last")
+    feats = feats.set_index(feats["coop_id"].astype(str)).reindex(ids)
+    return ScoringInput(as_of_year=as_of_year, coops=coops, ids=ids, features=feats,
+                        facts=health_facts(ds, ids, as_of_year, settings))
+
+
 def score_dataset(
     ds: Dataset,
     as_of_year: int,
@@ -252,22 +289,27 @@ def score_dataset(
     ``progress``: tqdm bars on stderr. Raises ValueError when no cooperative exists at ``as_of_year``, and
     IncompatibleModel when a model wants features the code no longer builds.
     """
-    from features.build import build_features
+    return score_prepared(prepare_scoring(ds, as_of_year, settings), models, settings, capacity=capacity,
+                          progress=progress, keep_contributions=keep_contributions)
+
+
+def score_prepared(
+    prep: ScoringInput,
+    models: LoadedModels,
+    settings: Settings,
+    *,
+    capacity: int | Literal["auto"] | None = "auto",
+    progress: bool = False,
+    keep_contributions: bool = False,
+) -> ScoreResult:
+    """:func:`score_dataset` from a :class:`ScoringInput` (same arguments, same result)."""
     from features.catalog import feature_groups
     from models.explain import main_cause
     from models.policy import decide, outreach_capacity, outreach_rank
     from models.reasons import reasons_text, top_reasons
 
-    coops = registered_coops(ds, as_of_year)
-    if coops.empty:
-        raise ValueError(f"no cooperative is registered and not dissolved in {as_of_year} (cooperatives table)")
-    ids = pd.Index(coops["coop_id"].astype(str), name="coop_id")
-
-    feats = build_features(ds, settings, years=[as_of_year])
-    feats = feats.loc[feats["year"] == as_of_year].drop_duplicates("coop_id", keep="last")
-    feats = feats.set_index(feats["coop_id"].astype(str)).reindex(ids)
-    facts = health_facts(ds, ids, as_of_year, settings)
-    sick = (facts["status"] == "SAKIT_NOW").to_numpy()
+    as_of_year, coops, ids, feats, facts = prep.as_of_year, prep.coops, prep.ids, prep.features, prep.facts
+    sick = prep.sick
 
     for kind, model in (("risk", models.risk), ("recovery", models.recovery)):
         missing = [c for c in model.feature_names_in_ if c not in feats.columns]
