@@ -102,16 +102,31 @@ def top_reasons(contribs: pd.DataFrame, features: pd.DataFrame, *, n: int = 3) -
 
 
 def reasons_text(reasons: pd.DataFrame, coop_ids, *, lang: str = "id") -> pd.Series:
-    """One text cell per cooperative: "<reason> (45%); <reason> (30%); ...", in Indonesian or English."""
+    """One text cell per cooperative: "<reason> (45%); <reason> (30%); ...", in Indonesian or English.
+
+    Reasons are joined in the order of ``position`` (ties: as given); a cooperative without any gets the
+    "no factor stands out" words. Built column by column (one pass per position), not row by row.
+    """
     column, none = ("text_id", NO_REASON_ID) if lang == "id" else ("text_en", NO_REASON_EN)
     ids = pd.Index(coop_ids, name="coop_id")
     ordered = reasons.sort_values("position", kind="stable")
-    parts = ordered[column] + " (" + (ordered["share"] * 100).round().astype(int).astype(str) + "%)"
-    cells: list[list[str]] = [[] for _ in range(len(ids))]
-    for i, part in zip(ids.get_indexer(ordered["coop_id"]), parts.tolist()):
-        if i >= 0:
-            cells[i].append(part)
-    return pd.Series(["; ".join(c) if c else none for c in cells], index=ids, name=f"reasons_{lang}", dtype="str")
+    parts = (ordered[column] + " (" + (ordered["share"] * 100).round().astype(int).astype(str) + "%)").to_numpy(
+        dtype=object)
+    where = ids.get_indexer(ordered["coop_id"])
+    known = where >= 0
+    parts, where = parts[known], where[known]
+    # the k-th reason of its cooperative in this order: rounds of at most one reason per cooperative
+    nth = pd.Series(where).groupby(where, sort=False).cumcount().to_numpy()
+    cells = np.full(len(ids), None, dtype=object)
+    for k in range(int(nth.max()) + 1 if len(nth) else 0):
+        take = nth == k
+        rows, texts = where[take], parts[take]
+        if k == 0:
+            cells[rows] = texts
+        else:
+            cells[rows] = cells[rows] + "; " + texts
+    cells[pd.isna(cells)] = none
+    return pd.Series(cells, index=ids, name=f"reasons_{lang}", dtype="str")
 
 
 def reasons_for(reasons: pd.DataFrame, coop_id: str) -> list[dict]:

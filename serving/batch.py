@@ -236,19 +236,74 @@ def find_backtest(ds: Dataset, result: ScoreResult, out: Path) -> Backtest | Non
 
 
 # ---------------------------------------------------------------- the job
+class _Beside:
+    """``fn(*args)`` in a forked child process, so a pure-Python writer (openpyxl) runs on the other core while
+    this process writes the rest; where fork is not available (or not safe: macOS, Windows) it runs here when
+    waited for. ``wait()`` raises what the child raised, as a RuntimeError carrying its traceback."""
+
+    def __init__(self, what: str, fn, *args):
+        import multiprocessing
+
+        self.what, self.fn, self.args, self.proc = what, fn, args, None
+        if not sys.platform.startswith("linux"):
+            return
+        ctx = multiprocessing.get_context("fork")
+        self._recv, send = ctx.Pipe(duplex=False)
+        parent = os.getpid()
+
+        def child() -> None:
+            ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL: a killed run takes its writer with it
+            if os.getppid() != parent:
+                os._exit(1)
+            try:
+                fn(*args)
+                send.send(None)
+            except BaseException:  # noqa: BLE001 -- everything goes back to the parent, which raises it
+                import traceback
+
+                send.send(traceback.format_exc())
+
+        self.proc = ctx.Process(target=child, name=f"klinik-{what}", daemon=True)
+        self.proc.start()
+        send.close()
+
+    def wait(self) -> None:
+        if self.proc is None:
+            self.fn(*self.args)
+            return
+        try:
+            failure = self._recv.recv()
+        except EOFError:
+            failure = "the writer process ended without a word"
+        finally:
+            self.proc.join()
+            self._recv.close()
+        if failure is None and self.proc.exitcode != 0:
+            failure = f"the writer process exited with {self.proc.exitcode}"
+        if failure is not None:
+            raise RuntimeError(f"writing the {self.what} failed:\n{failure}")
+
+
 def write_outputs(folder: Path, result: ScoreResult, settings: Settings, backtest: Backtest | None) -> list[Path]:
-    """Every output file but the manifest, into ``folder``; returns their paths."""
+    """Every output file but the manifest, into ``folder``; returns their paths.
+
+    The workbook (openpyxl, pure Python, the slowest writer) is written by a forked child process beside the
+    others; each file is complete before this returns.
+    """
     from serving.excel import write_workbook
     from serving.report import write_report
 
     scores = result.scores
     paths = [folder / "scores.csv", folder / "scores.parquet", folder / "reasons.parquet",
              folder / f"klinik-koperasi-{result.as_of_year}.xlsx", folder / "report.html"]
-    scores.to_csv(paths[0], index=False, lineterminator="\n")
-    scores.to_parquet(paths[1], index=False)
-    result.reasons.to_parquet(paths[2], index=False)
-    write_workbook(paths[3], result, settings)
-    write_report(paths[4], result, settings, backtest)
+    workbook = _Beside("workbook", write_workbook, paths[3], result, settings)
+    try:
+        scores.to_csv(paths[0], index=False, lineterminator="\n")
+        scores.to_parquet(paths[1], index=False)
+        result.reasons.to_parquet(paths[2], index=False)
+        write_report(paths[4], result, settings, backtest)
+    finally:
+        workbook.wait()
     return paths
 
 

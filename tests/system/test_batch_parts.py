@@ -118,3 +118,22 @@ def test_swap_through_a_symlink_replaces_its_target(tmp_path):
     swap_into_place(_folder(tmp_path / ".2024.tmp-1", "new"), out)
     assert (tmp_path / "latest").is_symlink() and (tmp_path / "latest" / "scores.csv").read_text() == "new"
     assert target.is_dir()
+
+
+def _write_text(path, text):
+    path.write_text(text)
+
+
+def _fail_to_write(path, text):
+    raise ValueError(f"cannot write {path.name}: {text}")
+
+
+def test_a_writer_beside_the_job_writes_its_file_and_reports_its_failure(tmp_path):
+    from serving.batch import _Beside
+
+    _Beside("note", _write_text, tmp_path / "note.txt", "hello").wait()
+    assert (tmp_path / "note.txt").read_text() == "hello"
+    failing = _Beside("workbook", _fail_to_write, tmp_path / "x.xlsx", "disk full")
+    with pytest.raises(RuntimeError, match=r"writing the workbook failed:(.|\n)*ValueError: cannot write x.xlsx: disk full"):
+        failing.wait()
+    assert not (tmp_path / "x.xlsx").exists()
