@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import re
+import threading
 import warnings as _warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -299,6 +301,20 @@ def _find_tables(folder: Path, require_health: bool, books: dict) -> tuple[dict[
     return sources, problems, warnings
 
 
+def _read_source(table: str, src: _Source, books: dict) -> tuple[pd.DataFrame | None, Problem | None]:
+    """One table from its file or sheet, or the problem that stopped it."""
+    try:
+        if src.sheet is not None:
+            return read_sheet(books[src.path], src.sheet), None
+        if src.path.suffix.lower() == ".csv":
+            return read_csv_table(src.path, table), None
+        return read_parquet_table(src.path), None
+    except _Unreadable as err:
+        return None, Problem(table, src.label, err.row, None, err.rule)
+    except Exception as err:  # the safety net: a file we cannot read is that file's problem, not a crash
+        return None, Problem(table, src.label, None, None, f"cannot be read: {type(err).__name__}: {err}")
+
+
 def read_tables(folder: Path, require_health: bool = True) -> tuple[dict[str, pd.DataFrame], dict[str, str],
                                                                      list[Problem], list[str]]:
     """Every table's raw cells (indexed by the row the file shows), where each came from, and what went wrong."""
@@ -306,27 +322,89 @@ def read_tables(folder: Path, require_health: bool = True) -> tuple[dict[str, pd
     try:
         sources, problems, warnings = _find_tables(folder, require_health, books)
         frames: dict[str, pd.DataFrame] = {}
-        files: dict[str, str] = {}
-        for table, where in sources.items():
-            if len(where) != 1:
-                continue  # ambiguous: already a problem
-            src = where[0]
-            files[table] = src.label
-            try:
-                if src.sheet is not None:
-                    frames[table] = read_sheet(books[src.path], src.sheet)
-                elif src.path.suffix.lower() == ".csv":
-                    frames[table] = read_csv_table(src.path, table)
-                else:
-                    frames[table] = read_parquet_table(src.path)
-            except _Unreadable as err:
-                problems.append(Problem(table, src.label, err.row, None, err.rule))
-            except Exception as err:  # the safety net: a file we cannot read is that file's problem, not a crash
-                problems.append(Problem(table, src.label, None, None, f"cannot be read: {type(err).__name__}: {err}"))
+        files = {table: where[0].label for table, where in sources.items() if len(where) == 1}
+        for table in files:  # an ambiguous table is already a problem
+            frame, problem = _read_source(table, sources[table][0], books)
+            if problem is not None:
+                problems.append(problem)
+            else:
+                frames[table] = frame
         return frames, files, problems, warnings
     finally:
         for wb in books.values():
             wb.close()
+
+
+class _Arriving(Mapping):
+    """The tables of a folder, read one after the other by a thread while the caller checks those already read.
+
+    ``table in arriving`` and ``arriving[table]`` wait until that table's file has been read (or failed: then
+    it is not in the mapping, and its problem is already in ``problems``). Files are read in the order
+    :func:`read_tables` reads them, so ``problems`` ends in the same order too. The CSV and Parquet readers
+    spend their time in pyarrow, outside the GIL, so reading the next file overlaps with checking this one.
+    """
+
+    def __init__(self, folder: Path, require_health: bool):
+        self._books: dict = {}
+        try:
+            sources, self.problems, self.warnings = _find_tables(folder, require_health, self._books)
+        except BaseException:
+            self._close_books()
+            raise
+        self._sources = sources
+        self.files = {table: where[0].label for table, where in sources.items() if len(where) == 1}
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._ready = {table: threading.Event() for table in self.files}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read_all, name="klinik-read", daemon=True)
+        self._thread.start()
+
+    def _read_all(self) -> None:
+        try:
+            for table in self.files:
+                if self._stop.is_set():
+                    break
+                try:
+                    frame, problem = _read_source(table, self._sources[table][0], self._books)
+                    if problem is not None:
+                        self.problems.append(problem)
+                    else:
+                        self._frames[table] = frame
+                finally:
+                    self._ready[table].set()
+        finally:
+            for event in self._ready.values():  # stopped early: nobody waits forever
+                event.set()
+            self._close_books()
+
+    def _close_books(self) -> None:
+        for wb in self._books.values():
+            wb.close()
+
+    def _wait(self, table: str) -> bool:
+        if table not in self._ready:
+            return False
+        self._ready[table].wait()
+        return table in self._frames
+
+    def __contains__(self, table) -> bool:
+        return self._wait(table)
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        if not self._wait(table):
+            raise KeyError(table)
+        return self._frames[table]
+
+    def __iter__(self):
+        return iter(self.files)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def close(self) -> None:
+        """Stop after the file being read and wait for the thread (the caller is done or failed)."""
+        self._stop.set()
+        self._thread.join()
 
 
 def load_dataset(path: Path, *, quarantine: Path | None = None, require_health: bool = True) -> Dataset:
@@ -346,8 +424,11 @@ def load_dataset(path: Path, *, quarantine: Path | None = None, require_health: 
                                       "tables (<table>.csv, <table>.parquet or one .xlsx workbook) in a folder "
                                       "and give the folder")], source)
     try:
-        frames, files, problems, warnings = read_tables(path, require_health)
+        arriving = _Arriving(path, require_health)
     except PermissionError as err:
         raise DatasetInvalid([Problem(DATASET, source, None, None, f"cannot be read: {err}")], source) from None
-    return check_tables(frames, files, source=source, require_health=require_health, quarantine=quarantine,
-                        problems=problems, warnings=warnings)
+    try:
+        return check_tables(arriving, arriving.files, source=source, require_health=require_health,
+                            quarantine=quarantine, problems=arriving.problems, warnings=arriving.warnings)
+    finally:
+        arriving.close()

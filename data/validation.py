@@ -747,29 +747,35 @@ def check_tables(frames: dict[str, pd.DataFrame], files: dict[str, str], *, sour
     ``problems`` and ``warnings`` carry what the reader already found (problems there are table-level and
     always refuse). Raises :class:`DatasetInvalid` with every problem found.
     """
-    table_problems = list(problems or [])
+    reader_problems = problems if problems is not None else []  # read live: see the note below
+    missing_tables: list[Problem] = []
     warnings = list(warnings or [])
     required = [t for t in REQUIRED_TABLES if t != "health" or require_health]
     for name in frames:
         if name not in COLUMNS:
             warnings.append(f"{files.get(name, source)}: {name} is not a table of the data contract, ignored")
+    # Each table is parsed and checked as soon as it is there, cooperatives first (the foreign key needs its
+    # coop_ids): data.loader hands a mapping whose lookups wait for a table still being read, and appends the
+    # problems of a file it cannot read to ``problems`` before it answers for that table.
+    assert next(iter(COLUMNS)) == "cooperatives"
     checks: dict[str, _TableCheck] = {}
+    coop_ids = None
     for name in COLUMNS:
-        if name in frames:
-            checks[name] = _prepare(name, frames[name], files.get(name, source), warnings)
-        elif name in required and not any(p.table in (name, DATASET) for p in table_problems):
-            table_problems.append(Problem(name, files.get(name, source), None, None, "required table is missing"))
+        if name not in frames:
+            if name in required and not any(p.table in (name, DATASET) for p in (*reader_problems, *missing_tables)):
+                missing_tables.append(Problem(name, files.get(name, source), None, None, "required table is missing"))
+            continue
+        tc = checks[name] = _prepare(name, frames[name], files.get(name, source), warnings)
+        if name == "cooperatives" and "coop_id" in tc.typed:
+            coop_ids = pd.Index(tc.typed["coop_id"].dropna().unique())
+        _check_rules(tc, coop_ids)
+    table_problems = [*reader_problems, *missing_tables]
     for name in (*NON_EMPTY_TABLES, *(("health",) if require_health else ())):
         tc = checks.get(name)
         if tc is not None and len(tc.typed) == 0:
             table_problems.append(tc.problem(None, None, "has no rows" + (" (training needs the office's "
                                              "assessments)" if name == "health" else "")))
-    coops = checks.get("cooperatives")
-    coop_ids = None
-    if coops is not None and "coop_id" in coops.typed:
-        coop_ids = pd.Index(coops.typed["coop_id"].dropna().unique())
     for tc in checks.values():
-        _check_rules(tc, coop_ids)
         table_problems += tc.table_problems
     row_problems = [p for tc in checks.values() for p in tc.problems]
     if table_problems or (row_problems and quarantine is None):
