@@ -239,3 +239,28 @@ def test_health_may_be_missing_for_scoring(folder):
     (folder / "health.csv").unlink()
     assert len(load_dataset(folder, require_health=False).health) == 0
     assert _only(_refused(folder)).table == "health"
+
+
+def test_reading_beside_checking_finds_what_reading_then_checking_finds(tmp_path):
+    """load_dataset checks each table while the next file is read; it must report exactly the problems and
+    warnings of reading every file first and checking after, in the same order, even with unreadable files."""
+    from data.io import write_dataset
+    from data.loader import read_tables
+    from data.simulator import simulate
+    from data.validation import check_tables
+
+    folder = tmp_path / "dirty"
+    write_dataset(simulate(n_coops=200, years=(2019, 2023), seed=5, dirty=True), folder, fmt="csv")
+    (folder / "clinic_cases.csv").write_bytes(bytes(range(256)) * 40)  # unreadable, read before the others
+    (folder / "staffing.csv").write_text("<html><body>not a table</body></html>")
+    (folder / "notes.txt").write_text("ignored")
+    frames, files, problems, warnings = read_tables(folder)
+    with pytest.raises(DatasetInvalid) as first:
+        check_tables(frames, files, source=str(folder), require_health=True, quarantine=None,
+                     problems=problems, warnings=warnings)
+    with pytest.raises(DatasetInvalid) as second:
+        load_dataset(folder)
+    assert len(first.value.problems) >= 10
+    assert {p.table for p in first.value.problems} >= {"clinic_cases", "staffing", "financials"}
+    assert second.value.problems == first.value.problems
+    assert second.value.report() == first.value.report()
