@@ -78,7 +78,9 @@ def list_frames(result: ScoreResult) -> dict[str, pd.DataFrame]:
     for sheet, action in SHEETS.items():
         rows = common.loc[df["action"] == action]
         if sheet == "Bina" or sheet == "Pantau Ketat":  # by clinic, so each clinic takes its own block
-            rows = rows.assign(_c=df["clinic"]).sort_values(["_c", "Urutan"], kind="stable").drop(columns="_c")
+            # the clinic of these rows only: a Series assigned to an empty frame would bring all its rows in
+            clinic = df.loc[rows.index, "clinic"].to_numpy()
+            rows = rows.assign(_c=clinic).sort_values(["_c", "Urutan"], kind="stable").drop(columns="_c")
         frames[sheet] = rows[columns[sheet]].reset_index(drop=True)
     return frames
 

@@ -137,3 +137,22 @@ def test_a_writer_beside_the_job_writes_its_file_and_reports_its_failure(tmp_pat
     with pytest.raises(RuntimeError, match=r"writing the workbook failed:(.|\n)*ValueError: cannot write x.xlsx: disk full"):
         failing.wait()
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_a_list_with_nobody_on_it_is_an_empty_sheet(handmade_result, tmp_path):
+    """No cooperative for close watch: the sheet holds its header only (a sheet sorted by clinic once listed
+    every cooperative scored, with empty cells, when its list was empty)."""
+    import dataclasses
+
+    from openpyxl import load_workbook
+
+    from serving.excel import list_frames, write_workbook
+
+    result, settings = handmade_result
+    scores = result.scores.assign(action=result.scores["action"].replace({"PANTAU_KETAT": "BINA"}))
+    result = dataclasses.replace(result, scores=scores)
+    frames = list_frames(result)
+    assert len(frames["Pantau Ketat"]) == 0 and len(frames["Bina"]) == 3
+    write_workbook(tmp_path / "x.xlsx", result, settings)
+    wb = load_workbook(tmp_path / "x.xlsx")
+    assert wb["Pantau Ketat"].max_row == 1 and wb["Bina"].max_row == 4
