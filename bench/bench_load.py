@@ -3,6 +3,7 @@
 Usage:
     .venv/bin/python bench/bench_load.py work/national            # a folder made by `klinik simulate`
     .venv/bin/python bench/bench_load.py work/national --coops 130000   # simulate it first if it is missing
+    .venv/bin/python bench/bench_load.py work/national --write-parquet work/national-parquet   # and a Parquet copy
 
 National scale is about 130,000 cooperatives x 11 years; the budget for load + validate is "well under 30 s"
 (batch scoring has 2 minutes end to end). Reports wall time and CPU time (user + system, all threads) for
@@ -38,6 +39,8 @@ def main() -> int:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--coops", type=int, default=None, help="simulate this many cooperatives if the folder is missing")
     parser.add_argument("--format", default="csv", choices=("csv", "parquet", "xlsx"))
+    parser.add_argument("--write-parquet", type=Path, default=None, metavar="DIR",
+                        help="then write the loaded dataset as Parquet into DIR (the same tables, for a Parquet run)")
     args = parser.parse_args()
 
     if not args.folder.exists():
@@ -64,6 +67,13 @@ def main() -> int:
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"peak memory {peak_gib:.1f} GiB; rows: " + ", ".join(f"{n} {r:,}" for n, r in rows.items()))
     print(f"warnings: {ds.warnings or 'none'}")
+    if args.write_parquet is not None:
+        from data.io import write_dataset
+
+        tables = {name: getattr(ds, name) for name in ("cooperatives", "financials", "staffing", "meetings",
+                                                       "health", "clinic_cases", "truth")}
+        write_dataset({k: v for k, v in tables.items() if v is not None}, args.write_parquet, fmt="parquet")
+        print(f"written as Parquet into {args.write_parquet}")
     return 0
 
 
