@@ -335,6 +335,9 @@ def _import_model_code() -> None:
     """Import what loading and applying the models needs (MLflow alone takes seconds), without opening the
     registry: run in a thread while the dataset is read, so a dataset that fails validation still loads no model."""
     import lightgbm  # noqa: F401
+    import mlflow.artifacts  # noqa: F401
+    import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401 -- a second of SQLAlchemy models
+    import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
     import mlflow.tracking  # noqa: F401
     import skops.io  # noqa: F401
 
