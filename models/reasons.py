@@ -29,40 +29,51 @@ NO_REASON_ID = "tidak ada faktor risiko yang menonjol"
 NO_REASON_EN = "no factor stands out"
 
 
-class _Row(Mapping):
-    """One row of a feature table as a read-only mapping, without building a pandas Series per row."""
-
-    __slots__ = ("_columns", "_i")
-
-    def __init__(self, columns: dict[str, np.ndarray], i: int):
-        self._columns, self._i = columns, i
-
-    def __getitem__(self, name):
-        return self._columns[name][self._i]
-
-    def __iter__(self):
-        return iter(self._columns)
-
-    def __len__(self):
-        return len(self._columns)
-
-
-class _LazyColumns(Mapping):
+class _LazyColumns:
     """A feature table's columns as arrays, each converted when first read (describe reads a few of them)."""
 
     def __init__(self, frame: pd.DataFrame):
         self._frame, self._arrays = frame, {}
+        self.order = tuple(frame.columns)
+        self.names = frozenset(self.order)
+
+    def array(self, name):
+        """The column as an array, or None when the table has no such column."""
+        found = self._arrays.get(name)
+        if found is None and name in self.names:
+            found = self._arrays[name] = self._frame[name].to_numpy()
+        return found
+
+
+class _Row(Mapping):
+    """One row of a feature table as a read-only mapping, without building a pandas Series per row.
+
+    ``get`` is the hot path (describe reads every value through it, hundreds of thousands of times at national
+    scale): one dictionary look-up and one array index, no exception for a column that is not there."""
+
+    __slots__ = ("_columns", "_i")
+
+    def __init__(self, columns: _LazyColumns, i: int):
+        self._columns, self._i = columns, i
+
+    def get(self, name, default=None):
+        found = self._columns.array(name)
+        return default if found is None else found[self._i]
 
     def __getitem__(self, name):
-        if name not in self._arrays:
-            self._arrays[name] = self._frame[name].to_numpy()
-        return self._arrays[name]
+        found = self._columns.array(name)
+        if found is None:
+            raise KeyError(name)
+        return found[self._i]
+
+    def __contains__(self, name) -> bool:
+        return name in self._columns.names
 
     def __iter__(self):
-        return iter(self._frame.columns)
+        return iter(self._columns.order)
 
     def __len__(self):
-        return len(self._frame.columns)
+        return len(self._columns.names)
 
 
 def top_reasons(contribs: pd.DataFrame, features: pd.DataFrame, *, n: int = 3) -> pd.DataFrame:
