@@ -189,7 +189,8 @@ def health_facts(ds: Dataset, coop_ids: pd.Index, as_of_year: int, settings: Set
     health = ds.health
     window = max(3, settings.status_max_age_years + 1)
     h = health.loc[(health["year"] <= as_of_year) & (health["year"] > as_of_year - window)]
-    h = h.loc[h["coop_id"].isin(coop_ids)].sort_values(["coop_id", "year"], kind="stable")
+    # coop_ids is unique (a key): its hash table answers membership without isin's conversion to Python objects
+    h = h.loc[coop_ids.get_indexer(h["coop_id"]) >= 0].sort_values(["coop_id", "year"], kind="stable")
     latest = h.loc[h["year"] >= as_of_year - settings.status_max_age_years].groupby("coop_id").tail(1)
     latest = latest.set_index("coop_id").reindex(coop_ids)
     sick_now = latest["category"].isin(SICK_CATEGORIES).to_numpy()
