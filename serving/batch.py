@@ -331,20 +331,6 @@ def run_score(data_dir: Path, as_of: int, out: Path, model_version: str | None =
     return 0
 
 
-def _import_model_code() -> None:
-    """Import what loading and applying the models needs (MLflow alone takes seconds), without opening the
-    registry: run in a thread while the dataset is read, so a dataset that fails validation still loads no model."""
-    import lightgbm  # noqa: F401
-    import mlflow.artifacts  # noqa: F401
-    import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401 -- a second of SQLAlchemy models
-    import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
-    import mlflow.tracking  # noqa: F401
-    import skops.io  # noqa: F401
-
-    import models.estimators  # noqa: F401
-    import models.persist  # noqa: F401
-
-
 class _Stages:
     """The progress bar of the stages, and how long each took (the manifest keeps them)."""
 
@@ -365,9 +351,9 @@ class _Stages:
 
 
 def _run(data_dir: Path, as_of: int, out: Path, model_version: str | None, quiet: bool) -> dict:
-    """The job, with the work that does not wait on validation done beside it in threads: hashing the input
-    files and importing the model code while the dataset is read; loading the models (only once the data
-    passed validation) while the features are built."""
+    """The job, with work that does not wait on validation done beside it in threads: hashing the input files
+    while the dataset is read; loading the models (only once the data passed validation) while the features
+    are built. (Importing the model code beside the reading was tried: no faster, the imports hold the GIL.)"""
     from concurrent.futures import ThreadPoolExecutor
 
     from data.loader import load_dataset
@@ -387,7 +373,6 @@ def _run(data_dir: Path, as_of: int, out: Path, model_version: str | None, quiet
     stop_hashing = threading.Event()
     with stages.bar, ThreadPoolExecutor(max_workers=2, thread_name_prefix="klinik-score") as pool:
         hashing = pool.submit(hash_inputs, data_dir, stop_hashing)
-        pool.submit(_import_model_code)  # a failure here shows again, with its message, when the models load
         try:
             try:
                 ds = load_dataset(data_dir, require_health=False)
