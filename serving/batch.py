@@ -360,7 +360,7 @@ def _run(data_dir: Path, as_of: int, out: Path, model_version: str | None, quiet
     from data.validation import DatasetInvalid
     from klinik.settings import get_settings
     from serving.scoring import (IncompatibleModel, ModelNotFound, load_models, parse_model_version,
-                                 prepare_scoring, score_prepared)
+                                 prepare_scoring, score_dataset)
 
     started = dt.datetime.now(dt.timezone.utc)
     args = {"data": str(data_dir), "as_of": as_of, "out": str(out), "model_version": model_version, "quiet": quiet}
@@ -404,7 +404,7 @@ def _run(data_dir: Path, as_of: int, out: Path, model_version: str | None, quiet
                 raise _Stop(EXIT_NO_MODEL, f"error: {err}") from None
             stages.next("score")
             try:
-                result = score_prepared(prep, models, settings, progress=not quiet)
+                result = score_dataset(ds, as_of, models, settings, progress=not quiet, prepared=prep)
             except IncompatibleModel as err:
                 raise _Stop(EXIT_NO_MODEL, f"error: {err}") from None
             del prep

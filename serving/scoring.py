@@ -282,35 +282,26 @@ def score_dataset(
     capacity: int | Literal["auto"] | None = "auto",
     progress: bool = False,
     keep_contributions: bool = False,
+    prepared: ScoringInput | None = None,
 ) -> ScoreResult:
     """Score every cooperative existing at ``as_of_year`` (see the module's notes for every choice).
 
     ``capacity``: the most JANGKAU actions: "auto" is the clinic's share of the cooperatives scored
     (models.policy.outreach_capacity), an int a fixed number, None no limit (the threshold alone).
-    ``progress``: tqdm bars on stderr. Raises ValueError when no cooperative exists at ``as_of_year``, and
-    IncompatibleModel when a model wants features the code no longer builds.
+    ``progress``: tqdm bars on stderr. ``prepared``: what :func:`prepare_scoring` already built for ``ds`` and
+    ``as_of_year`` (the batch job builds it while the models load). Raises ValueError
+    when no cooperative exists at ``as_of_year``, and IncompatibleModel when a model wants features the code no
+    longer builds.
     """
-    return score_prepared(prepare_scoring(ds, as_of_year, settings), models, settings, capacity=capacity,
-                          progress=progress, keep_contributions=keep_contributions)
-
-
-def score_prepared(
-    prep: ScoringInput,
-    models: LoadedModels,
-    settings: Settings,
-    *,
-    capacity: int | Literal["auto"] | None = "auto",
-    progress: bool = False,
-    keep_contributions: bool = False,
-) -> ScoreResult:
-    """:func:`score_dataset` from a :class:`ScoringInput` (same arguments, same result)."""
     from features.catalog import feature_groups
     from models.explain import main_cause
     from models.policy import decide, outreach_capacity, outreach_rank
     from models.reasons import reasons_text, top_reasons
 
-    as_of_year, coops, ids, feats, facts = prep.as_of_year, prep.coops, prep.ids, prep.features, prep.facts
-    sick = prep.sick
+    prep = prepared if prepared is not None else prepare_scoring(ds, as_of_year, settings)
+    if prep.as_of_year != as_of_year:
+        raise ValueError(f"the prepared input is for {prep.as_of_year}, not {as_of_year}")
+    coops, ids, feats, facts, sick = prep.coops, prep.ids, prep.features, prep.facts, prep.sick
 
     for kind, model in (("risk", models.risk), ("recovery", models.recovery)):
         missing = [c for c in model.feature_names_in_ if c not in feats.columns]
