@@ -119,13 +119,19 @@ def backtest(td: TaskData, settings: Settings) -> tuple[Judged, pd.DataFrame]:
 
 def routing(risk_model, feats: pd.DataFrame, columns: list[str], sick: pd.DataFrame, groups: dict,
             truth: pd.DataFrame | None, year: int) -> dict[str, float]:
-    """Clinic routing of the cooperatives sick in ``year``: main_cause on the risk model's contributions at
-    their features of that year. With truth (simulated data), the share whose clinic matches truth.cause."""
+    """Clinic routing of the cooperatives sick in ``year``, with truth (simulated data) the share whose
+    clinic matches truth.cause.
+
+    The clinic is the main cause group by the risk model's summed TreeSHAP contributions (models/explain.py),
+    summed over two moments: the cooperative's features of ``year`` (what is wrong now) and, when the data
+    hold it, of the last year before its current sick spell began (``year - years_sick``: why it fell sick,
+    read where the risk model was trained, on a cooperative not yet sick).
+    """
     rows = sick[(sick["year"] == year) & (sick["sick"].astype(bool))][["coop_id", "year"]]
     X = rows.merge(feats, on=["coop_id", "year"], how="inner")
     if X.empty:
         return {}
-    clinic = main_cause(contributions(risk_model, X[columns]), groups)
+    clinic = main_cause(spell_contributions(risk_model, feats, X, columns), groups)
     out = {f"routed_{c.lower()}": float((clinic == c).mean()) for c in CLINICS}
     out["routed_n"] = float(len(X))
     if truth is not None and len(truth) and "cause" in truth:
@@ -136,6 +142,21 @@ def routing(risk_model, feats: pd.DataFrame, columns: list[str], sick: pd.DataFr
             out["cause_match"] = float((t["clinic"] == t["cause"]).mean())
             out["cause_match_n"] = float(len(t))
     return out
+
+
+def spell_contributions(risk_model, feats: pd.DataFrame, X: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Contributions at the rows ``X`` (sick cooperatives) plus those at each one's last year before its
+    current spell (``year - years_sick``) where ``feats`` holds that row; one row per row of ``X``."""
+    now = contributions(risk_model, X[columns])
+    if "years_sick" not in X:
+        return now
+    before = X[["coop_id"]].assign(year=(X["year"] - X["years_sick"].fillna(0)).astype("int64"))
+    before = before.reset_index().merge(feats, on=["coop_id", "year"], how="inner").set_index("index")
+    before = before[before.index.isin(X.index[X["years_sick"].fillna(0) > 0])]
+    if before.empty:
+        return now
+    earlier = contributions(risk_model, before[columns])
+    return now.add(earlier.reindex(now.index, fill_value=0.0), fill_value=0.0)
 
 
 def train_all(data_dir: Path, settings: Settings) -> dict:
