@@ -63,9 +63,13 @@ def instrumented(n: int, seed: int, years=(2014, 2024), sharpness: float | None 
     return tables, records
 
 
-def ceiling(records, year: int) -> dict[str, float]:
+def ceiling(records, year: int, coops: np.ndarray | None = None) -> dict[str, float]:
+    """Shares of the sick cooperatives of ``year`` (only ``coops``, simulator indices, when given) whose drawn
+    cause is the onset argmax / the dominant weakness now."""
     a, onset, dominant, sick_years, sick, cause = records[year]
     rows = sick & (cause >= 0)
+    if coops is not None:
+        rows &= np.isin(a, coops)
     new = rows & (sick_years == 1)
     out = {"n_sick": int(rows.sum()), "n_new": int(new.sum())}
     for name, sel in (("sick", rows), ("new", new)):
@@ -81,8 +85,17 @@ def main(argv=None) -> int:
     ap.add_argument("--year", type=int, default=None, help="the year judged (default: every year)")
     ap.add_argument("--sharpness", type=float, default=None, help="try another cause_sharpness (what-if)")
     args = ap.parse_args(argv)
-    _, records = instrumented(args.coops, args.seed, sharpness=args.sharpness)
+    tables, records = instrumented(args.coops, args.seed, sharpness=args.sharpness)
     years = [args.year] if args.year else sorted(records)
+    sick = np.concatenate([records[y][5][records[y][4] & (records[y][5] >= 0)] for y in sorted(records)])
+    new = np.concatenate([records[y][5][records[y][4] & (records[y][3] == 1) & (records[y][5] >= 0)]
+                          for y in sorted(records)])
+    names = ("finance", "SDM", "governance")
+    for label, causes in (("sick coop-years", sick), ("new sicknesses", new)):
+        shares = np.bincount(causes, minlength=3) / len(causes)
+        print(f"cause of {label}: " + " / ".join(f"{n} {v:.0%}" for n, v in zip(names, shares)))
+    p_sick = tables["truth"]["p_sick_next"]
+    print(f"mean p_sick_next {p_sick.mean():.1%}")
     print(f"routing ceiling: {args.coops:,} coops, seed {args.seed}, cause_sharpness "
           f"{args.sharpness if args.sharpness is not None else risk.PARAMS.cause_sharpness}")
     print("| year | sick | onset argmax | dominant now | newly sick | onset argmax (new) | dominant now (new) |")

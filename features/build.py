@@ -282,6 +282,17 @@ def _health(health: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str
     }
 
 
+def _recent_sickness(health: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
+    """``sick_assessments_3y``: how many of the assessments of t-2, t-1 and t found the cooperative sick
+    (the office's recent supervision history; years before the data's first year count as not sick)."""
+    rows, year = panel.rows_of(health["coop_id"]), health["year"].to_numpy(dtype=np.int64)
+    sick = pc.is_in(arrow_text(health["category"]), value_set=pa.array(SICK_CATEGORIES))
+    sick = sick.fill_null(False).to_numpy(zero_copy_only=False).astype(float)
+    ok = rows >= 0
+    found = panel.scatter(rows[ok], panel.cols_of(year[ok]), sick[ok], fill=0.0)
+    return {"sick_assessments_3y": sum(np.nan_to_num(panel.at(found, targets - k), nan=0.0) for k in range(3))}
+
+
 # ---------------------------------------------------------------- CONTEXT: the clinic's treatment
 def _clinic(cases: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
     if cases.empty:  # no clinic table: nothing treated, ever
@@ -432,6 +443,7 @@ def build_features(ds: Dataset, settings: Settings | None = None,
     gather(_meetings(meet, history, targets, people["members"], coops, first_year, settings))
     gather(people)
     gather(_health(health, history, targets))
+    gather(_recent_sickness(health, history, targets))
     gather(_clinic(cases, history, targets))
     gathered["age_years"][:] = targets[cols] - coops["founded_year"].to_numpy()[rows]
     gathered["clinic_matches_weakness"][:] = _weakness_match(gathered)

@@ -233,9 +233,14 @@ _CONTEXT = [
                  "the treating clinic does not match the visible weakness")),
 ]
 
-# The weakest aspect (features/build.py WARNING_SIGNS): each clinic group's share of warning signs shown, and
-# whether an open case sits at the clinic of the weakest one. Domain-sure direction only for the shares.
+# Recent supervision history (how many of the last three assessments found it sick); the weakest aspect
+# (features/build.py WARNING_SIGNS): each clinic group's share of warning signs shown, and whether an open
+# case sits at the clinic of the weakest one.
 _WEAKEST = [
+    _f("sick_assessments_3y", C, "penilaian sakit dalam 3 tahun terakhir", "sick assessments in the last 3 years",
+       "count", 1, source="health",
+       says=("{v} kali dinilai sakit dalam 3 tahun terakhir", "assessed sick {v} times in the last 3 years"),
+       says_off=("tidak dinilai sakit dalam 3 tahun terakhir", "not assessed sick in the last 3 years")),
     *[_f(f"weakness_{c.lower()}", c, f"tanda kelemahan {c}", f"{c} warning signs", "pct", 0,
          source="financials" if c == "KEUANGAN" else "staffing" if c == "SDM" else "meetings")
       for c in CLINICS],
@@ -261,7 +266,8 @@ def _previous(name: str) -> FeatureSpec:
 
 # Last year's value of these features, as ``<name>_prev``: recovery takes time, so what the records showed a
 # year earlier (and which clinic was treating then) still acts on whether a sick cooperative gets well.
-PREVIOUS_YEAR = ("bad_loan_ratio", "equity_to_assets", "return_on_assets", "has_manager", "clinic_case_open",
+PREVIOUS_YEAR = ("bad_loan_ratio", "equity_to_assets", "return_on_assets", "has_manager", "no_financial_statement",
+                 "clinic_case_open",
                  "clinic_keuangan", "clinic_sdm", "clinic_kelembagaan", "clinic_matches_weakness",
                  "clinic_at_weakest")
 _PREVIOUS = [_previous(n) for n in PREVIOUS_YEAR]
