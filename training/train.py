@@ -26,7 +26,7 @@ from data.contract import CLINICS
 from klinik.settings import Settings
 from models.baselines import LevelBaseline, ScoreBaseline, logistic_baseline
 from models.estimators import build_estimator
-from models.explain import contributions, main_cause
+from models.explain import main_cause, spell_contributions
 from training.data_prep import TaskData, data_hash, feature_table, task_data
 from training.evaluate import metrics_table
 
@@ -131,7 +131,7 @@ def routing(risk_model, feats: pd.DataFrame, columns: list[str], sick: pd.DataFr
     X = rows.merge(feats, on=["coop_id", "year"], how="inner")
     if X.empty:
         return {}
-    clinic = main_cause(spell_contributions(risk_model, feats, X, columns), groups)
+    clinic = main_cause(spell_contributions(risk_model, X, feats, columns, "years_sick"), groups)
     out = {f"routed_{c.lower()}": float((clinic == c).mean()) for c in CLINICS}
     out["routed_n"] = float(len(X))
     if truth is not None and len(truth) and "cause" in truth:
@@ -142,21 +142,6 @@ def routing(risk_model, feats: pd.DataFrame, columns: list[str], sick: pd.DataFr
             out["cause_match"] = float((t["clinic"] == t["cause"]).mean())
             out["cause_match_n"] = float(len(t))
     return out
-
-
-def spell_contributions(risk_model, feats: pd.DataFrame, X: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Contributions at the rows ``X`` (sick cooperatives) plus those at each one's last year before its
-    current spell (``year - years_sick``) where ``feats`` holds that row; one row per row of ``X``."""
-    now = contributions(risk_model, X[columns])
-    if "years_sick" not in X:
-        return now
-    before = X[["coop_id"]].assign(year=(X["year"] - X["years_sick"].fillna(0)).astype("int64"))
-    before = before.reset_index().merge(feats, on=["coop_id", "year"], how="inner").set_index("index")
-    before = before[before.index.isin(X.index[X["years_sick"].fillna(0) > 0])]
-    if before.empty:
-        return now
-    earlier = contributions(risk_model, before[columns])
-    return now.add(earlier.reindex(now.index, fill_value=0.0), fill_value=0.0)
 
 
 def train_all(data_dir: Path, settings: Settings) -> dict:
