@@ -15,6 +15,9 @@ baseline, routing right for >= 85% of sick cooperatives; small -- risk ROC AUC w
 average.
 
     .venv/bin/python bench/bench_models.py --coops 5000 --seed 11 --small-worlds 10 --out work/bench/models.md
+
+The routing ceiling (bench/routing_ceiling.py) is measured on the same cooperatives: the simulator draws the
+cause, so even the exact cause probabilities route some of them wrong.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from klinik.settings import get_settings  # noqa: E402
 from training.data_prep import feature_table, task_data  # noqa: E402
@@ -48,14 +52,15 @@ def markdown(df: pd.DataFrame, index: bool = True) -> str:
     return "\n".join(lines)
 
 
-def world(n: int, seed: int, years=(2014, 2024)):
-    """Simulate, write as CSV and load back (the loader's path, as klinik train reads it)."""
+def world(n: int, seed: int, years=(2014, 2024), tables=None):
+    """Simulate (or take ``tables``), write as CSV and load back (the loader's path, as klinik train reads it)."""
     from data.io import write_dataset
     from data.loader import load_dataset
     from data.simulator import simulate
 
     with tempfile.TemporaryDirectory() as tmp:
-        write_dataset(simulate(n_coops=n, years=years, seed=seed), Path(tmp) / "w", fmt="csv")
+        tables = tables if tables is not None else simulate(n_coops=n, years=years, seed=seed)
+        write_dataset(tables, Path(tmp) / "w", fmt="csv")
         return load_dataset(Path(tmp) / "w")
 
 
@@ -72,15 +77,18 @@ def plain_lightgbm(td, train, test, seed: int) -> np.ndarray:
     return model.predict_proba(td.X(test))[:, 1]
 
 
-def large(n: int, seed: int, settings) -> str:
+def large(n: int, seed: int, settings, tasks=TASKS) -> str:
+    from routing_ceiling import ceiling, instrumented
+
     started = time.perf_counter()
-    ds = world(n, seed)
+    tables, records = instrumented(n, seed)  # the same tables as simulate(); records for the routing ceiling
+    ds = world(n, seed, tables=tables)
     feats, columns = feature_table(ds)
     out = [f"### Large world: {n:,} cooperatives, 2014-2024, seed {seed}\n"]
     from features.labels import make_labels
 
     labels = make_labels(ds)
-    for task in TASKS:
+    for task in tasks:
         td = task_data(ds, task, feats, columns)
         test_years = td.years[-settings.backtest_years:]
         judged = [judge(td, y, settings) for y in test_years]
@@ -107,9 +115,15 @@ def large(n: int, seed: int, settings) -> str:
                        f"{r.get('cause_match', float('nan')):.1%} match truth.cause; routed KEUANGAN "
                        f"{r['routed_keuangan']:.0%}, SDM {r['routed_sdm']:.0%}, KELEMBAGAAN "
                        f"{r['routed_kelembagaan']:.0%}\n")
-            true_share = ds.truth.merge(labels[labels["sick"].astype(bool)][["coop_id", "year"]])
-            true_share = true_share[true_share["year"] == holdout.test_year]["cause"].value_counts(normalize=True)
+            sick = ds.truth.merge(labels[labels["sick"].astype(bool)][["coop_id", "year"]])
+            sick = sick[(sick["year"] == holdout.test_year) & sick["cause"].notna()]
+            true_share = sick["cause"].value_counts(normalize=True)
             out.append("truth.cause of those: " + ", ".join(f"{k} {v:.0%}" for k, v in true_share.items()) + "\n")
+            index = sick["coop_id"].str.removeprefix("KOP-").astype(int).to_numpy() - 1  # simulator ids
+            c = ceiling(records, holdout.test_year, index)
+            out.append(f"routing ceiling for the same coops (bench/routing_ceiling.py): the most probable cause "
+                       f"when the spell began {c['onset_argmax_sick']:.1%}, the dominant observed weakness now "
+                       f"{c['dominant_now_sick']:.1%}\n")
     out.append(f"({time.perf_counter() - started:.0f} s)\n")
     return "\n".join(out)
 
@@ -163,13 +177,14 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-large", action="store_true")
     ap.add_argument("--skip-small", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tasks", default=",".join(TASKS), help="large world: which tasks (comma-separated)")
     ap.add_argument("--out", type=Path, default=None, help="also write the tables here (markdown)")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     settings = get_settings(train_threads=args.threads)
     parts = [f"bench_models: `{' '.join(['bench/bench_models.py', *(argv or sys.argv[1:])])}`\n"]
     if not args.skip_large:
-        parts.append(large(args.coops, args.seed, settings))
+        parts.append(large(args.coops, args.seed, settings, tuple(args.tasks.split(","))))
         print(parts[-1], flush=True)
     if not args.skip_small:
         parts.append(small(args.small_worlds, get_settings(train_threads=1)))

@@ -93,7 +93,7 @@ class RiskParams:
     relapse: float = 0.8  # assessed sick in the last three years
     # cause of the sickness: softmax of log(base share) + cause_sharpness * component
     cause_base: tuple[float, float, float] = (0.27, 0.31, 0.42)
-    cause_sharpness: float = 1.0
+    cause_sharpness: float = 3.0
     # recovery (hazard of the transition one year after the observation, see docs/simulator.md)
     recover_base: float = -0.9
     recover_bad_loans_below: float = 0.10

@@ -53,7 +53,7 @@ import pyarrow.compute as pc
 from data.contract import CLINICS, HEALTH_CATEGORIES, MONEY_COLUMNS, SICK_CATEGORIES
 from data.dataset import Dataset
 from features import health_score
-from features.catalog import CATEGORICAL, FEATURES
+from features.catalog import CATEGORICAL, FEATURES, PREVIOUS_YEAR
 from features.panel import (  # noqa: F401  (dataset_years, registered_coop_years: part of this module's API)
     Panel, alive, arrow_text, dataset_years, day_numbers, day_of, ffill, month_end, registered_coop_years, sorted_coops,
     target_years,
@@ -67,6 +67,15 @@ WEAKNESS_RULES = {
     "KEUANGAN": "no statement, or the ratio-based category is DALAM_PENGAWASAN or worse",
     "SDM": "no staffing report, no hired manager, or under half of board and staff certified",
     "KELEMBAGAAN": "the RAT of the year not held, or last year's RAT after the office's deadline",
+}
+# The weakest aspect: per clinic group, the share of its warning signs the cooperative shows at t (signs that
+# cannot be read are left out of the share). The group with the largest share is the weakest aspect, the
+# clinic the office's own reading of the records points to; ties count for every tied group.
+WARNING_SIGNS = {
+    "KEUANGAN": "ratio-based category DALAM_PENGAWASAN or worse; a loss; negative equity; bad loans rising",
+    "SDM": "no hired manager; over a quarter of the staff left; nobody trained; no staffing report",
+    "KELEMBAGAAN": "the RAT of the year not held; two or more years without one; fewer than four (quarterly) "
+                   "board meetings; no financial statement",
 }
 
 
@@ -273,6 +282,17 @@ def _health(health: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str
     }
 
 
+def _recent_sickness(health: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
+    """``sick_assessments_3y``: how many of the assessments of t-2, t-1 and t found the cooperative sick
+    (the office's recent supervision history; years before the data's first year count as not sick)."""
+    rows, year = panel.rows_of(health["coop_id"]), health["year"].to_numpy(dtype=np.int64)
+    sick = pc.is_in(arrow_text(health["category"]), value_set=pa.array(SICK_CATEGORIES))
+    sick = sick.fill_null(False).to_numpy(zero_copy_only=False).astype(float)
+    ok = rows >= 0
+    found = panel.scatter(rows[ok], panel.cols_of(year[ok]), sick[ok], fill=0.0)
+    return {"sick_assessments_3y": sum(np.nan_to_num(panel.at(found, targets - k), nan=0.0) for k in range(3))}
+
+
 # ---------------------------------------------------------------- CONTEXT: the clinic's treatment
 def _clinic(cases: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
     if cases.empty:  # no clinic table: nothing treated, ever
@@ -327,6 +347,54 @@ def _weakness_match(col: dict[str, np.ndarray]) -> np.ndarray:
     return np.where(col["clinic_case_open"] == 1, match.astype(float), np.nan)
 
 
+def _known(condition: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """A warning sign: 1.0 / 0.0 where ``value`` is known, NaN where it is not."""
+    return np.where(np.isnan(value), np.nan, condition.astype(float))
+
+
+def _weakest_aspect(col: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """WARNING_SIGNS on the gathered rows: each group's share of signs shown (``weakness_<group>``) and
+    ``clinic_at_weakest``, whether an open case sits in the clinic of the weakest aspect (NaN without a case)."""
+    with np.errstate(invalid="ignore"):
+        signs = {
+            "KEUANGAN": [_known(col["official_category_rank"] >= 2, col["official_category_rank"]),
+                         col["net_loss"], col["negative_equity"],
+                         _known(col["bad_loan_ratio_chg1"] > 0, col["bad_loan_ratio_chg1"])],
+            "SDM": [_known(col["has_manager"] == 0, col["has_manager"]),
+                    _known(col["staff_departure_rate"] > 25, col["staff_departure_rate"]),
+                    _known(col["trained_share"] == 0, col["trained_share"]), col["no_staffing_report"]],
+            "KELEMBAGAAN": [1.0 - col["rat_held"], _known(col["rat_missed_years"] >= 2, col["rat_missed_years"]),
+                            _known(col["board_meetings"] < 4, col["board_meetings"]), col["no_financial_statement"]],
+        }
+    out = {}
+    for c in CLINICS:
+        stacked = np.stack(signs[c])
+        shown, readable = np.nansum(stacked, axis=0), (~np.isnan(stacked)).sum(axis=0)
+        out[f"weakness_{c.lower()}"] = np.where(readable > 0, 100.0 * shown / np.maximum(readable, 1), np.nan)
+    shares = np.stack([np.nan_to_num(out[f"weakness_{c.lower()}"], nan=0.0) for c in CLINICS])
+    weakest = shares == shares.max(axis=0)
+    at = np.zeros(shares.shape[1], dtype=bool)
+    for i, c in enumerate(CLINICS):
+        at |= (col[f"clinic_{c.lower()}"] == 1) & weakest[i]
+    out["clinic_at_weakest"] = np.where(col["clinic_case_open"] == 1, at.astype(float), np.nan)
+    return out
+
+
+def _previous_year(frame: pd.DataFrame, wanted: np.ndarray) -> pd.DataFrame:
+    """The rows of the years ``wanted``, with ``<name>_prev`` (the same cooperative's value a year earlier,
+    NaN when it had no row then) for every name in PREVIOUS_YEAR, placed where the catalog lists them."""
+    year = frame["year"].to_numpy()
+    now = np.isin(year, wanted)
+    earlier = pd.MultiIndex.from_arrays([frame["coop_id"].to_numpy(), year + 1])
+    keys = pd.MultiIndex.from_arrays([frame["coop_id"].to_numpy()[now], year[now]])
+    where = earlier.get_indexer(keys)
+    out = frame[now].reset_index(drop=True)
+    for name in PREVIOUS_YEAR:
+        values = frame[name].to_numpy()
+        out[f"{name}_prev"] = np.where(where >= 0, values[np.maximum(where, 0)], np.nan)
+    return out[["coop_id", "year", *FEATURES]]
+
+
 # ---------------------------------------------------------------- the public function
 def build_features(ds: Dataset, settings: Settings | None = None,
                    years: Sequence[int] | None = None) -> pd.DataFrame:
@@ -340,9 +408,11 @@ def build_features(ds: Dataset, settings: Settings | None = None,
     """
     settings = settings if settings is not None else Settings()
     coops = sorted_coops(ds)
-    targets = target_years(ds, years)
+    wanted = target_years(ds, years)
     has_years = any(len(t) for t in (ds.financials, ds.staffing, ds.health))
-    first_year = min(dataset_years(ds)[0], int(targets.min())) if has_years else int(targets.min())
+    first_year = min(dataset_years(ds)[0], int(wanted.min())) if has_years else int(wanted.min())
+    # each wanted year's previous year too (PREVIOUS_YEAR), from the data's first year on
+    targets = np.union1d(wanted, (wanted - 1)[wanted - 1 >= first_year]).astype(np.int64)
     ids = pd.Index(coops["coop_id"].to_numpy())
 
     # statements and staffing reports: only the target years and their comparison years
@@ -359,7 +429,8 @@ def build_features(ds: Dataset, settings: Settings | None = None,
         cases = _only(cases, cases["opened_on"].dt.year <= last)
 
     rows, cols = np.nonzero(alive(coops, targets))
-    floats = [name for name in FEATURES if name not in CATEGORICAL]
+    lagged = {f"{name}_prev" for name in PREVIOUS_YEAR}
+    floats = [name for name in FEATURES if name not in CATEGORICAL and name not in lagged]
     matrix = np.empty((len(floats), len(rows)))  # one block: column i of the frame is matrix[i]
     gathered = {name: matrix[i] for i, name in enumerate(floats)}
 
@@ -372,16 +443,19 @@ def build_features(ds: Dataset, settings: Settings | None = None,
     gather(_meetings(meet, history, targets, people["members"], coops, first_year, settings))
     gather(people)
     gather(_health(health, history, targets))
+    gather(_recent_sickness(health, history, targets))
     gather(_clinic(cases, history, targets))
     gathered["age_years"][:] = targets[cols] - coops["founded_year"].to_numpy()[rows]
     gathered["clinic_matches_weakness"][:] = _weakness_match(gathered)
+    for name, a in _weakest_aspect(gathered).items():
+        gathered[name][:] = a
 
     frame = pd.DataFrame(matrix.T, columns=floats, copy=False)
     frame.insert(0, "coop_id", _text_take(coops["coop_id"], rows))
     frame.insert(1, "year", targets[cols])
     for name in CATEGORICAL:
-        frame.insert(2 + list(FEATURES).index(name), name, _text_take(coops[name], rows))
-    return frame
+        frame.insert(2 + [n for n in FEATURES if n not in lagged].index(name), name, _text_take(coops[name], rows))
+    return _previous_year(frame, wanted)
 
 
 def _only(frame: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:

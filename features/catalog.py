@@ -233,7 +233,47 @@ _CONTEXT = [
                  "the treating clinic does not match the visible weakness")),
 ]
 
-FEATURES: dict[str, FeatureSpec] = {s.name: s for s in [*_KEUANGAN, *_SDM, *_KELEMBAGAAN, *_CONTEXT]}
+# Recent supervision history (how many of the last three assessments found it sick); the weakest aspect
+# (features/build.py WARNING_SIGNS): each clinic group's share of warning signs shown, and whether an open
+# case sits at the clinic of the weakest one.
+_WEAKEST = [
+    _f("sick_assessments_3y", C, "penilaian sakit dalam 3 tahun terakhir", "sick assessments in the last 3 years",
+       "count", 1, source="health",
+       says=("{v} kali dinilai sakit dalam 3 tahun terakhir", "assessed sick {v} times in the last 3 years"),
+       says_off=("tidak dinilai sakit dalam 3 tahun terakhir", "not assessed sick in the last 3 years")),
+    *[_f(f"weakness_{c.lower()}", c, f"tanda kelemahan {c}", f"{c} warning signs", "pct", 0,
+         source="financials" if c == "KEUANGAN" else "staffing" if c == "SDM" else "meetings")
+      for c in CLINICS],
+    _f("clinic_at_weakest", C, "klinik sesuai aspek terlemah", "clinic at the weakest aspect", "flag", 0,
+       source="clinic_cases",
+       says=("klinik yang menangani adalah klinik aspek terlemah", "the treating clinic is that of the weakest aspect"),
+       says_off=("klinik yang menangani bukan klinik aspek terlemah",
+                 "the treating clinic is not that of the weakest aspect")),
+]
+
+
+def _previous(name: str) -> FeatureSpec:
+    """Last year's value of a feature (features/build.py PREVIOUS_YEAR): its group, unit and source; no
+    direction (with this year's value known, last year's can point either way)."""
+    base = {s.name: s for s in [*_KEUANGAN, *_SDM, *_KELEMBAGAAN, *_CONTEXT, *_WEAKEST]}[name]
+    says = says_off = None
+    if base.unit == "flag" and base.says and base.says_off:
+        says = (f"tahun lalu: {base.says[0]}", f"last year: {base.says[1]}")
+        says_off = (f"tahun lalu: {base.says_off[0]}", f"last year: {base.says_off[1]}")
+    return FeatureSpec(f"{name}_prev", base.group, f"{base.label_id} tahun lalu", f"{base.label_en} last year",
+                       base.unit, 0, source=base.source, says=says, says_off=says_off)
+
+
+# Last year's value of these features, as ``<name>_prev``: recovery takes time, so what the records showed a
+# year earlier (and which clinic was treating then) still acts on whether a sick cooperative gets well.
+PREVIOUS_YEAR = ("bad_loan_ratio", "equity_to_assets", "return_on_assets", "has_manager", "no_financial_statement",
+                 "clinic_case_open",
+                 "clinic_keuangan", "clinic_sdm", "clinic_kelembagaan", "clinic_matches_weakness",
+                 "clinic_at_weakest")
+_PREVIOUS = [_previous(n) for n in PREVIOUS_YEAR]
+
+FEATURES: dict[str, FeatureSpec] = {
+    s.name: s for s in [*_KEUANGAN, *_SDM, *_KELEMBAGAAN, *_CONTEXT, *_WEAKEST, *_PREVIOUS]}
 """Every feature, in the column order of build_features' output (after coop_id and year)."""
 
 _ONE_YEAR_CHANGE = {s.change_of: s.name for s in FEATURES.values() if s.change_of}

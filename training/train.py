@@ -26,7 +26,7 @@ from data.contract import CLINICS
 from klinik.settings import Settings
 from models.baselines import LevelBaseline, ScoreBaseline, logistic_baseline
 from models.estimators import build_estimator
-from models.explain import contributions, main_cause
+from models.explain import main_cause, spell_contributions
 from training.data_prep import TaskData, data_hash, feature_table, task_data
 from training.evaluate import metrics_table
 
@@ -119,13 +119,19 @@ def backtest(td: TaskData, settings: Settings) -> tuple[Judged, pd.DataFrame]:
 
 def routing(risk_model, feats: pd.DataFrame, columns: list[str], sick: pd.DataFrame, groups: dict,
             truth: pd.DataFrame | None, year: int) -> dict[str, float]:
-    """Clinic routing of the cooperatives sick in ``year``: main_cause on the risk model's contributions at
-    their features of that year. With truth (simulated data), the share whose clinic matches truth.cause."""
+    """Clinic routing of the cooperatives sick in ``year``, with truth (simulated data) the share whose
+    clinic matches truth.cause.
+
+    The clinic is the main cause group by the risk model's summed TreeSHAP contributions (models/explain.py),
+    summed over two moments: the cooperative's features of ``year`` (what is wrong now) and, when the data
+    hold it, of the last year before its current sick spell began (``year - years_sick``: why it fell sick,
+    read where the risk model was trained, on a cooperative not yet sick).
+    """
     rows = sick[(sick["year"] == year) & (sick["sick"].astype(bool))][["coop_id", "year"]]
     X = rows.merge(feats, on=["coop_id", "year"], how="inner")
     if X.empty:
         return {}
-    clinic = main_cause(contributions(risk_model, X[columns]), groups)
+    clinic = main_cause(spell_contributions(risk_model, X, feats, columns, "years_sick"), groups)
     out = {f"routed_{c.lower()}": float((clinic == c).mean()) for c in CLINICS}
     out["routed_n"] = float(len(X))
     if truth is not None and len(truth) and "cause" in truth:

@@ -128,3 +128,32 @@ def test_a_dissolved_cooperative_has_no_rows_from_its_dissolution():
     assert list(zip(feats["coop_id"], feats["year"])) == [
         ("A", 2018), ("A", 2019), ("B", 2021), ("B", 2022)]
     assert pd.api.types.is_string_dtype(feats["coop_id"]) and feats["year"].dtype == "int64"
+
+
+def test_recent_sick_assessments(feats):
+    # A: SEHAT 2018, DALAM_PENGAWASAN 2019, not assessed 2020, DPK 2021, CUKUP_SEHAT 2022
+    assert series(feats, "A", "sick_assessments_3y") == [0, 1, 1, 2, 1]
+    assert series(feats, "B", "sick_assessments_3y") == [0, 0, 0]
+
+
+def test_weakest_aspect_and_its_clinic(feats):
+    # A files no statement (finance unreadable), keeps a manager and trained staff (no SDM sign); governance:
+    # few board meetings and no statement every year, the RAT of the year late from 2019, two years without
+    # one by 2022
+    assert series(feats, "A", "weakness_keuangan") == [None] * 5
+    assert series(feats, "A", "weakness_sdm") == [0, 0, 0, 0, 0]
+    assert series(feats, "A", "weakness_kelembagaan") == [50, 75, 75, 75, 100]
+    # K1 (KEUANGAN) is not the weakest aspect's clinic; K2 (KELEMBAGAAN, from September 2021) is
+    assert series(feats, "A", "clinic_at_weakest") == [None, 0, 0, 1, 1]
+    assert series(feats, "C", "clinic_at_weakest") == [None] * 5
+
+
+def test_previous_year_values(feats):
+    assert series(feats, "A", "clinic_keuangan_prev") == [None, 0, 1, 1, 0]
+    assert series(feats, "A", "clinic_at_weakest_prev") == [None, None, 0, 0, 1]
+    assert series(feats, "A", "has_manager_prev") == [None, 1, 1, 1, 1]
+    assert series(feats, "B", "has_manager_prev") == [None, 1, 1]  # founded 2020: no row before
+    # one year asked for: its previous year is read too, and the row is the same as in the full table
+    one = build_features(world(), Settings(), years=[2021])
+    full = feats[feats["year"] == 2021].reset_index(drop=True)
+    pd.testing.assert_frame_equal(one, full)

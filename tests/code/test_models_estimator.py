@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from models.estimators import CalibratedLGBMClassifier, build_estimator
-from models.explain import contributions, main_cause
+from models.explain import contributions, main_cause, spell_contributions
 
 
 def _synthetic(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -131,3 +131,18 @@ def test_main_cause_picks_the_clinic_with_the_largest_net_push_and_never_context
     }, index=["a", "b", "c"])
     got = main_cause(contribs, groups)
     assert got.to_dict() == {"a": "KEUANGAN", "b": "KELEMBAGAAN", "c": "KEUANGAN"}
+
+
+def test_spell_contributions_add_the_year_before_the_spell(fitted):
+    """A row in a spell of k years gets its own contributions plus those of its row k years earlier (when the
+    history holds it); a row not in a spell, or whose earlier row is missing, keeps its own."""
+    model, X_test, _ = fitted
+    cols = list(X_test.columns)
+    history = X_test.iloc[:6].assign(patient=["p", "q", "r", "p", "q", "s"], visit=[1, 1, 1, 2, 2, 2])
+    now = history.iloc[3:].assign(spell=[1.0, 0.0, 3.0])  # p: spell of 1 year; q: none; s: back to year -1
+    got = spell_contributions(model, now, history, cols, "spell", key="patient", year="visit")
+    own = contributions(model, now[cols])
+    before_p = contributions(model, history.iloc[[0]][cols]).iloc[0].to_numpy()
+    np.testing.assert_allclose(got.iloc[0].to_numpy(), own.iloc[0].to_numpy() + before_p)
+    np.testing.assert_allclose(got.iloc[1:].to_numpy(), own.iloc[1:].to_numpy())
+    assert list(got.index) == list(now.index) and list(got.columns) == list(own.columns)

@@ -79,6 +79,11 @@ def test_minimum_function_an_obviously_broken_cooperative_is_flagged(risk_model,
         official_category_rank=3.0, reserve_to_bad_loans=2.0, rat_held=0.0, rat_missed_years=3.0,
         has_manager=0.0, certified_share=0.0, trained_share=0.0, staff_departure_rate=60.0,
     )
+    # the warning-sign shares those records give (features/build.py WARNING_SIGNS): finance 3 of 4 (category,
+    # loss, bad loans rising), people 3 of 4 (no manager, staff leaving, nobody trained), governance at least
+    # 2 of 4 (no RAT, three years without one)
+    broken = broken.assign(weakness_keuangan=75.0, weakness_sdm=75.0,
+                           weakness_kelembagaan=np.maximum(typical["weakness_kelembagaan"].to_numpy(), 50.0))
     p_broken = _risk(risk_model, broken)[0]
     scored = _risk(risk_model, healthy_now)
     assert p_broken > 5 * _risk(risk_model, typical)[0]
