@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -31,3 +32,14 @@ class Dataset:
         """The latest fiscal year any yearly table mentions."""
         years = [t["year"].max() for t in (self.financials, self.staffing, self.health) if len(t)]
         return int(max(years))
+
+    def only(self, coop_ids: Iterable[str]) -> Dataset:
+        """The same dataset holding only the rows of ``coop_ids``, in every table (a small copy, for work on a
+        few cooperatives of a large dataset)."""
+        wanted = pd.Index(list(coop_ids)).astype(str)
+        tables = {name: getattr(self, name) for name in ("cooperatives", "financials", "staffing", "meetings",
+                                                         "health", "clinic_cases", "truth")}
+        return replace(self, warnings=list(self.warnings), **{
+            name: t.loc[t["coop_id"].astype(str).isin(wanted)].reset_index(drop=True)
+            for name, t in tables.items() if t is not None})
+

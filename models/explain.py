@@ -80,15 +80,17 @@ def main_cause(contribs: pd.DataFrame, groups: Mapping[str, str]) -> pd.Series:
 
 
 def spell_contributions(model: Pipeline, X: pd.DataFrame, history: pd.DataFrame, columns: list[str],
-                        spell_years: str, key: str = "coop_id", year: str = "year") -> pd.DataFrame:
+                        spell_years: str, key: str = "coop_id", year: str = "year",
+                        now: pd.DataFrame | None = None) -> pd.DataFrame:
     """Contributions at the rows ``X`` (cooperatives now in a spell, e.g. sick) plus, row by row, those at the
     last year before the spell began, ``year - X[spell_years]``, where ``history`` (same columns, keyed by
     ``key`` and ``year``) holds that row. One row per row of ``X``, on its index.
 
     For a sick cooperative the risk model's reasons of the year before it fell sick say why it fell sick,
     read where the model was trained (on cooperatives not yet sick); those of now say what is wrong now.
+    ``now``: the contributions at ``X`` when already computed (same index).
     """
-    now = contributions(model, X[columns])
+    now = contributions(model, X[columns]) if now is None else now
     length = X[spell_years].fillna(0).to_numpy()
     rows = X.loc[length > 0, [key]].assign(**{year: (X[year] - X[spell_years]).loc[length > 0].astype("int64")})
     before = rows.reset_index(names="_row").merge(history[[key, year, *columns]], on=[key, year], how="inner")

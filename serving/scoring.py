@@ -12,6 +12,9 @@ Choices made here (documented in the README through the batch job):
   healthy one -- the risk model sees how long ago it was assessed (``never_assessed``, ``years_since_assessment``).
 - p_sick_next from the risk model for coops not sick now; p_recover from the recovery model for coops sick now.
 - clinic and reasons from the RISK model's TreeSHAP contributions for everyone (models/reasons.py says why).
+  For a cooperative sick now the clinic sums its contributions of now and of the last year before its sick
+  spell began (models.explain.spell_contributions: why it fell sick, read where the risk model was trained),
+  the routing training judges against the simulator's cause; its reasons stay those of now.
 - action from models.policy.decide; the outreach list is capped at ``capacity`` (default: the clinic's share of
   the cooperatives scored together); rank from models.policy.outreach_rank.
 """
@@ -273,6 +276,33 @@ def prepare_scoring(ds: Dataset, as_of_year: int, settings: Settings) -> Scoring
                         facts=health_facts(ds, ids, as_of_year, settings))
 
 
+def _routing_contributions(ds: Dataset, prep: ScoringInput, models: LoadedModels, contribs: pd.DataFrame,
+                           settings: Settings) -> pd.DataFrame:
+    """The contributions the clinic is chosen from: ``contribs`` for everyone, and for the cooperatives sick now
+    those plus the ones of the last year before their sick spell began (features built for those cooperatives
+    and years only)."""
+    from features.build import build_features
+    from features.panel import dataset_years
+    from models.explain import spell_contributions
+
+    years_sick = np.nan_to_num(prep.features["years_sick"].to_numpy(dtype=float))
+    # a spell that began in the data's first year has no year before it in the data (as in training's routing)
+    spell = prep.sick & (years_sick > 0) & (prep.as_of_year - years_sick >= dataset_years(ds)[0])
+    if not spell.any():
+        return contribs
+    before = (prep.as_of_year - years_sick[spell]).astype(np.int64)
+    sick_ids = prep.ids[spell]
+    history = build_features(ds.only(sick_ids), settings, years=np.unique(before).tolist())
+    history["coop_id"] = history["coop_id"].astype(str)
+    columns = list(models.risk.feature_names_in_)
+    X = prep.features.loc[spell, columns].assign(coop_id=sick_ids.to_numpy(), year=prep.as_of_year,
+                                                 years_sick=years_sick[spell])
+    routed = contribs.copy()
+    routed.loc[sick_ids] = spell_contributions(models.risk, X, history, columns, "years_sick",
+                                               now=contribs.loc[sick_ids]).to_numpy()
+    return routed
+
+
 def score_dataset(
     ds: Dataset,
     as_of_year: int,
@@ -319,7 +349,8 @@ def score_dataset(
 
     contribs = _contributions(models.risk, X_risk, progress)
     contribs.index = ids
-    clinic = pd.Series(main_cause(contribs, feature_groups()), index=ids).astype(str)
+    clinic = pd.Series(main_cause(_routing_contributions(ds, prep, models, contribs, settings),
+                                  feature_groups()), index=ids).astype(str)
     reasons = top_reasons(contribs, feats, n=settings.reasons_top_n)
 
     cap = outreach_capacity(len(ids), settings) if capacity == "auto" else capacity

@@ -282,3 +282,25 @@ def test_last_years_predictions_are_judged(run, world_dir, store):
     assert m["backtest"]["year"] == AS_OF - 1 and str(earlier) in m["backtest"]["source"]
     page = (latest / "report.html").read_text(encoding="utf-8")
     assert re.search(r"Dari \d+ teratas, \d+ benar jatuh sakit", page)
+
+
+def test_sick_cooperatives_go_to_the_clinic_training_judges(scores, world, store):
+    # the batch job builds features of the years before each sick spell for the sick cooperatives only; the
+    # clinic must be the one training's routing computes from the full feature table (the figure it reports)
+    from features.build import build_features
+    from features.catalog import feature_groups
+    from models.explain import contributions, main_cause, spell_contributions
+    from serving.scoring import load_models
+
+    models = load_models(store.settings)
+    columns = list(models.risk.feature_names_in_)
+    feats = build_features(world, store.settings)
+    sick = scores.loc[scores["status"] == "SAKIT_NOW", "coop_id"].astype(str)
+    X = feats[(feats["year"] == AS_OF) & feats["coop_id"].astype(str).isin(sick)].set_index("coop_id", drop=False)
+    assert len(X) == len(sick) > 0
+    routed = main_cause(spell_contributions(models.risk, X, feats, columns, "years_sick"), feature_groups())
+    now_only = main_cause(contributions(models.risk, X[columns]), feature_groups())
+    batch = scores.set_index("coop_id").loc[X.index, "clinic"]
+    assert (batch == routed).all()
+    # and the spell's earlier year does change some clinics here, so the check above is not vacuous
+    assert (routed != now_only).any()
