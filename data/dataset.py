@@ -36,10 +36,10 @@ class Dataset:
     def only(self, coop_ids: Iterable[str]) -> Dataset:
         """The same dataset holding only the rows of ``coop_ids``, in every table (a small copy, for work on a
         few cooperatives of a large dataset)."""
-        wanted = pd.Index(list(coop_ids)).astype(str)
+        wanted = pd.Index(list(coop_ids), dtype="str")
         tables = {name: getattr(self, name) for name in ("cooperatives", "financials", "staffing", "meetings",
                                                          "health", "clinic_cases", "truth")}
         return replace(self, warnings=list(self.warnings), **{
-            name: t.loc[t["coop_id"].astype(str).isin(wanted)].reset_index(drop=True)
+            name: t.loc[t["coop_id"].isin(wanted)].reset_index(drop=True)
             for name, t in tables.items() if t is not None})
 

@@ -297,10 +297,10 @@ def _routing_contributions(ds: Dataset, prep: ScoringInput, models: LoadedModels
     columns = list(models.risk.feature_names_in_)
     X = prep.features.loc[spell, columns].assign(coop_id=sick_ids.to_numpy(), year=prep.as_of_year,
                                                  years_sick=years_sick[spell])
-    routed = contribs.copy()
-    routed.loc[sick_ids] = spell_contributions(models.risk, X, history, columns, "years_sick",
-                                               now=contribs.loc[sick_ids]).to_numpy()
-    return routed
+    values = contribs.to_numpy(copy=True)
+    values[spell] = spell_contributions(models.risk, X, history, columns, "years_sick",
+                                        now=contribs.loc[spell]).to_numpy()
+    return pd.DataFrame(values, index=contribs.index, columns=contribs.columns)
 
 
 def score_dataset(
