@@ -35,6 +35,7 @@ from serving.service_io import (
 if TYPE_CHECKING:
     from klinik.settings import Settings
     from serving.schemas import CoopRecords
+    from data.dataset import Dataset
     from serving.scoring import LoadedModels, ScoreResult
 
 
@@ -116,14 +117,28 @@ def groups(jobs: list[Job], max_coops: int) -> list[list[Job]]:
     return [g.jobs for g in out]
 
 
-def _combined(jobs: list[Job]) -> tuple[RequestTables, dict[str, np.ndarray]]:
-    """The jobs' tables stacked (row locations stay each job's own) and, per table row, the job it belongs to."""
+def _combined(jobs: list[Job]) -> tuple[dict[str, list[dict]], dict[str, list[tuple]], dict[str, np.ndarray]]:
+    """The jobs' rows stacked (row locations stay each job's own) and, per table row, the job it belongs to."""
     rows, where, owner = {}, {}, {}
     for name in ("cooperatives", *NESTED_TABLES):
         rows[name] = [r for j in jobs for r in j.rows[name]]
         where[name] = [loc for j in jobs for loc in j.where[name]]
         owner[name] = np.concatenate([np.full(len(j.rows[name]), k, dtype=np.int64) for k, j in enumerate(jobs)])
-    return tables_from_rows(rows, where), owner
+    return rows, where, owner
+
+
+def checked(rows: dict[str, list[dict]], where: dict[str, list[tuple]]) -> Dataset:
+    """The request rows as a typed Dataset, or DatasetInvalid with every problem (rows numbered per table).
+
+    Clean rows are judged and typed by serving.request_check (no pandera cost); anything it flags or cannot
+    judge is checked by data.validation, which writes every problem reported."""
+    from data.validation import validate_tables
+    from serving.request_check import clean_dataset
+
+    ds = clean_dataset(rows, source="request")
+    if ds is not None:
+        return ds
+    return validate_tables(tables_from_rows(rows, where).tables, source="request", require_health=False)
 
 
 def _policy_inputs(result: ScoreResult) -> tuple[dict[str, int], dict[str, np.ndarray]]:
@@ -153,13 +168,14 @@ def _own_rows(rows: dict[str, dict], at: dict[str, int], cols: dict[str, np.ndar
 
 def score_group(jobs: list[Job], models: LoadedModels, settings: Settings) -> list[Answer | RequestInvalid]:
     """Check and score jobs together (see the module's notes); one Answer or RequestInvalid per job."""
-    from data.validation import DatasetInvalid, validate_tables
+    from data.validation import DatasetInvalid
     from serving.scoring import registered_coops, score_dataset
 
-    req, owner = _combined(jobs)
+    rows, where, owner = _combined(jobs)
     try:
-        ds = validate_tables(req.tables, source="request", require_health=False)
+        ds = checked(rows, where)
     except DatasetInvalid as err:
+        req = RequestTables({}, where)
         found: dict[int, list] = {}
         for p in err.problems:
             attributable = p.row is not None and p.table in owner
