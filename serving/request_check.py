@@ -61,21 +61,21 @@ class _Column:
     missing: np.ndarray
     unreadable: np.ndarray
 
-    def series(self, dtype: str) -> pd.Series:
+    def array(self, dtype: str):
         """The column in the contract's dtype, or its nullable twin while a required cell is missing."""
         if dtype == "str":
-            return pd.Series(self.values, dtype="str")
+            return pd.array(self.values, dtype="str")
         if dtype in ("int64", "Int64"):
             if dtype == "int64" and not self.missing.any():
-                return pd.Series(self.values)
-            return pd.Series(pd.arrays.IntegerArray(self.values, self.missing.copy()))
+                return self.values
+            return pd.arrays.IntegerArray(self.values, self.missing.copy())
         if dtype == "bool":
             if not self.missing.any():
-                return pd.Series(self.values)
-            return pd.Series(pd.arrays.BooleanArray(self.values, self.missing.copy()))
+                return self.values
+            return pd.arrays.BooleanArray(self.values, self.missing.copy())
         if dtype == "datetime64[ns]":
-            return pd.Series(self.values.astype("datetime64[ns]"))
-        return pd.Series(self.values)
+            return self.values.astype("datetime64[ns]")
+        return self.values
 
 
 def _text(cells: list) -> _Column:
@@ -174,11 +174,12 @@ def _table(name: str, rows: list[dict]) -> tuple[pd.DataFrame, np.ndarray]:
 
     schema = table_schema(name, list(COLUMNS[name]))
     bad = np.zeros(len(rows), dtype=bool)
-    frame = {}
+    frame, cells = {}, {}
     for col, dtype in DTYPES[name].items():
         column = _READ[dtype]([r.get(col) for r in rows])
         bad |= column.unreadable
-        frame[col] = column.series(dtype)
+        frame[col] = column.array(dtype)
+        cells[col] = column.values
         spec = schema.columns[col]
         if not spec.nullable:
             bad |= column.missing
@@ -187,7 +188,7 @@ def _table(name: str, rows: list[dict]) -> tuple[pd.DataFrame, np.ndarray]:
                     or not check.ignore_na:
                 raise _Unsure(f"{name}.{col}: a check this module cannot run ({check.name})")
             bad |= ~column.missing & ~_holds(check, column)
-    frame = pd.DataFrame(frame)
+    frame = pd.DataFrame(frame, copy=False)
     for check in schema.checks:
         if check.groupby is not None or check.element_wise or check.is_builtin_check(check.name):
             raise _Unsure(f"{name}: a table-wide check this module cannot run ({check.name})")
@@ -195,8 +196,12 @@ def _table(name: str, rows: list[dict]) -> tuple[pd.DataFrame, np.ndarray]:
         if held.shape != (len(frame),):
             raise _Unsure(f"{name}: a table-wide check that does not judge rows ({check.name})")
         bad |= ~held
-    if schema.unique and len(frame) > 1:
-        bad |= frame.duplicated(subset=list(schema.unique), keep=False).to_numpy()
+    if schema.unique and len(frame) > 1:  # every row of a key that appears more than once
+        keys = list(zip(*(cells[c].tolist() for c in schema.unique)))
+        seen: dict[tuple, int] = {}
+        for key in keys:
+            seen[key] = seen.get(key, 0) + 1
+        bad |= np.array([seen[key] > 1 for key in keys], dtype=bool)
     return frame, bad
 
 
