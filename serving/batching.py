@@ -2,9 +2,13 @@
 
 Why: checking a request against the contract and building its features costs a few hundred pandas operations
 whatever the number of cooperatives, so one cooperative per request pays almost all of it. Scoring the waiting
-requests together pays it once per pass. There is no timer: at low load a request is scored at once, alone;
-under load the queue fills while a pass runs, and the next pass takes it (up to ``max_coops_per_request``
-cooperatives). One pass at a time per worker, in a thread, so the server keeps accepting requests meanwhile.
+requests together pays it once per pass. At low load a request is scored at once, alone; under load the queue
+fills while a pass runs, and the next pass takes it (up to ``max_coops_per_request`` cooperatives). After a
+pass, the clients it answered send their next requests within milliseconds: the next pass waits for them (at
+most GATHER_SECONDS, and only until as many requests wait as were in play), so the clients do not split into
+cohorts scored in alternate passes. A clean group is checked by serving.request_check; data.validation checks
+(and words the 400 of) anything else. One pass at a time per worker, in a thread, so the server keeps accepting
+requests meanwhile.
 
 Each request still gets exactly its own answer:
 - requests are grouped only when they share ``as_of_year`` and no cooperative (or clinic case) id, so one
@@ -39,7 +43,7 @@ if TYPE_CHECKING:
     from serving.scoring import LoadedModels, ScoreResult
 
 
-GATHER_SECONDS = 0.02  # the longest wait for the next requests after a pass (a pass takes a few hundred ms)
+GATHER_SECONDS = 0.02  # the longest wait for the next requests after a pass (a pass takes ~100 ms)
 
 
 @dataclass(eq=False)
@@ -267,8 +271,9 @@ class Batcher:
         return taken
 
     async def _gather(self, expected: int) -> None:
-        """Right after a pass, the clients it answered are sending their next requests: wait a moment for as
-        many as that pass held (without this, passes alternate between one request and all the others)."""
+        """Right after a pass, the clients it answered are sending their next requests: wait a moment until as
+        many requests wait as were in play at the end of that pass (without this, passes split the clients
+        into cohorts that alternate: half of them, or one, per pass)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + GATHER_SECONDS
         while len(self._queue) < expected and loop.time() < deadline:
@@ -277,12 +282,13 @@ class Batcher:
     async def _drain(self) -> None:
         import anyio
 
-        last = 1  # the first request of a quiet spell is scored at once
-        while self._queue:
-            await self._gather(last)
+        expected = 1  # the first request of a quiet spell is scored at once
+        while True:
+            await self._gather(expected)
             taken = self._take()
-            last = max(1, len(taken))
             if not taken:
+                if not self._queue:  # nobody came back within the wait: the next request starts a new runner
+                    return
                 continue
             try:
                 answers = await anyio.to_thread.run_sync(score_jobs, [j for j, _ in taken], self.models,
@@ -292,6 +298,7 @@ class Batcher:
                     if not future.done():
                         future.set_exception(err)
                 continue
+            expected = len(taken) + len(self._queue)  # the clients answered now, and those already waiting
             for (_, future), answer in zip(taken, answers):
                 if future.done():
                     continue
