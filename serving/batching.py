@@ -173,7 +173,8 @@ def _own_rows(rows: dict[str, dict], at: dict[str, int], cols: dict[str, np.ndar
 def score_group(jobs: list[Job], models: LoadedModels, settings: Settings) -> list[Answer | RequestInvalid]:
     """Check and score jobs together (see the module's notes); one Answer or RequestInvalid per job."""
     from data.validation import DatasetInvalid
-    from serving.scoring import registered_coops, score_dataset
+    from features.panel import registered_coop_years
+    from serving.scoring import score_dataset
 
     rows, where, owner = _combined(jobs)
     try:
@@ -194,7 +195,7 @@ def score_group(jobs: list[Job], models: LoadedModels, settings: Settings) -> li
         return [RequestInvalid(found[k]) if k in found else answers[k] for k in range(len(jobs))]
 
     year = jobs[0].as_of_year
-    alive = set(registered_coops(ds, year)["coop_id"].astype(str))
+    alive = set(registered_coop_years(ds, [year])["coop_id"].astype(str))  # whom score_dataset scores
     out: list[Answer | RequestInvalid | None] = [None] * len(jobs)
     scorable = []
     for k, job in enumerate(jobs):
