@@ -86,8 +86,13 @@ def prepare(job: Job, settings: Settings) -> None:
     elif job.as_of_year > settings.current_year:
         raise RequestInvalid([(("as_of_year",), f"{job.as_of_year} is in the future", "future_year")])
     job.rows, job.where = flatten(job.cooperatives)
-    job.keys = {("coop", c.cooperative.coop_id) for c in job.cooperatives}
-    job.keys |= {("case", r.case_id) for c in job.cooperatives for r in c.clinic_cases}
+    job.keys = ids_of(job.cooperatives)
+
+
+def ids_of(cooperatives: list[CoopRecords]) -> set[tuple[str, str]]:
+    """The ids a request's rows hold under the contract's uniqueness rules: its cooperatives and clinic cases."""
+    keys = {("coop", c.cooperative.coop_id) for c in cooperatives}
+    return keys | {("case", r.case_id) for c in cooperatives for r in c.clinic_cases}
 
 
 def _alone(job: Job) -> bool:
@@ -261,14 +266,23 @@ class Batcher:
         return await future
 
     def _take(self) -> list[tuple[Job, asyncio.Future]]:
-        taken, n = [], 0
+        """The next pass's jobs, in arrival order, up to ``max_coops_per_request`` cooperatives. A job naming a
+        cooperative or clinic case that a job already taken names waits for the next pass, first in line: the two
+        cannot be checked together (the contract's keys), and a group of its own would pay a pass's fixed cost."""
+        taken, n, ids, later = [], 0, set(), []
         while self._queue and (not taken or n + len(self._queue[0][0].cooperatives)
                                <= self.settings.max_coops_per_request):
             job, future = self._queue.pop(0)
             if future.cancelled():  # the client went away while waiting
                 continue
+            mine = ids_of(job.cooperatives)
+            if ids & mine:
+                later.append((job, future))
+                continue
             taken.append((job, future))
             n += len(job.cooperatives)
+            ids |= mine
+        self._queue[:0] = later
         return taken
 
     async def _gather(self, expected: int) -> None:
