@@ -2,7 +2,7 @@
 
     make demo   # once: simulates work/demo/data and trains the champions into work/mlflow.db
     .venv/bin/python bench/bench_serve.py [--data work/demo/data] [--as-of YEAR] [--clients 8] [--requests 150]
-                                          [--workers 1] [--rounds 5]
+                                          [--workers 1] [--rounds 2] [--pairs]
 
 Uses the MLflow store that MLFLOW_TRACKING_URI (or KLINIK_WORK_DIR's default) names, as `klinik serve` does.
 Both servers run on 127.0.0.1 with the same number of workers (ours predicts with one LightGBM thread per worker;
@@ -124,6 +124,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="requests per client before measuring")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (both servers)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds the requests are split into")
+    parser.add_argument("--pairs", action="store_true",
+                        help="clients 2m and 2m+1 ask about the same cooperative at the same time")
     args = parser.parse_args()
 
     from data.loader import load_dataset
@@ -149,6 +151,9 @@ def main() -> None:
     feats = feats.loc[feats["year"] == as_of].set_index("coop_id").loc[ids, columns]
     theirs = [json.dumps({"dataframe_split": {"columns": columns, "data": [[json_cell(v) for v in row]]}}).encode()
               for row in feats.itertuples(index=False)]
+
+    if args.pairs:  # with the clients taking bodies in turns, neighbours then send the same cooperative together
+        ours, theirs = [b for b in ours for _ in (0, 1)], [b for b in theirs for _ in (0, 1)]
 
     # mlflow models serve starts `uvicorn` by name: the virtualenv's bin must be on PATH
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "BENTOML_DO_NOT_TRACK": "True",
@@ -194,7 +199,8 @@ def main() -> None:
     results = {name: combined(parts) for name, parts in runs.items()}
     print(f"\n{args.clients} concurrent clients x {args.requests} requests, one cooperative per request, "
           f"{args.workers} worker(s) each, {os.cpu_count()} cores, as_of_year {as_of}, {len(ids)} cooperatives, "
-          f"{len(parts)} alternating rounds; LightGBM threads: ours 1 per worker, MLflow's {mlflow_threads}\n")
+          f"{len(parts)} alternating rounds{', pairs of clients on one cooperative' if args.pairs else ''}; "
+          f"LightGBM threads: ours 1 per worker, MLflow's {mlflow_threads}\n")
     print("| server | requests | requests/s | p50 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, r in results.items():
