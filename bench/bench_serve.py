@@ -6,9 +6,10 @@
 
 Uses the MLflow store that MLFLOW_TRACKING_URI (or KLINIK_WORK_DIR's default) names, as `klinik serve` does.
 Both servers run on 127.0.0.1 with the same number of workers (ours predicts with one LightGBM thread per worker;
-MLflow's with the threads the champion was trained with, printed: 1 for the demo's), each answering ``--clients`` concurrent clients that send ``--requests``
-requests each (bounded loops), after the same warm-up. The requests are sent in ``--rounds`` rounds that
-alternate between the servers, so that other jobs on a shared machine slow both alike:
+MLflow's with the threads the champion was trained with, printed: 1 for the demo's), each answering ``--clients``
+concurrent clients that send ``--requests`` requests each (bounded loops), after the same warm-up. The requests
+are sent in ``--rounds`` rounds that alternate between the servers, so that other jobs on a shared machine slow
+both alike:
 
 - ours: POST /score with ONE cooperative's raw records per request (validation, features, both models,
   TreeSHAP reasons, the policy), exactly what a clinic officer's tool sends;
