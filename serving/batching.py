@@ -2,9 +2,13 @@
 
 Why: checking a request against the contract and building its features costs a few hundred pandas operations
 whatever the number of cooperatives, so one cooperative per request pays almost all of it. Scoring the waiting
-requests together pays it once per pass. There is no timer: at low load a request is scored at once, alone;
-under load the queue fills while a pass runs, and the next pass takes it (up to ``max_coops_per_request``
-cooperatives). One pass at a time per worker, in a thread, so the server keeps accepting requests meanwhile.
+requests together pays it once per pass. At low load a request is scored at once, alone; under load the queue
+fills while a pass runs, and the next pass takes it (up to ``max_coops_per_request`` cooperatives). After a
+pass, the clients it answered send their next requests within milliseconds: the next pass waits for them (at
+most GATHER_SECONDS, and only until as many requests wait as were in play), so the clients do not split into
+cohorts scored in alternate passes. A clean group is checked by serving.request_check; data.validation checks
+(and words the 400 of) anything else. One pass at a time per worker, in a thread, so the server keeps accepting
+requests meanwhile.
 
 Each request still gets exactly its own answer:
 - requests are grouped only when they share ``as_of_year`` and no cooperative (or clinic case) id, so one
@@ -35,10 +39,11 @@ from serving.service_io import (
 if TYPE_CHECKING:
     from klinik.settings import Settings
     from serving.schemas import CoopRecords
+    from data.dataset import Dataset
     from serving.scoring import LoadedModels, ScoreResult
 
 
-GATHER_SECONDS = 0.02  # the longest wait for the next requests after a pass (a pass takes a few hundred ms)
+GATHER_SECONDS = 0.02  # the longest wait for the next requests after a pass (a pass takes ~100 ms)
 
 
 @dataclass(eq=False)
@@ -81,8 +86,13 @@ def prepare(job: Job, settings: Settings) -> None:
     elif job.as_of_year > settings.current_year:
         raise RequestInvalid([(("as_of_year",), f"{job.as_of_year} is in the future", "future_year")])
     job.rows, job.where = flatten(job.cooperatives)
-    job.keys = {("coop", c.cooperative.coop_id) for c in job.cooperatives}
-    job.keys |= {("case", r.case_id) for c in job.cooperatives for r in c.clinic_cases}
+    job.keys = ids_of(job.cooperatives)
+
+
+def ids_of(cooperatives: list[CoopRecords]) -> set[tuple[str, str]]:
+    """The ids a request's rows hold under the contract's uniqueness rules: its cooperatives and clinic cases."""
+    keys = {("coop", c.cooperative.coop_id) for c in cooperatives}
+    return keys | {("case", r.case_id) for c in cooperatives for r in c.clinic_cases}
 
 
 def _alone(job: Job) -> bool:
@@ -116,14 +126,28 @@ def groups(jobs: list[Job], max_coops: int) -> list[list[Job]]:
     return [g.jobs for g in out]
 
 
-def _combined(jobs: list[Job]) -> tuple[RequestTables, dict[str, np.ndarray]]:
-    """The jobs' tables stacked (row locations stay each job's own) and, per table row, the job it belongs to."""
+def _combined(jobs: list[Job]) -> tuple[dict[str, list[dict]], dict[str, list[tuple]], dict[str, np.ndarray]]:
+    """The jobs' rows stacked (row locations stay each job's own) and, per table row, the job it belongs to."""
     rows, where, owner = {}, {}, {}
     for name in ("cooperatives", *NESTED_TABLES):
         rows[name] = [r for j in jobs for r in j.rows[name]]
         where[name] = [loc for j in jobs for loc in j.where[name]]
         owner[name] = np.concatenate([np.full(len(j.rows[name]), k, dtype=np.int64) for k, j in enumerate(jobs)])
-    return tables_from_rows(rows, where), owner
+    return rows, where, owner
+
+
+def checked(rows: dict[str, list[dict]], where: dict[str, list[tuple]]) -> Dataset:
+    """The request rows as a typed Dataset, or DatasetInvalid with every problem (rows numbered per table).
+
+    Clean rows are judged and typed by serving.request_check (no pandera cost); anything it flags or cannot
+    judge is checked by data.validation, which writes every problem reported."""
+    from data.validation import validate_tables
+    from serving.request_check import clean_dataset
+
+    ds = clean_dataset(rows, source="request")
+    if ds is not None:
+        return ds
+    return validate_tables(tables_from_rows(rows, where).tables, source="request", require_health=False)
 
 
 def _policy_inputs(result: ScoreResult) -> tuple[dict[str, int], dict[str, np.ndarray]]:
@@ -153,13 +177,15 @@ def _own_rows(rows: dict[str, dict], at: dict[str, int], cols: dict[str, np.ndar
 
 def score_group(jobs: list[Job], models: LoadedModels, settings: Settings) -> list[Answer | RequestInvalid]:
     """Check and score jobs together (see the module's notes); one Answer or RequestInvalid per job."""
-    from data.validation import DatasetInvalid, validate_tables
-    from serving.scoring import registered_coops, score_dataset
+    from data.validation import DatasetInvalid
+    from features.panel import registered_coop_years
+    from serving.scoring import score_dataset
 
-    req, owner = _combined(jobs)
+    rows, where, owner = _combined(jobs)
     try:
-        ds = validate_tables(req.tables, source="request", require_health=False)
+        ds = checked(rows, where)
     except DatasetInvalid as err:
+        req = RequestTables({}, where)
         found: dict[int, list] = {}
         for p in err.problems:
             attributable = p.row is not None and p.table in owner
@@ -174,7 +200,7 @@ def score_group(jobs: list[Job], models: LoadedModels, settings: Settings) -> li
         return [RequestInvalid(found[k]) if k in found else answers[k] for k in range(len(jobs))]
 
     year = jobs[0].as_of_year
-    alive = set(registered_coops(ds, year)["coop_id"].astype(str))
+    alive = set(registered_coop_years(ds, [year])["coop_id"].astype(str))  # whom score_dataset scores
     out: list[Answer | RequestInvalid | None] = [None] * len(jobs)
     scorable = []
     for k, job in enumerate(jobs):
@@ -240,19 +266,29 @@ class Batcher:
         return await future
 
     def _take(self) -> list[tuple[Job, asyncio.Future]]:
-        taken, n = [], 0
+        """The next pass's jobs, in arrival order, up to ``max_coops_per_request`` cooperatives. A job naming a
+        cooperative or clinic case that a job already taken names waits for the next pass, first in line: the two
+        cannot be checked together (the contract's keys), and a group of its own would pay a pass's fixed cost."""
+        taken, n, ids, later = [], 0, set(), []
         while self._queue and (not taken or n + len(self._queue[0][0].cooperatives)
                                <= self.settings.max_coops_per_request):
             job, future = self._queue.pop(0)
             if future.cancelled():  # the client went away while waiting
                 continue
+            mine = ids_of(job.cooperatives)
+            if ids & mine:
+                later.append((job, future))
+                continue
             taken.append((job, future))
             n += len(job.cooperatives)
+            ids |= mine
+        self._queue[:0] = later
         return taken
 
     async def _gather(self, expected: int) -> None:
-        """Right after a pass, the clients it answered are sending their next requests: wait a moment for as
-        many as that pass held (without this, passes alternate between one request and all the others)."""
+        """Right after a pass, the clients it answered are sending their next requests: wait a moment until as
+        many requests wait as were in play at the end of that pass (without this, passes split the clients
+        into cohorts that alternate: half of them, or one, per pass)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + GATHER_SECONDS
         while len(self._queue) < expected and loop.time() < deadline:
@@ -261,12 +297,13 @@ class Batcher:
     async def _drain(self) -> None:
         import anyio
 
-        last = 1  # the first request of a quiet spell is scored at once
-        while self._queue:
-            await self._gather(last)
+        expected = 1  # the first request of a quiet spell is scored at once
+        while True:
+            await self._gather(expected)
             taken = self._take()
-            last = max(1, len(taken))
             if not taken:
+                if not self._queue:  # nobody came back within the wait: the next request starts a new runner
+                    return
                 continue
             try:
                 answers = await anyio.to_thread.run_sync(score_jobs, [j for j, _ in taken], self.models,
@@ -276,6 +313,7 @@ class Batcher:
                     if not future.done():
                         future.set_exception(err)
                 continue
+            expected = len(taken) + len(self._queue)  # the clients answered now, and those already waiting
             for (_, future), answer in zip(taken, answers):
                 if future.done():
                     continue

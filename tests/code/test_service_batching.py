@@ -81,3 +81,18 @@ def test_a_nested_row_naming_another_cooperative_is_refused():
     with pytest.raises(RequestInvalid) as err:
         request_tables([bad])
     assert err.value.problems[0][0] == ("cooperatives", 0, "staffing", 0, "coop_id")
+
+
+def test_a_request_for_a_cooperative_already_in_the_pass_waits_for_the_next_one():
+    from concurrent.futures import Future
+
+    from serving.batching import Batcher
+
+    batcher = Batcher(models=None, settings=get_settings())
+    jobs = [Job([coop("A")], None, "auto"), Job([coop("A")], None, "auto"), Job([coop("B")], None, "auto"),
+            Job([coop("C", case="K1")], None, "auto"), Job([coop("D", case="K1")], None, "auto")]
+    batcher._queue = [(j, Future()) for j in jobs]
+    first = [j for j, _ in batcher._take()]
+    assert first == [jobs[0], jobs[2], jobs[3]]
+    assert [j for j, _ in batcher._queue] == [jobs[1], jobs[4]]  # first in line for the next pass
+    assert [j for j, _ in batcher._take()] == [jobs[1], jobs[4]]
