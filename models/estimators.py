@@ -238,7 +238,10 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         events are few; with many events plain shuffled group folds balance well enough and are much faster."""
         n_minor = int(min(y01.sum(), len(y01) - y01.sum()))
         if groups is not None:
-            groups = np.asarray(groups)
+            # integer codes in the sorted order of the labels: the same folds as the labels themselves, but
+            # numpy's isin on object arrays (string ids) compares every row with every group of a fold, which is
+            # quadratic and took hours on national data
+            groups = np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
             n_splits = int(min(n_splits, len(np.unique(groups)), max(n_minor, 2)))
             if many:
                 splitter = GroupKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)

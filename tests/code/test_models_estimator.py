@@ -146,3 +146,22 @@ def test_spell_contributions_add_the_year_before_the_spell(fitted):
     np.testing.assert_allclose(got.iloc[0].to_numpy(), own.iloc[0].to_numpy() + before_p)
     np.testing.assert_allclose(got.iloc[1:].to_numpy(), own.iloc[1:].to_numpy())
     assert list(got.index) == list(now.index) and list(got.columns) == list(own.columns)
+
+
+def test_folds_over_string_ids_are_sklearns_group_folds():
+    # the estimator splits on integer codes of the ids (numpy's isin on strings is quadratic); the folds must
+    # be exactly those sklearn makes from the ids themselves, so results do not depend on that shortcut
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+    rng = np.random.default_rng(0)
+    ids = np.array([f"KOP-{i:06d}" for i in rng.integers(0, 400, 4000)], dtype=object)
+    y = (rng.random(len(ids)) < 0.1).astype(int)
+    X = np.zeros((len(ids), 1))
+    est = CalibratedLGBMClassifier(random_state=5)
+    for many, splitter in ((True, GroupKFold), (False, StratifiedGroupKFold)):
+        expected = list(splitter(n_splits=4, shuffle=True, random_state=5).split(X, y, ids))
+        got = est._folds(X, y, ids, 4, many)
+        assert len(got) == len(expected) == 4
+        for (train_a, test_a), (train_b, test_b) in zip(got, expected):
+            np.testing.assert_array_equal(train_a, train_b)
+            np.testing.assert_array_equal(test_a, test_b)
