@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from data.contract import OPTIONAL_TABLES, REQUIRED_TABLES
+
 
 @dataclass
 class Dataset:
@@ -37,9 +39,7 @@ class Dataset:
         """The same dataset holding only the rows of ``coop_ids``, in every table (a small copy, for work on a
         few cooperatives of a large dataset)."""
         wanted = pd.Index(list(coop_ids), dtype="str")
-        tables = {name: getattr(self, name) for name in ("cooperatives", "financials", "staffing", "meetings",
-                                                         "health", "clinic_cases", "truth")}
+        tables = {name: getattr(self, name) for name in REQUIRED_TABLES + OPTIONAL_TABLES}
         return replace(self, warnings=list(self.warnings), **{
             name: t.loc[t["coop_id"].isin(wanted)].reset_index(drop=True)
             for name, t in tables.items() if t is not None})
-
