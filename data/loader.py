@@ -108,10 +108,17 @@ def read_csv_table(path: Path, table: str) -> pd.DataFrame:
     if twice:
         raise _Unreadable(f"the header names a column more than once: {', '.join(twice)}", row=1)
     as_text = [n for n in names if DTYPES[table].get(n) in _READ_AS_TEXT]
+    dates = [n for n in names if DTYPES[table].get(n) == "datetime64[ns]"]
+    fast_errors = (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError)
     try:
-        frame = _read_csv_fast(path, names, as_text)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
-        frame = _read_csv_careful(path, names, as_text)  # a messy file: pandas says which line is wrong
+        frame = _read_csv_fast(path, names, as_text, dates)
+    except fast_errors:
+        try:  # a date pyarrow will not parse: read the dates as text and let validation name each bad one
+            frame = _read_csv_fast(path, names, as_text, []) if dates else None
+        except fast_errors:
+            frame = None
+        if frame is None:
+            frame = _read_csv_careful(path, names, as_text)  # a messy file: pandas says which line is wrong
     frame.index = np.arange(2, len(frame) + 2)
     return _without_unused_columns(frame)
 
@@ -129,22 +136,27 @@ def _without_unused_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=unused)
 
 
-def _read_csv_fast(path: Path, names: list[str], as_text: list[str]) -> pd.DataFrame:
+def _read_csv_fast(path: Path, names: list[str], as_text: list[str], dates: list[str]) -> pd.DataFrame:
     """pyarrow's multi-threaded reader; any irregularity raises and the careful reader takes over.
 
-    Blank lines are kept as empty rows so that row numbers stay those of the file.
+    Blank lines are kept as empty rows so that row numbers stay those of the file. Date columns are parsed here
+    as strict YYYY-MM-DD (pyarrow refuses 2021-3-5, 2021-02-30 or a time of day; the caller then reads them as
+    text, and validation names each bad cell): millions of meeting dates cost little this way.
     """
+    types = {h: pa.string() for h in as_text} | {h: pa.date32() for h in dates}
     table = pa_csv.read_csv(
         path,
         read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
-        convert_options=pa_csv.ConvertOptions(column_types={h: pa.string() for h in as_text}, null_values=[""],
+        convert_options=pa_csv.ConvertOptions(column_types=types, null_values=[""],
                                               strings_can_be_null=True, quoted_strings_can_be_null=True),
     )
     for i, col in enumerate(table.columns):
         # pyarrow reads the text "nan" or "inf" as a float; the contract has no such number, so keep it as text
         if pa.types.is_floating(col.type) and (pc.any(pc.is_nan(col)).as_py() or pc.any(pc.is_inf(col)).as_py()):
             table = table.set_column(i, table.column_names[i], pc.cast(col, pa.string()))
+        elif pa.types.is_date(col.type):  # else pandas makes Python date objects; seconds hold any year
+            table = table.set_column(i, table.column_names[i], col.cast(pa.timestamp("s")))
     return table.to_pandas()
 
 
