@@ -68,10 +68,10 @@ def main() -> int:
     print(f"peak memory {peak_gib:.1f} GiB; rows: " + ", ".join(f"{n} {r:,}" for n, r in rows.items()))
     print(f"warnings: {ds.warnings or 'none'}")
     if args.write_parquet is not None:
+        from data.contract import COLUMNS
         from data.io import write_dataset
 
-        tables = {name: getattr(ds, name) for name in ("cooperatives", "financials", "staffing", "meetings",
-                                                       "health", "clinic_cases", "truth")}
+        tables = {name: getattr(ds, name) for name in COLUMNS}  # every table of the contract, truth included
         write_dataset({k: v for k, v in tables.items() if v is not None}, args.write_parquet, fmt="parquet")
         print(f"written as Parquet into {args.write_parquet}")
     return 0

@@ -46,6 +46,17 @@ def end_to_end(data: Path, as_of: int, out: Path) -> dict:
             "stages": stages}
 
 
+def _booster_size(booster, version: str) -> dict:
+    """What the floor depends on: TreeSHAP costs about trees x leaves x depth^2 per row."""
+    def depth(node: dict) -> int:
+        return 0 if "split_index" not in node else 1 + max(depth(node["left_child"]), depth(node["right_child"]))
+
+    trees = booster.dump_model()["tree_info"]
+    return {"version": version, "trees": len(trees),
+            "leaves": round(sum(t["num_leaves"] for t in trees) / max(len(trees), 1), 1),
+            "depth": round(sum(depth(t["tree_structure"]) for t in trees) / max(len(trees), 1), 1)}
+
+
 def stages(data: Path, as_of: int, repeats: int) -> dict:
     """Run in a child process (``--stages``) so its memory is its own."""
     import numpy as np
@@ -64,6 +75,8 @@ def stages(data: Path, as_of: int, repeats: int) -> dict:
     out["load_validate_s"] = round(time.perf_counter() - t0, 2)
     out["coops"] = int(len(ds.cooperatives))
     models = load_models(settings, n_threads=threads)
+    out["models"] = {kind: _booster_size(getattr(models, kind)[-1].booster, getattr(models, f"{kind}_version"))
+                     for kind in ("risk", "recovery")}
 
     t0 = time.perf_counter()
     feats = build_features(ds, settings, years=[as_of])
@@ -131,6 +144,8 @@ def main() -> None:
     print(f"    features (one year)       {parts['features_s']:>7.1f} s")
     print(f"  scoring core (score_dataset){parts['score_dataset_s']:>7.1f} s   "
           f"= {parts['score_dataset_over_floor']:.1f}x the floor")
+    print("  champions: " + "; ".join(f"{k} v{m['version']} {m['trees']} trees, {m['leaves']} leaves, depth "
+                                      f"{m['depth']} (means)" for k, m in parts["models"].items()))
     print(f"  floor (predict_proba + pred_contrib) {parts['floor_s']:.1f} s; "
           f"end to end = {result['end_to_end_over_floor']:.1f}x the floor")
     print(f"figures in {args.out / 'bench_score.json'}")

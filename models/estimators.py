@@ -49,9 +49,13 @@ def _size_aware(n_rows: int, n_events: int) -> dict:
     elif n_events < 6_000:
         tier = {"num_leaves": 15, "reg_lambda": 5.0, "extra_trees": False}
     else:
-        tier = {"num_leaves": 31, "reg_lambda": 1.0, "extra_trees": False}
+        # depth 6 (XGBoost's default): leaf-wise growth to 31 leaves otherwise makes trees 9-10 splits deep, and
+        # TreeSHAP (the reasons of every score) costs about leaves x depth^2 per tree. On the national world the
+        # cap left ROC AUC and ECE as they were and cut pred_contrib for 127,000 cooperatives from 70 s to 58 s
+        tier = {"num_leaves": 31, "reg_lambda": 1.0, "extra_trees": False, "max_depth": 6}
     few = n_events < 1_500
     return {
+        "max_depth": -1,
         **tier,
         "min_child_samples": int(np.clip(n_rows // 100, 10, 200)),
         "learning_rate": 0.03 if few else 0.06,
@@ -94,7 +98,8 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
     3. refits one booster on all rows with that many trees.
     ``predict_proba`` is then ``sigmoid(a * raw + b)`` and ``raw_score`` / ``contributions`` explain it.
 
-    Parameters left as ``None`` (``num_leaves``, ``min_child_samples``, ``reg_lambda``, ``extra_trees``) are
+    Parameters left as ``None`` (``num_leaves``, ``min_child_samples``, ``reg_lambda``, ``max_depth``,
+    ``extra_trees``) are
     chosen from the size of the training data (:func:`_size_aware`). ``monotone`` maps column names to +1
     (never lowers the probability), -1 (never raises it) or 0; ``categorical`` names columns holding
     non-negative integer codes. ``n_jobs`` sets LightGBM's threads for fitting and predicting and may be
@@ -111,7 +116,7 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         num_leaves: int | None = None,
         min_child_samples: int | None = None,
         reg_lambda: float | None = None,
-        max_depth: int = -1,
+        max_depth: int | None = None,
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,
         min_split_gain: float = 0.0,
@@ -158,7 +163,7 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
             "num_leaves": self.num_leaves or auto["num_leaves"],
             "min_data_in_leaf": self.min_child_samples or auto["min_child_samples"],
             "lambda_l2": auto["reg_lambda"] if self.reg_lambda is None else self.reg_lambda,
-            "max_depth": self.max_depth,
+            "max_depth": auto["max_depth"] if self.max_depth is None else self.max_depth,
             "bagging_fraction": self.subsample,
             "bagging_freq": 1 if self.subsample < 1.0 else 0,
             "feature_fraction": self.colsample_bytree,

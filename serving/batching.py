@@ -86,7 +86,7 @@ def prepare(job: Job, settings: Settings) -> None:
     elif job.as_of_year > settings.current_year:
         raise RequestInvalid([(("as_of_year",), f"{job.as_of_year} is in the future", "future_year")])
     job.rows, job.where = flatten(job.cooperatives)
-    job.keys = ids_of(job.cooperatives)
+    job.keys = job.keys or ids_of(job.cooperatives)  # _take may have found them already
 
 
 def ids_of(cooperatives: list[CoopRecords]) -> set[tuple[str, str]]:
@@ -275,7 +275,7 @@ class Batcher:
             job, future = self._queue.pop(0)
             if future.cancelled():  # the client went away while waiting
                 continue
-            mine = ids_of(job.cooperatives)
+            mine = job.keys = job.keys or ids_of(job.cooperatives)  # kept for the pass's checks
             if ids & mine:
                 later.append((job, future))
                 continue

@@ -165,3 +165,21 @@ def test_folds_over_string_ids_are_sklearns_group_folds():
         for (train_a, test_a), (train_b, test_b) in zip(got, expected):
             np.testing.assert_array_equal(train_a, train_b)
             np.testing.assert_array_equal(test_a, test_b)
+
+
+def test_many_events_grow_31_leaf_trees_at_most_6_deep():
+    # TreeSHAP, the reasons of every score, costs leaves x depth^2 per tree: the large-data tier (6,000+ events)
+    # caps the depth, and an explicit max_depth still wins (so the cap is what makes the difference)
+    def depths(model) -> list[int]:
+        def depth(node):
+            return 0 if "split_index" not in node else 1 + max(depth(node["left_child"]), depth(node["right_child"]))
+        return [depth(t["tree_structure"]) for t in model[-1].booster.dump_model()["tree_info"]]
+
+    X, y, groups = _synthetic(30_000, seed=7)
+    assert min(y.mean(), 1 - y.mean()) * len(y) >= 6_000
+    capped = build_estimator("risk", categorical=["colour"], n_splits=2, max_rounds=15, n_jobs=1)
+    capped.fit(X, y, clf__groups=groups)
+    free = build_estimator("risk", categorical=["colour"], n_splits=2, max_rounds=15, n_jobs=1, max_depth=-1)
+    free.fit(X, y, clf__groups=groups)
+    assert max(depths(capped)) <= 6 < max(depths(free))
+    assert capped[-1].booster.dump_model()["tree_info"][0]["num_leaves"] == 31

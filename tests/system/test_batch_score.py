@@ -304,3 +304,17 @@ def test_sick_cooperatives_go_to_the_clinic_training_judges(scores, world, store
     assert (batch == routed).all()
     # and the spell's earlier year does change some clinics here, so the check above is not vacuous
     assert (routed != now_only).any()
+
+
+def test_demo_prints_the_top_ten_of_the_outreach_order(run, scores, world):
+    # make demo prints the top ten: the JANGKAU list first, then the next cooperatives not sick now, by risk
+    from klinik.demo import outreach_top
+
+    top = outreach_top(run, world.cooperatives, n=10)
+    healthy = scores.loc[scores["status"] != "SAKIT_NOW"].sort_values("rank")
+    assert len(top) == min(10, len(healthy)) == 10
+    assert top["coop_id"].tolist() == healthy["coop_id"].head(10).tolist()
+    assert top["rank"].is_monotonic_increasing and top["name"].notna().all()
+    jangkau = (top["action"] == "JANGKAU").to_numpy()
+    assert not (~jangkau[:-1] & jangkau[1:]).any()  # every JANGKAU comes before every other action
+    assert set(top["action"]) <= {"JANGKAU", "PANTAU"}
