@@ -20,16 +20,17 @@ def test_demo_simulates_trains_scores_and_shows_the_outreach_list(tmp_path):
                          env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     out = run.stdout
-    assert "Top " in out and "outreach list (JANGKAU)" in out
+    assert "Top 10 of the outreach list for 2024" in out and " JANGKAU (reach out now" in out
     # The store is the embedded default under the work folder, not the current directory.
     assert (work / "mlflow.db").exists()
     assert not (tmp_path / "mlflow.db").exists()
     latest = work / "scores" / "latest"
     assert latest.is_symlink() and latest.resolve() == (work / "scores" / "2024").resolve()
     scores = pd.read_parquet(latest / "scores.parquet")
-    jangkau = scores.loc[scores["action"] == "JANGKAU"].sort_values("rank")
-    # Every cooperative on the printed list is on the outreach list, in rank order.
-    for coop_id in jangkau["coop_id"].head(10):
-        assert coop_id in out
+    # The printed ten are the top of the outreach order (not sick now, by rank), JANGKAU first, in rank order.
+    top = scores.loc[scores["status"] != "SAKIT_NOW"].sort_values("rank").head(10)
+    where = [out.index(coop_id) for coop_id in top["coop_id"]]
+    assert where == sorted(where)
+    assert f"{(scores['action'] == 'JANGKAU').sum()} JANGKAU" in out
     for name in ("scores.csv", "klinik-koperasi-2024.xlsx", "report.html", "manifest.json"):
         assert (latest / name).exists(), name
