@@ -144,7 +144,7 @@ def main(argv=None) -> int:
                           for s in range(1, args.clinic_seeds + 1)])
         right, wrong = (f"{pairs[:, k].min():.0%}-{pairs[:, k].max():.0%}".replace("%-", "-") for k in (0, 1))
         print(f"| recovered at t+2 while in a case at the clinic of the true cause vs another clinic "
-              f"({args.clinic_coops:,} coops, {args.clinic_seeds} seeds) | {right} vs {wrong} |")
+              f"({args.clinic_coops:,} coops, seeds 1-{args.clinic_seeds}) | {right} vs {wrong} |")
     return 0
 
 
