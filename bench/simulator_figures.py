@@ -1,8 +1,8 @@
 """The "Measured" table of docs/simulator.md, from one simulated world (2014-2024), printed as its rows.
 
 Every figure but annual recovery (no definition was recorded; here: assessed sick at t and assessed at t+1, the
-share assessed not sick) uses a definition already in the code: the labels are features/labels.make_labels (the contract's
-rules) joined to ``truth``; base rates, the single ratios and the clinic row are those of
+share assessed not sick) uses a definition already in the code: the labels are features/labels.make_labels
+(the contract's rules) joined to ``truth``; base rates, the single ratios and the clinic row are those of
 tests/data/test_simulator_signal.py; the cause and routing rows are bench/routing_ceiling.py's (whose
 instrumented simulate() gives the same tables as simulate()). The clinic row pools its own worlds
 (--clinic-coops, seeds 1..--clinic-seeds; 0 skips it).
