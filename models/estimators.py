@@ -99,10 +99,9 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
     ``predict_proba`` is then ``sigmoid(a * raw + b)`` and ``raw_score`` / ``contributions`` explain it.
 
     Parameters left as ``None`` (``num_leaves``, ``min_child_samples``, ``reg_lambda``, ``max_depth``,
-    ``extra_trees``) are
-    chosen from the size of the training data (:func:`_size_aware`). ``monotone`` maps column names to +1
-    (never lowers the probability), -1 (never raises it) or 0; ``categorical`` names columns holding
-    non-negative integer codes. ``n_jobs`` sets LightGBM's threads for fitting and predicting and may be
+    ``extra_trees``) are chosen from the size of the training data (:func:`_size_aware`). ``monotone`` maps
+    column names to +1 (never lowers the probability), -1 (never raises it) or 0; ``categorical`` names columns
+    holding non-negative integer codes. ``n_jobs`` sets LightGBM's threads for fitting and predicting and may be
     changed after fitting (``set_params(n_jobs=1)`` for a one-row server).
     """
 
