@@ -109,16 +109,16 @@ def read_csv_table(path: Path, table: str) -> pd.DataFrame:
         raise _Unreadable(f"the header names a column more than once: {', '.join(twice)}", row=1)
     as_text = [n for n in names if DTYPES[table].get(n) in _READ_AS_TEXT]
     dates = [n for n in names if DTYPES[table].get(n) == "datetime64[ns]"]
-    fast_errors = (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError)
-    try:
-        frame = _read_csv_fast(path, names, as_text, dates)
-    except fast_errors:
-        try:  # a date pyarrow will not parse: read the dates as text and let validation name each bad one
-            frame = _read_csv_fast(path, names, as_text, []) if dates else None
-        except fast_errors:
-            frame = None
-        if frame is None:
-            frame = _read_csv_careful(path, names, as_text)  # a messy file: pandas says which line is wrong
+    frame = None
+    # dates parsed by pyarrow; after a date it will not parse, dates as text (validation names each bad one)
+    for parsed_dates in ([dates, []] if dates else [[]]):
+        try:
+            frame = _read_csv_fast(path, names, as_text, parsed_dates)
+            break
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+            continue
+    if frame is None:
+        frame = _read_csv_careful(path, names, as_text)  # a messy file: pandas says which line is wrong
     frame.index = np.arange(2, len(frame) + 2)
     return _without_unused_columns(frame)
 
@@ -329,22 +329,14 @@ def _read_source(table: str, src: _Source, books: dict) -> tuple[pd.DataFrame | 
 
 def read_tables(folder: Path, require_health: bool = True) -> tuple[dict[str, pd.DataFrame], dict[str, str],
                                                                      list[Problem], list[str]]:
-    """Every table's raw cells (indexed by the row the file shows), where each came from, and what went wrong."""
-    books: dict = {}
+    """Every table's raw cells (indexed by the row the file shows), where each came from, and what went wrong:
+    every file read before this returns (load_dataset checks each table while the next is read instead)."""
+    arriving = _Arriving(folder, require_health)
     try:
-        sources, problems, warnings = _find_tables(folder, require_health, books)
-        frames: dict[str, pd.DataFrame] = {}
-        files = {table: where[0].label for table, where in sources.items() if len(where) == 1}
-        for table in files:  # an ambiguous table is already a problem
-            frame, problem = _read_source(table, sources[table][0], books)
-            if problem is not None:
-                problems.append(problem)
-            else:
-                frames[table] = frame
-        return frames, files, problems, warnings
+        frames = {table: arriving[table] for table in arriving if table in arriving}  # waits for each file
     finally:
-        for wb in books.values():
-            wb.close()
+        arriving.close()
+    return frames, arriving.files, arriving.problems, arriving.warnings
 
 
 class _Arriving(Mapping):
@@ -352,7 +344,7 @@ class _Arriving(Mapping):
 
     ``table in arriving`` and ``arriving[table]`` wait until that table's file has been read (or failed: then
     it is not in the mapping, and its problem is already in ``problems``). Files are read in the order
-    :func:`read_tables` reads them, so ``problems`` ends in the same order too. The CSV and Parquet readers
+    :func:`_find_tables` lists them, so ``problems`` is in the same order on every run. The CSV and Parquet readers
     spend their time in pyarrow, outside the GIL, so reading the next file overlaps with checking this one.
     """
 
