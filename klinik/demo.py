@@ -24,14 +24,14 @@ def _say(step: str, text: str) -> None:
     print(f"[{step}] {text}", flush=True)
 
 
-def outreach_top(scores_dir: Path, cooperatives: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """The first ``n`` of the outreach order, with the names and kecamatan a person calls on.
+def outreach_top(scores: pd.DataFrame, cooperatives: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The first ``n`` of the outreach order of ``scores`` (the Scores table), with the names and kecamatan a
+    person calls on.
 
     The outreach order (the ``rank`` of the Scores table) puts the cooperatives not sick now first, by risk; its
     top is the JANGKAU list (above the threshold, up to the clinic's capacity), and the ranks after it are who to
     call next if the clinic has room. The ``action`` column says which is which.
     """
-    scores = pd.read_parquet(scores_dir / "scores.parquet")
     top = scores.loc[scores["status"] != "SAKIT_NOW"].sort_values("rank").head(n)
     top = top.merge(cooperatives[["coop_id", "name", "district"]].astype({"coop_id": "str"}), on="coop_id",
                     how="left")
@@ -103,10 +103,10 @@ def run_demo(out: Path) -> int:
     if code != 0:
         return code
     _point_latest(scores_root, scores_dir.name)
-    top = outreach_top(scores_dir, ds.cooperatives)
+    scores = pd.read_parquet(scores_dir / "scores.parquet")
+    top = outreach_top(scores, ds.cooperatives)
     with pd.option_context("display.width", 200, "display.max_colwidth", 70, "display.max_columns", 10):
-        n_jangkau = int((pd.read_parquet(scores_dir / "scores.parquet", columns=["action"])["action"]
-                         == "JANGKAU").sum())
+        n_jangkau = int((scores["action"] == "JANGKAU").sum())
         print(f"\nTop {len(top)} of the outreach list for {last} (recommendations for a person to decide): "
               f"{n_jangkau} JANGKAU (reach out now: p_sick_next >= {settings.jangkau_threshold:.0%}, within the "
               f"clinic's capacity), then the next to call if the clinic has room")

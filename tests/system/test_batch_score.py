@@ -310,7 +310,7 @@ def test_demo_prints_the_top_ten_of_the_outreach_order(run, scores, world):
     # make demo prints the top ten: the JANGKAU list first, then the next cooperatives not sick now, by risk
     from klinik.demo import outreach_top
 
-    top = outreach_top(run, world.cooperatives, n=10)
+    top = outreach_top(pd.read_parquet(run / "scores.parquet"), world.cooperatives, n=10)
     healthy = scores.loc[scores["status"] != "SAKIT_NOW"].sort_values("rank")
     assert len(top) == min(10, len(healthy)) == 10
     assert top["coop_id"].tolist() == healthy["coop_id"].head(10).tolist()
