@@ -55,13 +55,13 @@ def end_to_end(data: Path, as_of: int, out: Path) -> dict:
 
 def _booster_size(booster, version: str) -> dict:
     """What the floor depends on: TreeSHAP costs about trees x leaves x depth^2 per row."""
-    def depth(node: dict) -> int:
-        return 0 if "split_index" not in node else 1 + max(depth(node["left_child"]), depth(node["right_child"]))
+    import numpy as np
 
-    trees = booster.dump_model()["tree_info"]
-    return {"version": version, "trees": len(trees),
-            "leaves": round(sum(t["num_leaves"] for t in trees) / max(len(trees), 1), 1),
-            "depth": round(sum(depth(t["tree_structure"]) for t in trees) / max(len(trees), 1), 1)}
+    from models.estimators import tree_depths
+
+    leaves = [t["num_leaves"] for t in booster.dump_model()["tree_info"]]
+    return {"version": version, "trees": len(leaves), "leaves": round(float(np.mean(leaves)), 1),
+            "depth": round(float(np.mean(tree_depths(booster))), 1)}
 
 
 def stages(data: Path, as_of: int, repeats: int) -> dict:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from models.estimators import CalibratedLGBMClassifier, build_estimator
+from models.estimators import CalibratedLGBMClassifier, build_estimator, tree_depths
 from models.explain import contributions, main_cause, spell_contributions
 
 
@@ -170,16 +170,11 @@ def test_folds_over_string_ids_are_sklearns_group_folds():
 def test_many_events_grow_31_leaf_trees_at_most_6_deep():
     # TreeSHAP, the reasons of every score, costs leaves x depth^2 per tree: the large-data tier (6,000+ events)
     # caps the depth, and an explicit max_depth still wins (so the cap is what makes the difference)
-    def depths(model) -> list[int]:
-        def depth(node):
-            return 0 if "split_index" not in node else 1 + max(depth(node["left_child"]), depth(node["right_child"]))
-        return [depth(t["tree_structure"]) for t in model[-1].booster.dump_model()["tree_info"]]
-
     X, y, groups = _synthetic(30_000, seed=7)
     assert min(y.mean(), 1 - y.mean()) * len(y) >= 6_000
     capped = build_estimator("risk", categorical=["colour"], n_splits=2, max_rounds=15, n_jobs=1)
     capped.fit(X, y, clf__groups=groups)
     free = build_estimator("risk", categorical=["colour"], n_splits=2, max_rounds=15, n_jobs=1, max_depth=-1)
     free.fit(X, y, clf__groups=groups)
-    assert max(depths(capped)) <= 6 < max(depths(free))
+    assert max(tree_depths(capped[-1].booster)) <= 6 < max(tree_depths(free[-1].booster))
     assert capped[-1].booster.dump_model()["tree_info"][0]["num_leaves"] == 31
