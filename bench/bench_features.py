@@ -35,15 +35,17 @@ def main() -> int:
     if not args.folder.exists():
         if args.coops is None:
             parser.error(f"{args.folder} does not exist (give --coops N to simulate it)")
-        from data.io import write_dataset
-        from data.simulator import simulate
+        from klinik.data.io import write_dataset
+        from klinik.data.simulator import simulate
 
-        _timed(f"simulate {args.coops} coops", lambda: write_dataset(
-            simulate(n_coops=args.coops, years=(2014, 2024), seed=1), args.folder, fmt="csv"))
+        _timed(
+            f"simulate {args.coops} coops",
+            lambda: write_dataset(simulate(n_coops=args.coops, years=(2014, 2024), seed=1), args.folder, fmt="csv"),
+        )
 
-    from data.loader import load_dataset, read_tables
-    from features.build import build_features, dataset_years
-    from features.labels import make_labels
+    from klinik.data.loader import load_dataset, read_tables
+    from klinik.features.build import build_features, dataset_years
+    from klinik.features.labels import make_labels
 
     _, floor = _timed("read files only (floor)", lambda: read_tables(args.folder))
     ds, load = _timed("load (read + validate)", lambda: load_dataset(args.folder))
@@ -58,8 +60,10 @@ def main() -> int:
     _, lab = best("make_labels", lambda: make_labels(ds))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"\n{len(ds.cooperatives):,} cooperatives; feature table {feats.shape[0]:,} rows x {feats.shape[1]} columns")
-    print(f"full build   {full:6.1f} s = {full / floor:4.2f} x the read floor ({floor:.1f} s); goal < 60 s: "
-          f"{'met' if full < 60 else 'MISSED'}")
+    print(
+        f"full build   {full:6.1f} s = {full / floor:4.2f} x the read floor ({floor:.1f} s); goal < 60 s: "
+        f"{'met' if full < 60 else 'MISSED'}"
+    )
     print(f"one year     {one:6.1f} s = {one / floor:4.2f} x the read floor")
     print(f"labels       {lab:6.1f} s;   load + full build {load + full:.1f} s;   peak memory {peak:.1f} GiB")
     return 0

@@ -37,39 +37,60 @@ def _timed(label: str, fn):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--coops", type=int, default=None, help="simulate this many cooperatives if the folder is missing")
+    parser.add_argument(
+        "--coops", type=int, default=None, help="simulate this many cooperatives if the folder is missing"
+    )
     parser.add_argument("--format", default="csv", choices=("csv", "parquet", "xlsx"))
-    parser.add_argument("--write-parquet", type=Path, default=None, metavar="DIR",
-                        help="then write the loaded dataset as Parquet into DIR (the same tables, for a Parquet run)")
+    parser.add_argument(
+        "--write-parquet",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="then write the loaded dataset as Parquet into DIR (the same tables, for a Parquet run)",
+    )
     args = parser.parse_args()
 
     if not args.folder.exists():
         if args.coops is None:
             parser.error(f"{args.folder} does not exist (give --coops N to simulate it)")
-        from data.io import write_dataset
-        from data.simulator import simulate
+        from klinik.data.io import write_dataset
+        from klinik.data.simulator import simulate
 
-        _timed(f"simulate {args.coops} coops", lambda: write_dataset(
-            simulate(n_coops=args.coops, years=(2014, 2024), seed=1), args.folder, fmt=args.format))
+        _timed(
+            f"simulate {args.coops} coops",
+            lambda: write_dataset(
+                simulate(n_coops=args.coops, years=(2014, 2024), seed=1), args.folder, fmt=args.format
+            ),
+        )
 
-    from data.loader import load_dataset, read_tables
-    from data.validation import check_tables
+    from klinik.data.loader import load_dataset, read_tables
+    from klinik.data.validation import check_tables
 
-    (frames, files, problems, warnings), _, _ = _timed("read files only", lambda: read_tables(args.folder))
+    read, _, _ = _timed("read files only", lambda: read_tables(args.folder))
+    frames, files, problems, warnings = read
     if problems:
         print("the folder has problems:", *problems[:5], sep="\n  ")
     rows = {name: len(frame) for name, frame in frames.items()}
-    _timed("validate only (in memory)", lambda: check_tables(frames, files, source=str(args.folder),
-                                                             require_health=True, quarantine=None,
-                                                             problems=problems, warnings=warnings))
-    del frames
+    _timed(
+        "validate only (in memory)",
+        lambda: check_tables(
+            frames,
+            files,
+            source=str(args.folder),
+            require_health=True,
+            quarantine=None,
+            problems=problems,
+            warnings=warnings,
+        ),
+    )
+    frames.clear()  # free the tables before the second read
     ds, _, _ = _timed("read + validate (load)", lambda: load_dataset(args.folder))
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"peak memory {peak_gib:.1f} GiB; rows: " + ", ".join(f"{n} {r:,}" for n, r in rows.items()))
     print(f"warnings: {ds.warnings or 'none'}")
     if args.write_parquet is not None:
-        from data.contract import COLUMNS
-        from data.io import write_dataset
+        from klinik.data.contract import COLUMNS
+        from klinik.data.io import write_dataset
 
         tables = {name: getattr(ds, name) for name in COLUMNS}  # every table of the contract, truth included
         write_dataset({k: v for k, v in tables.items() if v is not None}, args.write_parquet, fmt="parquet")

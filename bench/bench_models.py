@@ -10,7 +10,7 @@ Two tables, both through the same code as ``klinik train`` (training.train.judge
    worlds of the holdout ROC AUC of the model, a plain LightGBM with default settings (same features and
    split, no calibration or constraints), the logistic baseline and truth; also over the 3-year backtest.
 
-Goals (issue 4): large -- ROC AUC within 0.02 (risk) / 0.03 (recovery) of truth, ECE <= 0.02, ahead of every
+Goals: large -- ROC AUC within 0.02 (risk) / 0.03 (recovery) of truth, ECE <= 0.02, ahead of every
 baseline, routing right for >= 85% of sick cooperatives; small -- risk ROC AUC within 0.03 of truth on
 average.
 
@@ -36,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from klinik.settings import get_settings  # noqa: E402
-from training.data_prep import feature_table, task_data  # noqa: E402
-from training.evaluate import metrics  # noqa: E402
-from training.train import TASKS, judge, routing  # noqa: E402
+from klinik.training.data_prep import feature_table, task_data  # noqa: E402
+from klinik.training.evaluate import metrics  # noqa: E402
+from klinik.training.train import TASKS, judge, routing  # noqa: E402
 
 COLS = ["roc_auc", "pr_auc", "brier", "log_loss", "ece", "precision_at_k", "recall_at_k"]
 
@@ -54,9 +54,9 @@ def markdown(df: pd.DataFrame, index: bool = True) -> str:
 
 def world(n: int, seed: int, years=(2014, 2024), tables=None):
     """Simulate (or take ``tables``), write as CSV and load back (the loader's path, as klinik train reads it)."""
-    from data.io import write_dataset
-    from data.loader import load_dataset
-    from data.simulator import simulate
+    from klinik.data.io import write_dataset
+    from klinik.data.loader import load_dataset
+    from klinik.data.simulator import simulate
 
     with tempfile.TemporaryDirectory() as tmp:
         tables = tables if tables is not None else simulate(n_coops=n, years=years, seed=seed)
@@ -69,7 +69,7 @@ def plain_lightgbm(td, train, test, seed: int) -> np.ndarray:
     from lightgbm import LGBMClassifier
     from sklearn.pipeline import Pipeline
 
-    from models.estimators import build_estimator
+    from klinik.models.estimators import build_estimator
 
     prep = build_estimator(td.task, categorical=td.categorical)["prep"]
     model = Pipeline([("prep", prep), ("clf", LGBMClassifier(verbose=-1, n_jobs=1, random_state=seed))])
@@ -85,12 +85,12 @@ def large(n: int, seed: int, settings, tasks=TASKS) -> str:
     ds = world(n, seed, tables=tables)
     feats, columns = feature_table(ds)
     out = [f"### Large world: {n:,} cooperatives, 2014-2024, seed {seed}\n"]
-    from features.labels import make_labels
+    from klinik.features.labels import make_labels
 
     labels = make_labels(ds)
     for task in tasks:
         td = task_data(ds, task, feats, columns)
-        test_years = td.years[-settings.backtest_years:]
+        test_years = td.years[-settings.backtest_years :]
         judged = [judge(td, y, settings) for y in test_years]
         holdout = judged[-1]
         table = holdout.metrics[COLS].copy()
@@ -103,27 +103,35 @@ def large(n: int, seed: int, settings, tasks=TASKS) -> str:
         gap = table.loc["truth", "roc_auc"] - table.loc["model", "roc_auc"]
         gap_bt = table.loc["truth", "backtest_auc_mean"] - table.loc["model", "backtest_auc_mean"]
         best_baseline = table.drop(index=["model", "truth"])["roc_auc"].max()
-        out.append(f"**{task}** -- holdout {holdout.test_year} ({int(holdout.metrics.loc['model', 'n']):,} rows, "
-                   f"{int(holdout.metrics.loc['model', 'events']):,} positive); backtest {test_years[0]}-"
-                   f"{test_years[-1]}; fit {holdout.fit_seconds:.0f} s, {holdout.model[-1].n_trees_} trees\n")
-        out.append(markdown(table.rename_axis('predictor')))
-        out.append(f"\ngap to truth (ROC AUC): holdout {gap:.4f}, backtest mean {gap_bt:.4f}; "
-                   f"model minus best baseline: {table.loc['model', 'roc_auc'] - best_baseline:+.4f}\n")
+        out.append(
+            f"**{task}** -- holdout {holdout.test_year} ({int(holdout.metrics.loc['model', 'n']):,} rows, "
+            f"{int(holdout.metrics.loc['model', 'events']):,} positive); backtest {test_years[0]}-"
+            f"{test_years[-1]}; fit {holdout.fit_seconds:.0f} s, {holdout.model[-1].n_trees_} trees\n"
+        )
+        out.append(markdown(table.rename_axis("predictor")))
+        out.append(
+            f"\ngap to truth (ROC AUC): holdout {gap:.4f}, backtest mean {gap_bt:.4f}; "
+            f"model minus best baseline: {table.loc['model', 'roc_auc'] - best_baseline:+.4f}\n"
+        )
         if task == "risk":
             r = routing(holdout.model, feats, columns, labels, td.groups, ds.truth, holdout.test_year)
-            out.append(f"cause routing ({int(r.get('cause_match_n', 0))} coops sick in {holdout.test_year}): "
-                       f"{r.get('cause_match', float('nan')):.1%} match truth.cause; routed KEUANGAN "
-                       f"{r['routed_keuangan']:.0%}, SDM {r['routed_sdm']:.0%}, KELEMBAGAAN "
-                       f"{r['routed_kelembagaan']:.0%}\n")
+            out.append(
+                f"cause routing ({int(r.get('cause_match_n', 0))} coops sick in {holdout.test_year}): "
+                f"{r.get('cause_match', float('nan')):.1%} match truth.cause; routed KEUANGAN "
+                f"{r['routed_keuangan']:.0%}, SDM {r['routed_sdm']:.0%}, KELEMBAGAAN "
+                f"{r['routed_kelembagaan']:.0%}\n"
+            )
             sick = ds.truth.merge(labels[labels["sick"].astype(bool)][["coop_id", "year"]])
             sick = sick[(sick["year"] == holdout.test_year) & sick["cause"].notna()]
             true_share = sick["cause"].value_counts(normalize=True)
             out.append("truth.cause of those: " + ", ".join(f"{k} {v:.0%}" for k, v in true_share.items()) + "\n")
             index = sick["coop_id"].str.removeprefix("KOP-").astype(int).to_numpy() - 1  # simulator ids
             c = ceiling(records, holdout.test_year, index)
-            out.append(f"routing ceiling for the same coops (bench/routing_ceiling.py): the most probable cause "
-                       f"when the spell began {c['onset_argmax_sick']:.1%}, the dominant observed weakness now "
-                       f"{c['dominant_now_sick']:.1%}\n")
+            out.append(
+                f"routing ceiling for the same coops (bench/routing_ceiling.py): the most probable cause "
+                f"when the spell began {c['onset_argmax_sick']:.1%}, the dominant observed weakness now "
+                f"{c['dominant_now_sick']:.1%}\n"
+            )
     out.append(f"({time.perf_counter() - started:.0f} s)\n")
     return "\n".join(out)
 
@@ -137,33 +145,51 @@ def small(worlds: int, settings) -> str:
         feats, columns = feature_table(ds)
         for task in TASKS:
             td = task_data(ds, task, feats, columns)
-            for year in td.years[-settings.backtest_years:]:
+            for year in td.years[-settings.backtest_years :]:
                 j = judge(td, year, settings)
                 if j.test["label"].nunique() < 2:
                     continue
                 y = j.test["label"].to_numpy()
                 plain = metrics(y, plain_lightgbm(td, j.train, j.test, seed))
-                rows.append({"task": task, "world": seed, "year": year, "holdout": year == td.years[-1],
-                             "model": j.metrics.loc["model", "roc_auc"], "plain_lightgbm": plain["roc_auc"],
-                             "logistic": j.metrics.loc["logistic", "roc_auc"],
-                             "truth": j.metrics.loc["truth", "roc_auc"],
-                             "model_ece": j.metrics.loc["model", "ece"], "plain_ece": plain["ece"],
-                             "events": j.metrics.loc["model", "events"]})
+                rows.append(
+                    {
+                        "task": task,
+                        "world": seed,
+                        "year": year,
+                        "holdout": year == td.years[-1],
+                        "model": j.metrics.loc["model", "roc_auc"],
+                        "plain_lightgbm": plain["roc_auc"],
+                        "logistic": j.metrics.loc["logistic", "roc_auc"],
+                        "truth": j.metrics.loc["truth", "roc_auc"],
+                        "model_ece": j.metrics.loc["model", "ece"],
+                        "plain_ece": plain["ece"],
+                        "events": j.metrics.loc["model", "events"],
+                    }
+                )
     df = pd.DataFrame(rows)
     out = [f"### Small worlds: {worlds} x 308 cooperatives (seeds 1000-{999 + worlds}), ROC AUC\n"]
     summary = []
-    for (task, scope), part in [((t, "holdout"), df[(df.task == t) & df.holdout]) for t in TASKS] + \
-                                [((t, "3-year backtest"), df[df.task == t]) for t in TASKS]:
-        summary.append({
-            "task": task, "judged on": scope, "n": len(part), "events/test (mean)": part["events"].mean(),
-            "truth": part["truth"].mean(), "model": part["model"].mean(),
-            "gap model": (part["truth"] - part["model"]).mean(),
-            "plain LightGBM": part["plain_lightgbm"].mean(),
-            "gap plain": (part["truth"] - part["plain_lightgbm"]).mean(),
-            "logistic": part["logistic"].mean(), "gap logistic": (part["truth"] - part["logistic"]).mean(),
-            "sd of model gap": (part["truth"] - part["model"]).std(),
-            "ECE model": part["model_ece"].mean(), "ECE plain": part["plain_ece"].mean(),
-        })
+    for (task, scope), part in [((t, "holdout"), df[(df.task == t) & df.holdout]) for t in TASKS] + [
+        ((t, "3-year backtest"), df[df.task == t]) for t in TASKS
+    ]:
+        summary.append(
+            {
+                "task": task,
+                "judged on": scope,
+                "n": len(part),
+                "events/test (mean)": part["events"].mean(),
+                "truth": part["truth"].mean(),
+                "model": part["model"].mean(),
+                "gap model": (part["truth"] - part["model"]).mean(),
+                "plain LightGBM": part["plain_lightgbm"].mean(),
+                "gap plain": (part["truth"] - part["plain_lightgbm"]).mean(),
+                "logistic": part["logistic"].mean(),
+                "gap logistic": (part["truth"] - part["logistic"]).mean(),
+                "sd of model gap": (part["truth"] - part["model"]).std(),
+                "ECE model": part["model_ece"].mean(),
+                "ECE plain": part["plain_ece"].mean(),
+            }
+        )
     out.append(markdown(pd.DataFrame(summary), index=False))
     out.append(f"\n({time.perf_counter() - started:.0f} s)\n")
     return "\n".join(out)

@@ -19,7 +19,7 @@ which the floor follows. Measures, each in its own process so memory figures do 
    FLOOR: the models' predict_proba (risk on the coops not sick, recovery on the sick) plus LightGBM's
    pred_contrib on the risk model's encoded matrix, with the batch job's thread count, on the same features.
 Prints a table and writes the figures to <out>/bench_score.json. Goal: under 2 minutes and 8 GB end to end,
-end to end under 3x the floor (issue 5).
+end to end under 3x the floor.
 """
 
 from __future__ import annotations
@@ -43,25 +43,35 @@ def _peak_rss_gb(who: int) -> float:
 def end_to_end(data: Path, as_of: int, out: Path) -> dict:
     klinik = Path(sys.executable).with_name("klinik")
     t0 = time.perf_counter()
-    done = subprocess.run([str(klinik), "score", "--data", str(data), "--as-of", str(as_of), "--out", str(out),
-                           "--quiet"], capture_output=True, text=True)
+    done = subprocess.run(
+        [str(klinik), "score", "--data", str(data), "--as-of", str(as_of), "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - t0
     if done.returncode != 0:
         raise SystemExit(f"klinik score failed ({done.returncode}):\n{done.stderr[-3000:]}")
     stages = json.loads((out / "manifest.json").read_text())["stage_seconds"]  # as the job timed them
-    return {"seconds": round(seconds, 1), "peak_rss_gb": round(_peak_rss_gb(resource.RUSAGE_CHILDREN), 2),
-            "stages": stages}
+    return {
+        "seconds": round(seconds, 1),
+        "peak_rss_gb": round(_peak_rss_gb(resource.RUSAGE_CHILDREN), 2),
+        "stages": stages,
+    }
 
 
 def _booster_size(booster, version: str) -> dict:
     """What the floor depends on: TreeSHAP costs about trees x leaves x depth^2 per row."""
     import numpy as np
 
-    from models.estimators import tree_depths
+    from klinik.models.estimators import tree_depths
 
     leaves = [t["num_leaves"] for t in booster.dump_model()["tree_info"]]
-    return {"version": version, "trees": len(leaves), "leaves": round(float(np.mean(leaves)), 1),
-            "depth": round(float(np.mean(tree_depths(booster))), 1)}
+    return {
+        "version": version,
+        "trees": len(leaves),
+        "leaves": round(float(np.mean(leaves)), 1),
+        "depth": round(float(np.mean(tree_depths(booster))), 1),
+    }
 
 
 def stages(data: Path, as_of: int, repeats: int) -> dict:
@@ -69,10 +79,10 @@ def stages(data: Path, as_of: int, repeats: int) -> dict:
     import numpy as np
     import pandas as pd
 
-    from data.loader import load_dataset
-    from features.build import build_features
+    from klinik.data.loader import load_dataset
+    from klinik.features.build import build_features
+    from klinik.serving.scoring import health_facts, load_models, registered_coops, score_dataset
     from klinik.settings import get_settings
-    from serving.scoring import health_facts, load_models, registered_coops, score_dataset
 
     settings = get_settings()
     threads = os.cpu_count() or 1
@@ -82,8 +92,10 @@ def stages(data: Path, as_of: int, repeats: int) -> dict:
     out["load_validate_s"] = round(time.perf_counter() - t0, 2)
     out["coops"] = int(len(ds.cooperatives))
     models = load_models(settings, n_threads=threads)
-    out["models"] = {kind: _booster_size(getattr(models, kind)[-1].booster, getattr(models, f"{kind}_version"))
-                     for kind in ("risk", "recovery")}
+    out["models"] = {
+        kind: _booster_size(getattr(models, kind)[-1].booster, getattr(models, f"{kind}_version"))
+        for kind in ("risk", "recovery")
+    }
 
     t0 = time.perf_counter()
     feats = build_features(ds, settings, years=[as_of])
@@ -123,7 +135,7 @@ def main() -> None:
     ap.add_argument("--stages", action="store_true", help=argparse.SUPPRESS)  # the child process
     args = ap.parse_args()
     if args.as_of is None:
-        from data.loader import load_dataset
+        from klinik.data.loader import load_dataset
 
         args.as_of = load_dataset(args.data, require_health=False).last_year
     if args.stages:
@@ -132,29 +144,61 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     e2e = end_to_end(args.data, args.as_of, args.out / "scores")
-    child = subprocess.run([sys.executable, __file__, "--data", str(args.data), "--as-of", str(args.as_of),
-                            "--repeats", str(args.repeats), "--stages"], capture_output=True, text=True)
+    child = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--data",
+            str(args.data),
+            "--as-of",
+            str(args.as_of),
+            "--repeats",
+            str(args.repeats),
+            "--stages",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if child.returncode != 0:
         raise SystemExit(child.stderr[-3000:])
     parts = json.loads(child.stdout.strip().splitlines()[-1])
-    result = {"data": str(args.data), "as_of": args.as_of, "end_to_end": e2e, "stages": parts,
-              "end_to_end_over_floor": round(e2e["seconds"] / parts["floor_s"], 1)}
+    result = {
+        "data": str(args.data),
+        "as_of": args.as_of,
+        "end_to_end": e2e,
+        "stages": parts,
+        "end_to_end_over_floor": round(e2e["seconds"] / parts["floor_s"], 1),
+    }
     (args.out / "bench_score.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"klinik score, {parts['scored']:,} cooperatives scored ({parts['coops']:,} registered), "
-          f"as of {args.as_of}, {parts['threads']} threads")
+    print(
+        f"klinik score, {parts['scored']:,} cooperatives scored ({parts['coops']:,} registered), "
+        f"as of {args.as_of}, {parts['threads']} threads"
+    )
     print(f"  end to end (subprocess)     {e2e['seconds']:>7.1f} s   peak {e2e['peak_rss_gb']:.2f} GB")
     job = e2e["stages"]
-    print(f"    stages in that run: " + ", ".join(f"{k} {v:.1f} s" for k, v in job.items())
-          + f"; the rest (start-up, imports, manifest, swap) {e2e['seconds'] - sum(job.values()):.1f} s")
+    print(
+        "    stages in that run: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in job.items())
+        + f"; the rest (start-up, imports, manifest, swap) {e2e['seconds'] - sum(job.values()):.1f} s"
+    )
     print("  in one process, stage by stage:")
     print(f"    load + validate           {parts['load_validate_s']:>7.1f} s")
     print(f"    features (one year)       {parts['features_s']:>7.1f} s")
-    print(f"  scoring core (score_dataset){parts['score_dataset_s']:>7.1f} s   "
-          f"= {parts['score_dataset_over_floor']:.1f}x the floor")
-    print("  champions: " + "; ".join(f"{k} v{m['version']} {m['trees']} trees, {m['leaves']} leaves, depth "
-                                      f"{m['depth']} (means)" for k, m in parts["models"].items()))
-    print(f"  floor (predict_proba + pred_contrib) {parts['floor_s']:.1f} s; "
-          f"end to end = {result['end_to_end_over_floor']:.1f}x the floor")
+    print(
+        f"  scoring core (score_dataset){parts['score_dataset_s']:>7.1f} s   "
+        f"= {parts['score_dataset_over_floor']:.1f}x the floor"
+    )
+    print(
+        "  champions: "
+        + "; ".join(
+            f"{k} v{m['version']} {m['trees']} trees, {m['leaves']} leaves, depth {m['depth']} (means)"
+            for k, m in parts["models"].items()
+        )
+    )
+    print(
+        f"  floor (predict_proba + pred_contrib) {parts['floor_s']:.1f} s; "
+        f"end to end = {result['end_to_end_over_floor']:.1f}x the floor"
+    )
     print(f"figures in {args.out / 'bench_score.json'}")
 
 

@@ -106,8 +106,13 @@ def combined(parts: list[dict]) -> dict:
     """Several hammer runs as one: requests over the summed wall time, percentiles over every latency."""
     lat = np.concatenate([p["latencies"] for p in parts])
     wall = sum(p["wall"] for p in parts)
-    return {"requests": int(lat.size), "rps": lat.size / wall, "p50": float(np.percentile(lat, 50)),
-            "p99": float(np.percentile(lat, 99)), "errors": int(sum(p["errors"] for p in parts))}
+    return {
+        "requests": int(lat.size),
+        "rps": lat.size / wall,
+        "p50": float(np.percentile(lat, 50)),
+        "p99": float(np.percentile(lat, 99)),
+        "errors": int(sum(p["errors"] for p in parts)),
+    }
 
 
 def json_cell(v):
@@ -125,23 +130,23 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="requests per client before measuring")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (both servers)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds the requests are split into")
-    parser.add_argument("--pairs", action="store_true",
-                        help="clients 2m and 2m+1 ask about the same cooperative at the same time")
+    parser.add_argument(
+        "--pairs", action="store_true", help="clients 2m and 2m+1 ask about the same cooperative at the same time"
+    )
     args = parser.parse_args()
 
-    from data.loader import load_dataset
-    from features.build import build_features
+    from klinik.data.loader import load_dataset
+    from klinik.features.build import build_features
+    from klinik.models.persist import load_model
+    from klinik.serving.scoring import registered_coops
+    from klinik.serving.service_io import payload_from_dataset
     from klinik.settings import get_settings
-    from models.persist import load_model
-    from serving.scoring import registered_coops
-    from serving.service_io import payload_from_dataset
 
     settings = get_settings()
     ds = load_dataset(args.data or settings.work_dir / "demo" / "data")
     as_of = args.as_of or ds.last_year
     ids = list(registered_coops(ds, as_of)["coop_id"].astype(str))
-    ours = [json.dumps({"cooperatives": [c], "as_of_year": as_of}).encode()
-            for c in payload_from_dataset(ds, ids)]
+    ours = [json.dumps({"cooperatives": [c], "as_of_year": as_of}).encode() for c in payload_from_dataset(ds, ids)]
 
     uri = settings.mlflow_uri
     risk_uri = f"models:/{settings.risk_model_name}@champion"
@@ -150,24 +155,52 @@ def main() -> None:
     mlflow_threads = getattr(champion[-1], "n_jobs", None)
     feats = build_features(ds, settings, years=[as_of])
     feats = feats.loc[feats["year"] == as_of].set_index("coop_id").loc[ids, columns]
-    theirs = [json.dumps({"dataframe_split": {"columns": columns, "data": [[json_cell(v) for v in row]]}}).encode()
-              for row in feats.itertuples(index=False)]
+    theirs = [
+        json.dumps({"dataframe_split": {"columns": columns, "data": [[json_cell(v) for v in row]]}}).encode()
+        for row in feats.itertuples(index=False)
+    ]
 
     if args.pairs:  # with the clients taking bodies in turns, neighbours then send the same cooperative together
         ours, theirs = [b for b in ours for _ in (0, 1)], [b for b in theirs for _ in (0, 1)]
 
     # mlflow models serve starts `uvicorn` by name: the virtualenv's bin must be on PATH
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "BENTOML_DO_NOT_TRACK": "True",
-           "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "BENTOML_DO_NOT_TRACK": "True",
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     api_key = env.get("KLINIK_API_KEY") or settings.api_key
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     servers = {
         "klinik serve (BentoML), /score, raw records": (
-            [str(BIN / "klinik"), "serve", "--host", "127.0.0.1", "--port", "{port}", "--workers",
-             str(args.workers)], "/readyz", "/score", ours, headers),
+            [str(BIN / "klinik"), "serve", "--host", "127.0.0.1", "--port", "{port}", "--workers", str(args.workers)],
+            "/readyz",
+            "/score",
+            ours,
+            headers,
+        ),
         "mlflow models serve, /invocations, precomputed features (risk only)": (
-            [str(BIN / "mlflow"), "models", "serve", "-m", risk_uri, "--env-manager", "local", "-h",
-             "127.0.0.1", "-p", "{port}", "-w", str(args.workers)], "/ping", "/invocations", theirs, {}),
+            [
+                str(BIN / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                risk_uri,
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "{port}",
+                "-w",
+                str(args.workers),
+            ],
+            "/ping",
+            "/invocations",
+            theirs,
+            {},
+        ),
     }
     runs: dict[str, list[dict]] = {name: [] for name in servers}
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
@@ -176,13 +209,15 @@ def main() -> None:
             port = free_port()
             log = Path(tmp) / f"{k}.log"
             with open(log, "wb") as handle:
-                proc = subprocess.Popen([c.format(port=port) for c in cmd], env=env, stdout=handle,
-                                        stderr=subprocess.STDOUT)
+                proc = subprocess.Popen(
+                    [c.format(port=port) for c in cmd], env=env, stdout=handle, stderr=subprocess.STDOUT
+                )
             stack.callback(stop, proc)
             base = f"http://127.0.0.1:{port}"
             wait_until(base + ready, proc, log)
-            probe = httpx.post(base + route, content=bodies[0], timeout=60,
-                               headers={"Content-Type": "application/json", **hdrs})
+            probe = httpx.post(
+                base + route, content=bodies[0], timeout=60, headers={"Content-Type": "application/json", **hdrs}
+            )
             if probe.status_code != 200:
                 sys.exit(f"{name}: {probe.status_code} {probe.text[:500]}")
             hammer(base + route, bodies, args.clients, args.warmup, hdrs)
@@ -198,18 +233,22 @@ def main() -> None:
                 runs[name].append(hammer(url, bodies, args.clients, len(part), hdrs, start=int(part[0])))
 
     results = {name: combined(parts) for name, parts in runs.items()}
-    print(f"\n{args.clients} concurrent clients x {args.requests} requests, one cooperative per request, "
-          f"{args.workers} worker(s) each, {os.cpu_count()} cores, as_of_year {as_of}, {len(ids)} cooperatives, "
-          f"{len(parts)} alternating rounds{', pairs of clients on one cooperative' if args.pairs else ''}; "
-          f"LightGBM threads: ours 1 per worker, MLflow's {mlflow_threads}\n")
+    print(
+        f"\n{args.clients} concurrent clients x {args.requests} requests, one cooperative per request, "
+        f"{args.workers} worker(s) each, {os.cpu_count()} cores, as_of_year {as_of}, {len(ids)} cooperatives, "
+        f"{len(parts)} alternating rounds{', pairs of clients on one cooperative' if args.pairs else ''}; "
+        f"LightGBM threads: ours 1 per worker, MLflow's {mlflow_threads}\n"
+    )
     print("| server | requests | requests/s | p50 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, r in results.items():
         print(f"| {name} | {r['requests']} | {r['rps']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['errors']} |")
     a, b = results.values()
     per_round = [x["rps"] / y["rps"] for x, y in zip(*runs.values())]
-    print(f"\nthroughput ratio (ours / MLflow): {a['rps'] / b['rps']:.2f}x (rounds: "
-          f"{', '.join(f'{q:.2f}' for q in per_round)}); p99 ours {a['p99']:.1f} ms vs MLflow {b['p99']:.1f} ms")
+    print(
+        f"\nthroughput ratio (ours / MLflow): {a['rps'] / b['rps']:.2f}x (rounds: "
+        f"{', '.join(f'{q:.2f}' for q in per_round)}); p99 ours {a['p99']:.1f} ms vs MLflow {b['p99']:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

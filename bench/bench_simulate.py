@@ -25,11 +25,11 @@ import json, resource, sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
 start = time.perf_counter()
-from data.simulator import simulate
+from klinik.data.simulator import simulate
 tables = simulate(n_coops={coops}, years=({first}, {last}), seed={seed})
 simulated = time.perf_counter()
 if {out!r}:
-    from data.io import write_dataset
+    from klinik.data.io import write_dataset
     write_dataset(tables, Path({out!r}), fmt="csv")
 done = time.perf_counter()
 rows = sum(len(t) for t in tables.values())
@@ -39,8 +39,9 @@ print(json.dumps({{"simulate_s": simulated - start, "total_s": done - start, "ro
 
 
 def run_case(coops: int, years: tuple[int, int], seed: int, out: Path | None) -> dict:
-    code = CHILD.format(root=str(ROOT), coops=coops, first=years[0], last=years[1], seed=seed,
-                        out=str(out) if out else "")
+    code = CHILD.format(
+        root=str(ROOT), coops=coops, first=years[0], last=years[1], seed=seed, out=str(out) if out else ""
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -25,8 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from data import simulator as sim  # noqa: E402
-from data import simulator_risk as risk  # noqa: E402
+from klinik.data import simulator as sim  # noqa: E402
+from klinik.data import simulator_risk as risk  # noqa: E402
 
 
 def instrumented(n: int, seed: int, years=(2014, 2024), sharpness: float | None = None):
@@ -40,6 +40,7 @@ def instrumented(n: int, seed: int, years=(2014, 2024), sharpness: float | None 
     def cause_p(components, p=risk.PARAMS):
         if sharpness is not None:
             from dataclasses import replace
+
             p = replace(p, cause_sharpness=sharpness)
         last_comps["c"] = components
         return orig_cause_p(components, p)
@@ -48,8 +49,14 @@ def instrumented(n: int, seed: int, years=(2014, 2024), sharpness: float | None 
         if spell["argmax"] is None:
             spell["argmax"] = np.full(c.n, -1)
         if t >= first:
-            records[t] = (a.copy(), spell["argmax"][a].copy(), last_comps["c"].argmax(axis=0),
-                          c.sick_years[a].copy(), c.sick[a].copy(), c.cause[a].copy())
+            records[t] = (
+                a.copy(),
+                spell["argmax"][a].copy(),
+                last_comps["c"].argmax(axis=0),
+                c.sick_years[a].copy(),
+                c.sick[a].copy(),
+                c.cause[a].copy(),
+            )
         was_sick = c.sick[a].copy()
         orig_transition(rng, c, hist, a, t, first, last, p_sick, cause_probs, *rest)
         falls = ~was_sick & c.sick[a]
@@ -88,22 +95,27 @@ def main(argv=None) -> int:
     tables, records = instrumented(args.coops, args.seed, sharpness=args.sharpness)
     years = [args.year] if args.year else sorted(records)
     sick = np.concatenate([records[y][5][records[y][4] & (records[y][5] >= 0)] for y in sorted(records)])
-    new = np.concatenate([records[y][5][records[y][4] & (records[y][3] == 1) & (records[y][5] >= 0)]
-                          for y in sorted(records)])
+    new = np.concatenate(
+        [records[y][5][records[y][4] & (records[y][3] == 1) & (records[y][5] >= 0)] for y in sorted(records)]
+    )
     names = ("finance", "SDM", "governance")
     for label, causes in (("sick coop-years", sick), ("new sicknesses", new)):
         shares = np.bincount(causes, minlength=3) / len(causes)
         print(f"cause of {label}: " + " / ".join(f"{n} {v:.0%}" for n, v in zip(names, shares)))
     p_sick = tables["truth"]["p_sick_next"]
     print(f"mean p_sick_next {p_sick.mean():.1%}")
-    print(f"routing ceiling: {args.coops:,} coops, seed {args.seed}, cause_sharpness "
-          f"{args.sharpness if args.sharpness is not None else risk.PARAMS.cause_sharpness}")
+    print(
+        f"routing ceiling: {args.coops:,} coops, seed {args.seed}, cause_sharpness "
+        f"{args.sharpness if args.sharpness is not None else risk.PARAMS.cause_sharpness}"
+    )
     print("| year | sick | onset argmax | dominant now | newly sick | onset argmax (new) | dominant now (new) |")
     print("|---|---|---|---|---|---|---|")
     for y in years:
         r = ceiling(records, y)
-        print(f"| {y} | {r['n_sick']} | {r['onset_argmax_sick']:.1%} | {r['dominant_now_sick']:.1%} | "
-              f"{r['n_new']} | {r['onset_argmax_new']:.1%} | {r['dominant_now_new']:.1%} |")
+        print(
+            f"| {y} | {r['n_sick']} | {r['onset_argmax_sick']:.1%} | {r['dominant_now_sick']:.1%} | "
+            f"{r['n_new']} | {r['onset_argmax_new']:.1%} | {r['dominant_now_new']:.1%} |"
+        )
     return 0
 
 

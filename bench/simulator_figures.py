@@ -23,11 +23,12 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from data import simulator_risk as risk  # noqa: E402
-from data.contract import SICK_CATEGORIES  # noqa: E402
-from data.dataset import Dataset  # noqa: E402
-from features.labels import make_labels  # noqa: E402
 from routing_ceiling import ceiling, instrumented  # noqa: E402
+
+from klinik.data import simulator_risk as risk  # noqa: E402
+from klinik.data.contract import SICK_CATEGORIES  # noqa: E402
+from klinik.data.dataset import Dataset  # noqa: E402
+from klinik.features.labels import make_labels  # noqa: E402
 
 YEARS = (2014, 2024)
 
@@ -43,14 +44,28 @@ def single_ratios(t: dict[str, pd.DataFrame], risk_rows: pd.DataFrame) -> dict[s
     """ROC AUC of each obvious ratio at t on the risk label (test_no_single_obvious_ratio_predicts...)."""
     f, s = t["financials"], t["staffing"]
     bad = (f["loans_substandard"] + f["loans_doubtful"] + f["loans_loss"]) / f["loans_outstanding"]
-    ratios = pd.DataFrame({"coop_id": f["coop_id"], "year": f["year"], "bad-loan ratio": bad.fillna(0.0),
-                           "equity ratio": -f["equity"] / f["total_assets"],
-                           "ROA": -f["net_income"] / f["total_assets"]})
-    staff = pd.DataFrame({"coop_id": s["coop_id"], "year": s["year"],
-                          "departures": s["staff_departures"] / s["employees"].clip(lower=1),
-                          "no manager": (~s["has_manager"]).astype(float)})
-    x = (risk_rows.merge(ratios, how="left").merge(staff, how="left")
-         .merge(rat_on_time(t["meetings"]).assign(rat_held=True), how="left"))
+    ratios = pd.DataFrame(
+        {
+            "coop_id": f["coop_id"],
+            "year": f["year"],
+            "bad-loan ratio": bad.fillna(0.0),
+            "equity ratio": -f["equity"] / f["total_assets"],
+            "ROA": -f["net_income"] / f["total_assets"],
+        }
+    )
+    staff = pd.DataFrame(
+        {
+            "coop_id": s["coop_id"],
+            "year": s["year"],
+            "departures": s["staff_departures"] / s["employees"].clip(lower=1),
+            "no manager": (~s["has_manager"]).astype(float),
+        }
+    )
+    x = (
+        risk_rows.merge(ratios, how="left")
+        .merge(staff, how="left")
+        .merge(rat_on_time(t["meetings"]).assign(rat_held=True), how="left")
+    )
     x["RAT missed"] = x["rat_held"].isna().astype(float)
     out = {}
     for col in ("bad-loan ratio", "ROA", "equity ratio", "no manager", "departures", "RAT missed"):
@@ -65,8 +80,9 @@ def clinic_recovery(t: dict[str, pd.DataFrame]) -> tuple[float, float]:
     truth, cases = t["truth"][["coop_id", "year", "cause"]], t["clinic_cases"]
     rows = []
     for year in range(2017, YEARS[1] - 1):
-        open_then = cases[(cases["opened_on"].dt.year <= year)
-                          & (cases["closed_on"].isna() | (cases["closed_on"].dt.year > year))]
+        open_then = cases[
+            (cases["opened_on"].dt.year <= year) & (cases["closed_on"].isna() | (cases["closed_on"].dt.year > year))
+        ]
         rows.append(open_then[["coop_id", "clinic"]].assign(year=year))
     x = pd.concat(rows).merge(truth.assign(year=truth["year"] - 1), on=["coop_id", "year"])
     x = x[x["cause"].notna()]
@@ -83,21 +99,28 @@ def figures(n: int, seed: int, sharpness: float | None = None) -> list[tuple[str
     rows = []
 
     sick = h["category"].isin(SICK_CATEGORIES).groupby(h["year"]).mean()
-    rows.append(("sick share of assessed cooperatives, per year",
-                 f"{sick.min():.1%}-{sick.max():.1%}, mean {sick.mean():.1%}".replace("%-", "-")))
+    rows.append(
+        (
+            "sick share of assessed cooperatives, per year",
+            f"{sick.min():.1%}-{sick.max():.1%}, mean {sick.mean():.1%}".replace("%-", "-"),
+        )
+    )
     assessed = h.groupby("year").size() / truth.groupby("year").size()
     rows.append(("assessed share", f"{assessed.min():.1%}-{assessed.max():.1%}".replace("%-", "-")))
 
     names = ("finance", "SDM", "governance")
     for label, new_only in (("sick coop-years", False), ("new sicknesses", True)):
-        causes = np.concatenate([r[5][r[4] & (r[5] >= 0) & ((r[3] == 1) | (not new_only))]
-                                 for r in records.values()])
+        causes = np.concatenate([r[5][r[4] & (r[5] >= 0) & ((r[3] == 1) | (not new_only))] for r in records.values()])
         shares = np.bincount(causes, minlength=3) / len(causes)
         rows.append((f"cause of {label}: " + " / ".join(names), " / ".join(f"{v:.0%}" for v in shares)))
     ceil = [ceiling(records, y) for y in range(2020, YEARS[1] + 1)]
     onset, now = [[r[k] for r in ceil] for k in ("onset_argmax_sick", "dominant_now_sick")]
-    rows.append(("routing ceiling, 2020-2024: onset argmax / dominant weakness now",
-                 f"{min(onset):.1%}-{max(onset):.1%} / {min(now):.1%}-{max(now):.1%}".replace("%-", "-")))
+    rows.append(
+        (
+            "routing ceiling, 2020-2024: onset argmax / dominant weakness now",
+            f"{min(onset):.1%}-{max(onset):.1%} / {min(now):.1%}-{max(now):.1%}".replace("%-", "-"),
+        )
+    )
 
     rows.append(("RAT held by end of March", f"{len(rat_on_time(t['meetings'])) / len(t['staffing']):.1%}"))
     gone = coops["dissolved_year"].notna()
@@ -111,19 +134,26 @@ def figures(n: int, seed: int, sharpness: float | None = None) -> list[tuple[str
 
     lab = make_labels(Dataset(**t)).merge(truth[["coop_id", "year", "p_sick_next", "p_recover"]])
     r = lab[lab["risk_label"].notna()]
-    rows.append(("risk label rate vs mean p_sick_next",
-                 f"{r['risk_label'].mean():.1%} vs {r['p_sick_next'].mean():.1%}"))
-    rows.append(("**truth's ROC AUC on realized risk labels**",
-                 f"**{roc_auc_score(r['risk_label'], r['p_sick_next']):.3f}**"))
+    rows.append(
+        ("risk label rate vs mean p_sick_next", f"{r['risk_label'].mean():.1%} vs {r['p_sick_next'].mean():.1%}")
+    )
+    rows.append(
+        ("**truth's ROC AUC on realized risk labels**", f"**{roc_auc_score(r['risk_label'], r['p_sick_next']):.3f}**")
+    )
     aucs = list(single_ratios(t, r).items())
     rest = ", ".join(f"{k} {v:.2f}" for k, v in aucs[1:])
     rows.append((f"best single ratio for next-year sickness: {aucs[0][0]} ({rest})", f"{aucs[0][1]:.3f}"))
     c = lab[lab["recovery_label"].notna()]
-    rows.append(("truth's ROC AUC on realized recovery labels",
-                 f"{roc_auc_score(c['recovery_label'], c['p_recover']):.3f}"))
+    rows.append(
+        ("truth's ROC AUC on realized recovery labels", f"{roc_auc_score(c['recovery_label'], c['p_recover']):.3f}")
+    )
     c = c[c["year"] <= YEARS[1] - 2]  # both follow-up years inside the data
-    rows.append(("recovery label rate vs mean p_recover (t <= last-2)",
-                 f"{c['recovery_label'].mean():.1%} vs {c['p_recover'].mean():.1%}"))
+    rows.append(
+        (
+            "recovery label rate vs mean p_recover (t <= last-2)",
+            f"{c['recovery_label'].mean():.1%} vs {c['p_recover'].mean():.1%}",
+        )
+    )
     return rows
 
 
@@ -141,11 +171,17 @@ def main(argv=None) -> int:
     for name, value in figures(args.coops, args.seed, args.sharpness):
         print(f"| {name} | {value} |")
     if args.clinic_seeds:
-        pairs = np.array([clinic_recovery(instrumented(args.clinic_coops, s, YEARS, args.sharpness)[0])
-                          for s in range(1, args.clinic_seeds + 1)])
+        pairs = np.array(
+            [
+                clinic_recovery(instrumented(args.clinic_coops, s, YEARS, args.sharpness)[0])
+                for s in range(1, args.clinic_seeds + 1)
+            ]
+        )
         right, wrong = (f"{pairs[:, k].min():.0%}-{pairs[:, k].max():.0%}".replace("%-", "-") for k in (0, 1))
-        print(f"| recovered at t+2 while in a case at the clinic of the true cause vs another clinic "
-              f"({args.clinic_coops:,} coops, seeds 1-{args.clinic_seeds}) | {right} vs {wrong} |")
+        print(
+            f"| recovered at t+2 while in a case at the clinic of the true cause vs another clinic "
+            f"({args.clinic_coops:,} coops, seeds 1-{args.clinic_seeds}) | {right} vs {wrong} |"
+        )
     return 0
 
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from data.contract import OPTIONAL_TABLES, REQUIRED_TABLES
+from klinik.data.contract import OPTIONAL_TABLES, REQUIRED_TABLES
 
 
 @dataclass
 class Dataset:
-    """Every table of DATA-CONTRACT.md, validated and typed.
+    """Every table of docs/data-contract.md, validated and typed.
 
     Optional tables that were absent are empty DataFrames with the contract's columns, so code downstream
     never branches on None. ``truth`` exists only for simulated data and is never read by features,
@@ -40,6 +40,12 @@ class Dataset:
         few cooperatives of a large dataset)."""
         wanted = pd.Index(list(coop_ids), dtype="str")
         tables = {name: getattr(self, name) for name in REQUIRED_TABLES + OPTIONAL_TABLES}
-        return replace(self, warnings=list(self.warnings), **{
-            name: t.loc[t["coop_id"].isin(wanted)].reset_index(drop=True)
-            for name, t in tables.items() if t is not None})
+        return replace(
+            self,
+            warnings=list(self.warnings),
+            **{
+                name: t.loc[t["coop_id"].isin(wanted)].reset_index(drop=True)
+                for name, t in tables.items()
+                if t is not None
+            },
+        )

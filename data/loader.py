@@ -24,9 +24,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from data.contract import COLUMNS, DTYPES, REQUIRED_TABLES, TABLE_FILE_SUFFIXES, WORKBOOK_SUFFIX
-from data.dataset import Dataset
-from data.validation import DATASET, DatasetInvalid, Problem, check_tables
+from klinik.data.contract import COLUMNS, DTYPES, REQUIRED_TABLES, TABLE_FILE_SUFFIXES, WORKBOOK_SUFFIX
+from klinik.data.dataset import Dataset
+from klinik.data.validation import DATASET, DatasetInvalid, Problem, check_tables
 
 # Columns read as text by the CSV reader: identifiers keep leading zeros and dates are checked as written.
 _READ_AS_TEXT = {"str", "datetime64[ns]"}
@@ -76,8 +76,9 @@ def _first_bad_utf8(path: Path) -> _Unreadable:
         data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
-        return _Unreadable(f"is not UTF-8 text (byte 0x{data[err.start]:02x} on line {line}); save it as "
-                           f"'CSV UTF-8'", row=line)
+        return _Unreadable(
+            f"is not UTF-8 text (byte 0x{data[err.start]:02x} on line {line}); save it as 'CSV UTF-8'", row=line
+        )
     return _Unreadable("is not UTF-8 text; save it as 'CSV UTF-8'")
 
 
@@ -96,14 +97,16 @@ def read_csv_table(path: Path, table: str) -> pd.DataFrame:
     except csv.Error as err:
         raise _Unreadable(f"the header row cannot be read as CSV: {err}", row=1) from None
     if not header or not any(h.strip() for h in header):
-        raise _Unreadable(f"the header row is empty: row 1 must name the columns ({', '.join(COLUMNS[table])})",
-                          row=1)
+        raise _Unreadable(f"the header row is empty: row 1 must name the columns ({', '.join(COLUMNS[table])})", row=1)
     names = [h.strip() or _unnamed(i) for i, h in enumerate(header)]
     if len(names) == 1:
         for sep, word in ((";", "semicolons"), ("\t", "tabs")):
             if sep in names[0]:
-                raise _Unreadable(f"the columns are separated by {word}; the contract wants commas (in Excel: "
-                                  f"save as 'CSV UTF-8 (Comma delimited)')", row=1)
+                raise _Unreadable(
+                    f"the columns are separated by {word}; the contract wants commas (in Excel: "
+                    f"save as 'CSV UTF-8 (Comma delimited)')",
+                    row=1,
+                )
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise _Unreadable(f"the header names a column more than once: {', '.join(twice)}", row=1)
@@ -111,7 +114,7 @@ def read_csv_table(path: Path, table: str) -> pd.DataFrame:
     dates = [n for n in names if DTYPES[table].get(n) == "datetime64[ns]"]
     frame = None
     # dates parsed by pyarrow; after a date it will not parse, dates as text (validation names each bad one)
-    for parsed_dates in ([dates, []] if dates else [[]]):
+    for parsed_dates in [dates, []] if dates else [[]]:
         try:
             frame = _read_csv_fast(path, names, as_text, parsed_dates)
             break
@@ -148,8 +151,9 @@ def _read_csv_fast(path: Path, names: list[str], as_text: list[str], dates: list
         path,
         read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
-        convert_options=pa_csv.ConvertOptions(column_types=types, null_values=[""],
-                                              strings_can_be_null=True, quoted_strings_can_be_null=True),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=types, null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True
+        ),
     )
     for i, col in enumerate(table.columns):
         # pyarrow reads the text "nan" or "inf" as a float; the contract has no such number, so keep it as text
@@ -163,16 +167,28 @@ def _read_csv_fast(path: Path, names: list[str], as_text: list[str], dates: list
 def _read_csv_careful(path: Path, names: list[str], as_text: list[str]) -> pd.DataFrame:
     """pandas' C reader, for files pyarrow refuses: it names the line of a ragged row or a bad byte."""
     try:
-        return pd.read_csv(path, names=names, header=0, dtype={h: "str" for h in as_text}, keep_default_na=False,
-                           na_values=[""], skip_blank_lines=False, encoding="utf-8-sig", low_memory=False)
+        return pd.read_csv(
+            path,
+            names=names,
+            header=0,
+            dtype={h: "str" for h in as_text},
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+            encoding="utf-8-sig",
+            low_memory=False,
+        )
     except UnicodeDecodeError:
         raise _first_bad_utf8(path) from None
     except pd.errors.ParserError as err:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
         if found:
             width, line, saw = (int(x) for x in found.groups())
-            raise _Unreadable(f"has {saw} cells in a row but the header has {width} columns (a value holding a "
-                              f"comma must be in double quotes)", row=line) from None
+            raise _Unreadable(
+                f"has {saw} cells in a row but the header has {width} columns (a value holding a "
+                f"comma must be in double quotes)",
+                row=line,
+            ) from None
         raise _Unreadable(f"cannot be read as CSV: {err}") from None
 
 
@@ -253,8 +269,9 @@ def _expected_tables(require_health: bool) -> list[str]:
     return [t for t in REQUIRED_TABLES if t != "health" or require_health]
 
 
-def _find_tables(folder: Path, require_health: bool, books: dict) -> tuple[dict[str, list[_Source]],
-                                                                          list[Problem], list[str]]:
+def _find_tables(
+    folder: Path, require_health: bool, books: dict
+) -> tuple[dict[str, list[_Source]], list[Problem], list[str]]:
     """Which file or sheet holds each table; problems of the folder itself; files ignored.
 
     The workbook, if any, is opened here and left open in ``books`` (path -> workbook) for reading.
@@ -276,9 +293,18 @@ def _find_tables(folder: Path, require_health: bool, books: dict) -> tuple[dict[
     if ignored:
         warnings.append(f"ignored files that are not tables of the data contract: {', '.join(ignored)}")
     if len(workbooks) > 1:
-        problems.append(Problem(DATASET, folder.name, None, None, "more than one Excel workbook in the folder ("
-                                + ", ".join(p.name for p in workbooks) + "): the contract wants one, a sheet per "
-                                "table; keep one"))
+        problems.append(
+            Problem(
+                DATASET,
+                folder.name,
+                None,
+                None,
+                "more than one Excel workbook in the folder ("
+                + ", ".join(p.name for p in workbooks)
+                + "): the contract wants one, a sheet per "
+                "table; keep one",
+            )
+        )
     sheets_found: list[str] | None = None
     if len(workbooks) == 1:
         book = workbooks[0]
@@ -295,20 +321,31 @@ def _find_tables(folder: Path, require_health: bool, books: dict) -> tuple[dict[
                 warnings.append(f"{book.name}: sheet '{sheet}' is not a table of the data contract, ignored")
     for table, where in sources.items():
         if len(where) > 1:
-            problems.append(Problem(table, where[0].label, None, None, "the table is given more than once ("
-                                    + ", ".join(s.describe() for s in where) + "): keep one"))
+            problems.append(
+                Problem(
+                    table,
+                    where[0].label,
+                    None,
+                    None,
+                    "the table is given more than once (" + ", ".join(s.describe() for s in where) + "): keep one",
+                )
+            )
     expected = _expected_tables(require_health)
     for table in expected:
         if table in sources or problems and any(p.table == DATASET for p in problems):
             continue
         if sheets_found is not None:
-            rule = (f"no sheet named '{table}' in {workbooks[0].name} (sheets found: {', '.join(sheets_found)}; "
-                    f"expected: {', '.join(expected)})")
+            rule = (
+                f"no sheet named '{table}' in {workbooks[0].name} (sheets found: {', '.join(sheets_found)}; "
+                f"expected: {', '.join(expected)})"
+            )
             problems.append(Problem(table, workbooks[0].name, None, None, rule))
         else:
             found = ", ".join(p.name for p in files) or "no files"
-            rule = (f"required table is missing: put {table}.csv or {table}.parquet in the folder, or a sheet "
-                    f"'{table}' in one .xlsx workbook (found: {found})")
+            rule = (
+                f"required table is missing: put {table}.csv or {table}.parquet in the folder, or a sheet "
+                f"'{table}' in one .xlsx workbook (found: {found})"
+            )
             problems.append(Problem(table, folder.name, None, None, rule))
     return sources, problems, warnings
 
@@ -327,8 +364,9 @@ def _read_source(table: str, src: _Source, books: dict) -> tuple[pd.DataFrame | 
         return None, Problem(table, src.label, None, None, f"cannot be read: {type(err).__name__}: {err}")
 
 
-def read_tables(folder: Path, require_health: bool = True) -> tuple[dict[str, pd.DataFrame], dict[str, str],
-                                                                     list[Problem], list[str]]:
+def read_tables(
+    folder: Path, require_health: bool = True
+) -> tuple[dict[str, pd.DataFrame], dict[str, str], list[Problem], list[str]]:
     """Every table's raw cells (indexed by the row the file shows), where each came from, and what went wrong:
     every file read before this returns (load_dataset checks each table while the next is read instead)."""
     arriving = _Arriving(folder, require_health)
@@ -412,7 +450,7 @@ class _Arriving(Mapping):
 
 
 def load_dataset(path: Path, *, quarantine: Path | None = None, require_health: bool = True) -> Dataset:
-    """Read and validate the dataset folder ``path`` (DATA-CONTRACT.md) into typed tables.
+    """Read and validate the dataset folder ``path`` (docs/data-contract.md) into typed tables.
 
     ``require_health``: the health table is needed to train; for scoring pass False and a missing health
     table becomes an empty one. Rows breaking a rule either refuse the dataset (:class:`DatasetInvalid`, every
@@ -424,15 +462,33 @@ def load_dataset(path: Path, *, quarantine: Path | None = None, require_health: 
     if not path.exists():
         raise DatasetInvalid([Problem(DATASET, source, None, None, "the dataset folder does not exist")], source)
     if not path.is_dir():
-        raise DatasetInvalid([Problem(DATASET, source, None, None, "is a file, not a dataset folder: put the "
-                                      "tables (<table>.csv, <table>.parquet or one .xlsx workbook) in a folder "
-                                      "and give the folder")], source)
+        raise DatasetInvalid(
+            [
+                Problem(
+                    DATASET,
+                    source,
+                    None,
+                    None,
+                    "is a file, not a dataset folder: put the "
+                    "tables (<table>.csv, <table>.parquet or one .xlsx workbook) in a folder "
+                    "and give the folder",
+                )
+            ],
+            source,
+        )
     try:
         arriving = _Arriving(path, require_health)
     except PermissionError as err:
         raise DatasetInvalid([Problem(DATASET, source, None, None, f"cannot be read: {err}")], source) from None
     try:
-        return check_tables(arriving, arriving.files, source=source, require_health=require_health,
-                            quarantine=quarantine, problems=arriving.problems, warnings=arriving.warnings)
+        return check_tables(
+            arriving,
+            arriving.files,
+            source=source,
+            require_health=require_health,
+            quarantine=quarantine,
+            problems=arriving.problems,
+            warnings=arriving.warnings,
+        )
     finally:
         arriving.close()

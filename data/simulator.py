@@ -15,13 +15,25 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from data import simulator_risk as risk
-from data.contract import (
-    BULELENG_DISTRICTS, CASE_OUTCOMES, CLINICS, COLUMNS, COOP_TYPES, DTYPES, HEALTH_CATEGORIES, MEETING_TYPES,
+from klinik.data import simulator_risk as risk
+from klinik.data.contract import (
+    BULELENG_DISTRICTS,
+    CASE_OUTCOMES,
+    CLINICS,
+    COLUMNS,
+    COOP_TYPES,
+    DTYPES,
+    HEALTH_CATEGORIES,
+    MEETING_TYPES,
 )
-from data.simulator_defects import inject_defects
-from data.simulator_records import (
-    Cooperatives, filing_probability, financials_year, random_dates, rat_year, staffing_year,
+from klinik.data.simulator_defects import inject_defects
+from klinik.data.simulator_records import (
+    Cooperatives,
+    filing_probability,
+    financials_year,
+    random_dates,
+    rat_year,
+    staffing_year,
 )
 
 __all__ = ["simulate", "inject_defects"]
@@ -34,13 +46,56 @@ MAX_CASE_YEARS = 2  # a case not recovered after two years closes as BERLANJUT
 
 DISTRICT_WEIGHTS = (0.10, 0.12, 0.07, 0.11, 0.11, 0.20, 0.10, 0.09, 0.10)  # BULELENG_DISTRICTS order
 NAME_PREFIX = (
-    "KSP", "KSU", "KUD", "KPRI", "Koperasi Konsumen", "Koperasi Produsen", "Koperasi Pemasaran", "Koperasi Jasa",
+    "KSP",
+    "KSU",
+    "KUD",
+    "KPRI",
+    "Koperasi Konsumen",
+    "Koperasi Produsen",
+    "Koperasi Pemasaran",
+    "Koperasi Jasa",
 )
 NAME_WORDS = (
-    "Dharma", "Sari", "Merta", "Sejahtera", "Mandiri", "Artha", "Giri", "Amerta", "Santhi", "Jaya", "Makmur",
-    "Sedana", "Werdhi", "Bhakti", "Upadana", "Kerta", "Sukha", "Wibawa", "Guna", "Mitra", "Usaha", "Bersama",
-    "Tunas", "Harapan", "Karya", "Widya", "Sentosa", "Lestari", "Abadi", "Bakti", "Pertiwi", "Segara", "Tirta",
-    "Bumi", "Kencana", "Laksmi", "Yasa", "Prima", "Utama", "Suci",
+    "Dharma",
+    "Sari",
+    "Merta",
+    "Sejahtera",
+    "Mandiri",
+    "Artha",
+    "Giri",
+    "Amerta",
+    "Santhi",
+    "Jaya",
+    "Makmur",
+    "Sedana",
+    "Werdhi",
+    "Bhakti",
+    "Upadana",
+    "Kerta",
+    "Sukha",
+    "Wibawa",
+    "Guna",
+    "Mitra",
+    "Usaha",
+    "Bersama",
+    "Tunas",
+    "Harapan",
+    "Karya",
+    "Widya",
+    "Sentosa",
+    "Lestari",
+    "Abadi",
+    "Bakti",
+    "Pertiwi",
+    "Segara",
+    "Tirta",
+    "Bumi",
+    "Kencana",
+    "Laksmi",
+    "Yasa",
+    "Prima",
+    "Utama",
+    "Suci",
 )
 
 
@@ -133,8 +188,12 @@ class _Output:
             closed[case_no] = when
             outcome[case_no] = what
         if not cols:
-            cols = {"case_no": np.zeros(0, int), "coop": np.zeros(0, int), "clinic": np.zeros(0, int),
-                    "opened_on": np.zeros(0, "datetime64[D]")}
+            cols = {
+                "case_no": np.zeros(0, int),
+                "coop": np.zeros(0, int),
+                "clinic": np.zeros(0, int),
+                "opened_on": np.zeros(0, "datetime64[D]"),
+            }
         order = np.argsort(cols["case_no"])
         cols = {k: v[order] for k, v in cols.items()}
         year = cols["opened_on"].astype("datetime64[Y]").astype(int) + 1970
@@ -185,11 +244,18 @@ def _run(rng: np.random.Generator, c: Cooperatives, first: int, last: int, out: 
         if visible:
             sick = c.sick[a]
             health = _health(rng, c, a, q, assessed, comps)
-            _write_year(rng, out, t, a, staff, fin, filed, rat_on_time, rat_late, board_meetings,
-                        supervisor_meetings, c, health)
+            _write_year(
+                rng, out, t, a, staff, fin, filed, rat_on_time, rat_late, board_meetings, supervisor_meetings, c, health
+            )
             p_recover = risk.two_year_recovery(recover_now[a], dissolve_now[a], recover_next, dissolve_next)
-            out.add("truth", coop=a, year=np.full(m, t), p_sick_next=np.where(sick, np.nan, p_sick),
-                    p_recover=np.where(sick, p_recover, np.nan), cause=np.where(sick, c.cause[a], -1))
+            out.add(
+                "truth",
+                coop=a,
+                year=np.full(m, t),
+                p_sick_next=np.where(sick, np.nan, p_sick),
+                p_recover=np.where(sick, p_recover, np.nan),
+                cause=np.where(sick, c.cause[a], -1),
+            )
 
         _transition(rng, c, hist, a, t, first, last, p_sick, cause_p, recover_now[a], dissolve_now[a], out)
         recover_now[a] = recover_next
@@ -258,8 +324,13 @@ def _open_cases(rng, hist, a, t, assessed_sick, comps, out: _Output) -> None:
     hist.clinic_open[idx] = clinic
     hist.case_no[idx] = case_no
     hist.case_year[idx] = t
-    out.add("clinic_cases", case_no=case_no, coop=idx, clinic=clinic,
-            opened_on=random_dates(rng, k, f"{t}-04-01", f"{t}-12-20"))
+    out.add(
+        "clinic_cases",
+        case_no=case_no,
+        coop=idx,
+        clinic=clinic,
+        opened_on=random_dates(rng, k, f"{t}-04-01", f"{t}-12-20"),
+    )
 
 
 def _transition(rng, c, hist, a, t, first, last, p_sick, cause_p, recover_now, dissolve_now, out) -> None:
@@ -287,9 +358,11 @@ def _transition(rng, c, hist, a, t, first, last, p_sick, cause_p, recover_now, d
     close = has_case & (outcome >= 0)
     k = int(close.sum())
     if k:
-        when = np.where(outcome[close] == CASE_OUTCOMES.index("BERLANJUT"),
-                        random_dates(rng, k, f"{t + 1}-01-05", f"{t + 1}-03-25"),
-                        random_dates(rng, k, f"{t + 1}-01-05", f"{t + 1}-12-20"))
+        when = np.where(
+            outcome[close] == CASE_OUTCOMES.index("BERLANJUT"),
+            random_dates(rng, k, f"{t + 1}-01-05", f"{t + 1}-03-25"),
+            random_dates(rng, k, f"{t + 1}-01-05", f"{t + 1}-12-20"),
+        )
         out.closures.append((hist.case_no[a[close]], when, outcome[close]))
         hist.clinic_open[a[close]] = -1
         hist.case_no[a[close]] = -1
@@ -319,8 +392,12 @@ def _write_year(rng, out, t, a, staff, fin, filed, rat_on_time, rat_late, board_
     # meetings: the RAT approving year t (held in t+1), board and supervisors' meetings held in t
     on, late = a[rat_on_time], a[rat_late]
     rat_coop = np.concatenate([on, late])
-    rat_date = np.concatenate([random_dates(rng, len(on), f"{t + 1}-01-10", f"{t + 1}-03-31"),
-                               random_dates(rng, len(late), f"{t + 1}-04-01", f"{t + 1}-12-20")])
+    rat_date = np.concatenate(
+        [
+            random_dates(rng, len(on), f"{t + 1}-01-10", f"{t + 1}-03-31"),
+            random_dates(rng, len(late), f"{t + 1}-04-01", f"{t + 1}-12-20"),
+        ]
+    )
     rat_att = np.round(c.members[rat_coop] * rng.uniform(0.3, 0.8, len(rat_coop)))
     board_coop = np.repeat(a, board_n)
     sup_coop = np.repeat(a, supervisor_n)
@@ -331,8 +408,14 @@ def _write_year(rng, out, t, a, staff, fin, filed, rat_on_time, rat_late, board_
     attendees[rng.random(len(attendees)) < np.where(kind == 0, 0.1, 0.3)] = np.nan
     days = (held - np.datetime64(f"{t}-01-01", "D")).astype(np.int64)  # 0..729: held in t or t+1
     order = np.argsort(coop.astype(np.int64) * 1024 + days, kind="stable")  # by cooperative, then date
-    out.add("meetings", coop=coop[order], meeting_type=kind[order], fiscal_year=np.full(len(coop), t),
-            held_on=held[order], attendees=attendees[order])
+    out.add(
+        "meetings",
+        coop=coop[order],
+        meeting_type=kind[order],
+        fiscal_year=np.full(len(coop), t),
+        held_on=held[order],
+        attendees=attendees[order],
+    )
 
 
 def _registry(rng: np.random.Generator, c: Cooperatives) -> pd.DataFrame:
@@ -351,14 +434,16 @@ def _registry(rng: np.random.Generator, c: Cooperatives) -> pd.DataFrame:
     names = prefix + " " + words[w1] + " " + words[w2]
     weights = np.array(DISTRICT_WEIGHTS)
     district = rng.choice(len(BULELENG_DISTRICTS), size=n, p=weights / weights.sum())
-    return pd.DataFrame({
-        "coop_id": pd.Series(ids, dtype="str"),
-        "name": pd.Series(names, dtype="str"),
-        "coop_type": _codes(c.coop_type, COOP_TYPES),
-        "district": _codes(district, BULELENG_DISTRICTS),
-        "founded_year": c.founded.astype("int64"),
-        "dissolved_year": pd.Series(c.dissolved, dtype="Int64").where(c.dissolved > 0),
-    })
+    return pd.DataFrame(
+        {
+            "coop_id": pd.Series(ids, dtype="str"),
+            "name": pd.Series(names, dtype="str"),
+            "coop_type": _codes(c.coop_type, COOP_TYPES),
+            "district": _codes(district, BULELENG_DISTRICTS),
+            "founded_year": c.founded.astype("int64"),
+            "dissolved_year": pd.Series(c.dissolved, dtype="Int64").where(c.dissolved > 0),
+        }
+    )
 
 
 def _codes(codes: np.ndarray, labels: tuple[str, ...]) -> pd.Series:
@@ -371,8 +456,13 @@ def _codes(codes: np.ndarray, labels: tuple[str, ...]) -> pd.Series:
 def _frame(name: str, cols: dict[str, np.ndarray], ids: pa.Array) -> pd.DataFrame:
     """One contract table with the dtypes of data/contract.py DTYPES."""
     dtypes = DTYPES[name]
-    codes = {"meeting_type": MEETING_TYPES, "category": HEALTH_CATEGORIES, "clinic": CLINICS,
-             "outcome": CASE_OUTCOMES, "cause": CLINICS}
+    codes = {
+        "meeting_type": MEETING_TYPES,
+        "category": HEALTH_CATEGORIES,
+        "clinic": CLINICS,
+        "outcome": CASE_OUTCOMES,
+        "cause": CLINICS,
+    }
     data = {}
     for col in COLUMNS[name]:
         dtype = dtypes[col]

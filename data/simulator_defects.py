@@ -33,8 +33,16 @@ def inject_defects(tables: dict[str, pd.DataFrame], seed: int) -> tuple[dict[str
 
     equity = fin.at[balance_row, "equity"] + np.round(0.25 * fin.at[balance_row, "total_assets"])
     fin.at[balance_row, "equity"] = equity
-    defects.append(_defect("totals_do_not_add_up", "financials", balance_row, "equity", equity,
-                           ("total_assets", "total_liabilities", "equity")))
+    defects.append(
+        _defect(
+            "totals_do_not_add_up",
+            "financials",
+            balance_row,
+            "equity",
+            equity,
+            ("total_assets", "total_liabilities", "equity"),
+        )
+    )
 
     assets = -fin.at[negative_row, "total_assets"]
     fin.at[negative_row, "total_assets"] = assets
@@ -47,7 +55,7 @@ def inject_defects(tables: dict[str, pd.DataFrame], seed: int) -> tuple[dict[str
 
     health = tables["health"].reset_index(drop=True)
     dup = int(rng.integers(0, len(health)))
-    health = pd.concat([health.iloc[: dup + 1], health.iloc[[dup]], health.iloc[dup + 1:]], ignore_index=True)
+    health = pd.concat([health.iloc[: dup + 1], health.iloc[[dup]], health.iloc[dup + 1 :]], ignore_index=True)
     copy = _defect("duplicated_key", "health", dup + 1, "coop_id", health.at[dup + 1, "coop_id"], ("coop_id", "year"))
     copy["rows"] = (dup + FILE_ROW_OFFSET, dup + 1 + FILE_ROW_OFFSET)  # the original and its copy, just below it
     defects.append(copy)
@@ -66,8 +74,17 @@ def inject_defects(tables: dict[str, pd.DataFrame], seed: int) -> tuple[dict[str
 
     staffing = tables["staffing"]
     out["staffing"] = staffing.drop(columns=["trained_staff"])
-    defects.append({"kind": "missing_column", "table": "staffing", "row": None, "rows": (), "column": "trained_staff",
-                    "columns": ("trained_staff",), "value": None})
+    defects.append(
+        {
+            "kind": "missing_column",
+            "table": "staffing",
+            "row": None,
+            "rows": (),
+            "column": "trained_staff",
+            "columns": ("trained_staff",),
+            "value": None,
+        }
+    )
     return out, defects
 
 
@@ -75,5 +92,12 @@ def _defect(kind: str, table: str, position: int, column: str, value, columns: t
     row = position + FILE_ROW_OFFSET
     if isinstance(value, np.generic):
         value = value.item()  # plain Python values: the list can go into JSON or a report
-    return {"kind": kind, "table": table, "row": row, "rows": (row,), "column": column, "columns": columns,
-            "value": value}
+    return {
+        "kind": kind,
+        "table": table,
+        "row": row,
+        "rows": (row,),
+        "column": column,
+        "columns": columns,
+        "value": value,
+    }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data.simulator_risk import FIN, GOV, SDM, sigmoid
+from klinik.data.simulator_risk import FIN, GOV, SDM, sigmoid
 
 
 @dataclass(frozen=True)

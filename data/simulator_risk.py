@@ -140,11 +140,7 @@ def risk_components(o: Observed, p: RiskParams = PARAMS) -> np.ndarray:
         + p.illiquid * (o.liquidity < p.illiquid_below)
         + p.young_thin_equity * ((o.age < 5) & (o.equity_ratio < p.equity_knee))
     )
-    sdm = (
-        p.no_manager * ~o.has_manager
-        + p.turnover_slope * np.minimum(o.turnover, 0.6)
-        + p.untrained * ~o.trained
-    )
+    sdm = p.no_manager * ~o.has_manager + p.turnover_slope * np.minimum(o.turnover, 0.6) + p.untrained * ~o.trained
     gov = (
         p.rat_late * ~o.rat_on_time
         + p.rat_streak * (o.rat_missed_years >= 2)
@@ -233,4 +229,3 @@ def first_year_hazards(coop_type: np.ndarray, p: RiskParams = PARAMS) -> tuple[n
 def two_year_recovery(recover_now, dissolve_now, recover_next, dissolve_next) -> np.ndarray:
     """P(not sick at t+1 or t+2, and not dissolved first) for a cooperative sick at t."""
     return (1 - dissolve_now) * (recover_now + (1 - recover_now) * (1 - dissolve_next) * recover_next)
-

@@ -10,16 +10,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from data.dataset import Dataset
-from data.loader import load_dataset
-from data.validation import DatasetInvalid
+from klinik.data.dataset import Dataset
+from klinik.data.loader import load_dataset
+from klinik.data.validation import DatasetInvalid
 
 
 def summary(ds: Dataset) -> str:
     """Tables, rows, cooperatives, years and warnings of a loaded dataset, in a few lines."""
     lines = [f"OK: {ds.source} holds a valid dataset (data contract v1)."]
-    tables = {"cooperatives": ds.cooperatives, "financials": ds.financials, "staffing": ds.staffing,
-              "meetings": ds.meetings, "health": ds.health, "clinic_cases": ds.clinic_cases}
+    tables = {
+        "cooperatives": ds.cooperatives,
+        "financials": ds.financials,
+        "staffing": ds.staffing,
+        "meetings": ds.meetings,
+        "health": ds.health,
+        "clinic_cases": ds.clinic_cases,
+    }
     if ds.truth is not None:
         tables["truth"] = ds.truth
     for name, frame in tables.items():

@@ -11,7 +11,7 @@ Two stages, both vectorised (no Python per row on the national-scale path):
 
 Frames travel through both stages indexed by the row number as the user sees it, so a failure case's index
 *is* the row to report. :func:`validate_tables` (tables already in memory, e.g. an HTTP request) numbers rows
-0-based by position in each table's list; ``data.loader.load_dataset`` reads files and numbers rows as the file
+0-based by position in each table's list; ``klinik.data.loader.load_dataset`` reads files and numbers rows as the file
 shows them, then calls the same :func:`check_tables`.
 """
 
@@ -34,11 +34,24 @@ import pyarrow.compute
 import pyarrow.csv
 from pandera.errors import SchemaErrors
 
-from data.contract import (
-    CASE_OUTCOMES, CLINICS, COLUMNS, COOP_REFERENCING_TABLES, COOP_TYPES, DTYPES, FIRST_YEAR, HEALTH_CATEGORIES,
-    HEALTH_SCORE_BANDS, KEYS, MEETING_TYPES, MONEY_COLUMNS, NON_EMPTY_TABLES, OPTIONAL_COLUMNS, REQUIRED_TABLES,
+from klinik.data.contract import (
+    CASE_OUTCOMES,
+    CLINICS,
+    COLUMNS,
+    COOP_REFERENCING_TABLES,
+    COOP_TYPES,
+    DTYPES,
+    FIRST_YEAR,
+    HEALTH_CATEGORIES,
+    HEALTH_SCORE_BANDS,
+    KEYS,
+    MEETING_TYPES,
+    MONEY_COLUMNS,
+    NON_EMPTY_TABLES,
+    OPTIONAL_COLUMNS,
+    REQUIRED_TABLES,
 )
-from data.dataset import Dataset
+from klinik.data.dataset import Dataset
 
 DATASET = "(dataset)"  # Problem.table for problems of the folder itself, not of one table
 # Money comparisons allow half a sen of rounding: values written as decimals do not always add up exactly.
@@ -127,8 +140,14 @@ class DatasetInvalid(Exception):
 # Stage 1: parse raw cells into the contract's types
 # --------------------------------------------------------------------------------------------------------------
 
-_KIND = {"str": "text", "int64": "whole", "Int64": "whole", "float64": "number", "bool": "bool",
-         "datetime64[ns]": "date"}
+_KIND = {
+    "str": "text",
+    "int64": "whole",
+    "Int64": "whole",
+    "float64": "number",
+    "bool": "bool",
+    "datetime64[ns]": "date",
+}
 _BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
 _NOT_A_NUMBER = "\0not a number"  # stands in for cells (booleans, dates) that to_numeric must not accept
 
@@ -205,8 +224,7 @@ def _parse_number(s: pd.Series, whole: bool) -> _Parsed:
         present = ~np.isnan(arr)
     else:
         if not _is_text(s):  # object: JSON or Excel values; booleans and dates are not numbers
-            s = s.map(lambda v: _NOT_A_NUMBER if isinstance(v, (bool, np.bool_, _dt.date)) else v,
-                      na_action="ignore")
+            s = s.map(lambda v: _NOT_A_NUMBER if isinstance(v, (bool, np.bool_, _dt.date)) else v, na_action="ignore")
             s = s.map(_cell_text, na_action="ignore").astype("str")
         t = _blank_to_na(s)
         present = t.notna().to_numpy()
@@ -276,6 +294,7 @@ def _parse_column(s: pd.Series, dtype: str) -> _Parsed:
 # Stage 2: the rules, as pandera schemas
 # --------------------------------------------------------------------------------------------------------------
 
+
 def current_year() -> int:
     """A year after this one is an error in any year or date column."""
     return _dt.date.today().year
@@ -311,18 +330,27 @@ def _at_least(big: str, *small: str) -> Callable[[pd.DataFrame], pd.Series]:
     def holds(df: pd.DataFrame) -> pd.Series:
         total = sum(df[c] for c in small)
         return _ok(df[big] >= total - MONEY_TOLERANCE, df[big], *(df[c] for c in small))
+
     return holds
 
 
 def _balance(df: pd.DataFrame) -> pd.Series:
     gap = (df["total_assets"] - df["total_liabilities"] - df["equity"]).abs()
-    return _ok(gap <= 0.01 * df["total_assets"].abs() + MONEY_TOLERANCE,
-               df["total_assets"], df["total_liabilities"], df["equity"])
+    return _ok(
+        gap <= 0.01 * df["total_assets"].abs() + MONEY_TOLERANCE,
+        df["total_assets"],
+        df["total_liabilities"],
+        df["equity"],
+    )
 
 
 def _certified_within_staff(df: pd.DataFrame) -> pd.Series:
-    return _ok(df["certified_staff"] <= df["board_members"] + df["employees"],
-               df["certified_staff"], df["board_members"], df["employees"])
+    return _ok(
+        df["certified_staff"] <= df["board_members"] + df["employees"],
+        df["certified_staff"],
+        df["board_members"],
+        df["employees"],
+    )
 
 
 def _dissolved_after_founded(df: pd.DataFrame) -> pd.Series:
@@ -341,8 +369,11 @@ def _closed_after_opened(df: pd.DataFrame) -> pd.Series:
 def _category_matches_score(df: pd.DataFrame) -> pd.Series:
     score = df["score"].to_numpy()
     with np.errstate(invalid="ignore"):
-        expected = np.select([score >= low for _, low in HEALTH_SCORE_BANDS[:-1]],
-                             [name for name, _ in HEALTH_SCORE_BANDS[:-1]], HEALTH_SCORE_BANDS[-1][0])
+        expected = np.select(
+            [score >= low for _, low in HEALTH_SCORE_BANDS[:-1]],
+            [name for name, _ in HEALTH_SCORE_BANDS[:-1]],
+            HEALTH_SCORE_BANDS[-1][0],
+        )
     category = df["category"]
     # a bad code or an impossible score is reported on its own; the band cannot be judged then
     unknown = ~category.isin(HEALTH_CATEGORIES) | ~df["score"].between(0, 100)
@@ -366,37 +397,67 @@ def _bands_text() -> str:
 _BANDS_TEXT = _bands_text()
 RULES: dict[str, tuple[_Rule, ...]] = {
     "cooperatives": (
-        _Rule("dissolved_year", "must be >= founded_year", ("dissolved_year", "founded_year"),
-              _dissolved_after_founded),
+        _Rule(
+            "dissolved_year", "must be >= founded_year", ("dissolved_year", "founded_year"), _dissolved_after_founded
+        ),
     ),
     "financials": (
         _Rule("current_assets", "must be >= cash", ("current_assets", "cash"), _at_least("current_assets", "cash")),
-        _Rule("total_assets", "must be >= current_assets", ("total_assets", "current_assets"),
-              _at_least("total_assets", "current_assets")),
-        _Rule("loans_to_members", "must be <= loans_outstanding", ("loans_to_members", "loans_outstanding"),
-              _at_least("loans_outstanding", "loans_to_members")),
-        _Rule("loans_outstanding", "must be >= loans_substandard + loans_doubtful + loans_loss",
-              ("loans_outstanding", "loans_substandard", "loans_doubtful", "loans_loss"),
-              _at_least("loans_outstanding", "loans_substandard", "loans_doubtful", "loans_loss")),
-        _Rule("total_liabilities", "must be >= current_liabilities", ("total_liabilities", "current_liabilities"),
-              _at_least("total_liabilities", "current_liabilities")),
-        _Rule("total_assets", "must equal total_liabilities + equity within 1%",
-              ("total_assets", "total_liabilities", "equity"), _balance),
-        _Rule("personnel_expenses", "must be <= operating_expenses", ("personnel_expenses", "operating_expenses"),
-              _at_least("operating_expenses", "personnel_expenses")),
+        _Rule(
+            "total_assets",
+            "must be >= current_assets",
+            ("total_assets", "current_assets"),
+            _at_least("total_assets", "current_assets"),
+        ),
+        _Rule(
+            "loans_to_members",
+            "must be <= loans_outstanding",
+            ("loans_to_members", "loans_outstanding"),
+            _at_least("loans_outstanding", "loans_to_members"),
+        ),
+        _Rule(
+            "loans_outstanding",
+            "must be >= loans_substandard + loans_doubtful + loans_loss",
+            ("loans_outstanding", "loans_substandard", "loans_doubtful", "loans_loss"),
+            _at_least("loans_outstanding", "loans_substandard", "loans_doubtful", "loans_loss"),
+        ),
+        _Rule(
+            "total_liabilities",
+            "must be >= current_liabilities",
+            ("total_liabilities", "current_liabilities"),
+            _at_least("total_liabilities", "current_liabilities"),
+        ),
+        _Rule(
+            "total_assets",
+            "must equal total_liabilities + equity within 1%",
+            ("total_assets", "total_liabilities", "equity"),
+            _balance,
+        ),
+        _Rule(
+            "personnel_expenses",
+            "must be <= operating_expenses",
+            ("personnel_expenses", "operating_expenses"),
+            _at_least("operating_expenses", "personnel_expenses"),
+        ),
     ),
     "staffing": (
-        _Rule("certified_staff", "must be <= board_members + employees",
-              ("certified_staff", "board_members", "employees"),
-              _certified_within_staff),
+        _Rule(
+            "certified_staff",
+            "must be <= board_members + employees",
+            ("certified_staff", "board_members", "employees"),
+            _certified_within_staff,
+        ),
     ),
     "meetings": (
-        _Rule("held_on", "a RAT must be held after the end of its fiscal_year",
-              ("meeting_type", "fiscal_year", "held_on"), _rat_after_fiscal_year),
+        _Rule(
+            "held_on",
+            "a RAT must be held after the end of its fiscal_year",
+            ("meeting_type", "fiscal_year", "held_on"),
+            _rat_after_fiscal_year,
+        ),
     ),
     "health": (
-        _Rule("category", f"must match the score band ({_BANDS_TEXT})", ("category", "score"),
-              _category_matches_score),
+        _Rule("category", f"must match the score band ({_BANDS_TEXT})", ("category", "score"), _category_matches_score),
     ),
     "clinic_cases": (
         _Rule("closed_on", "must be on or after opened_on", ("closed_on", "opened_on"), _closed_after_opened),
@@ -428,7 +489,7 @@ def _listed_coop(s: pd.Series) -> pd.Series:
 
 
 def _column_checks(table: str, foreign_key: bool, cy: int) -> dict[str, list[pa.Check]]:
-    """The single-column rules of DATA-CONTRACT.md, per column (``cy``: the current year)."""
+    """The single-column rules of docs/data-contract.md, per column (``cy``: the current year)."""
     at_least_zero = pa.Check.ge(0, error="must be >= 0")
     year = pa.Check.in_range(FIRST_YEAR, cy, error=_year_rule())
     date = pa.Check.in_range(pd.Timestamp(FIRST_YEAR, 1, 1), pd.Timestamp(cy, 12, 31), error=_date_range_rule())
@@ -486,12 +547,16 @@ def _schema(table: str, present: tuple[str, ...], foreign_key: bool, cy: int) ->
     checks = _column_checks(table, foreign_key, cy)
     columns = {
         c: pa.Column(_CHECK_DTYPE.get(DTYPES[table][c], DTYPES[table][c]), checks[c], nullable=c in optional)
-        for c in COLUMNS[table] if c in present
+        for c in COLUMNS[table]
+        if c in present
     }
     # A row-wide check reports every column of every failing row; one case is enough to know the rule failed,
     # and _translate finds the rows by evaluating the rule again (cheap, vectorised).
-    rules = [pa.Check(r.holds, error=r.text, ignore_na=False, n_failure_cases=1)
-             for r in RULES.get(table, ()) if all(c in present for c in r.shows)]
+    rules = [
+        pa.Check(r.holds, error=r.text, ignore_na=False, n_failure_cases=1)
+        for r in RULES.get(table, ())
+        if all(c in present for c in r.shows)
+    ]
     key = list(KEYS.get(table, ()))
     unique = key if key and all(c in present for c in key) else None
     return pa.DataFrameSchema(columns, checks=rules, unique=unique, report_duplicates="all", name=table)
@@ -509,6 +574,7 @@ def _validate(schema: pa.DataFrameSchema, typed: pd.DataFrame, coop_ids: pd.Inde
 # --------------------------------------------------------------------------------------------------------------
 # From pandera's failure cases to Problems
 # --------------------------------------------------------------------------------------------------------------
+
 
 def _fmt(v) -> str | None:
     """A cell as a person would write it: 1500000 not 1500000.0, 2021-03-15 not a timestamp."""
@@ -570,8 +636,10 @@ def _uniqueness_problems(tc: _TableCheck, rows: np.ndarray) -> list[Problem]:
     other = first.where(row != first, last)
     label = ", ".join(key) if len(key) > 1 else key[0]
     values = dup[key[0]].astype("str").str.cat([dup[c].astype("str") for c in key[1:]], sep=", ")
-    return [tc.problem(r, label, f"{label} must be unique: the same as row {o}", v)
-            for r, o, v in zip(row.to_numpy(), other.to_numpy(), values.to_numpy())]
+    return [
+        tc.problem(r, label, f"{label} must be unique: the same as row {o}", v)
+        for r, o, v in zip(row.to_numpy(), other.to_numpy(), values.to_numpy())
+    ]
 
 
 def _rule_problems(tc: _TableCheck, rule: _Rule, rows: np.ndarray) -> list[Problem]:
@@ -620,6 +688,7 @@ def _translate(tc: _TableCheck, fc: pd.DataFrame) -> None:
 # The whole dataset
 # --------------------------------------------------------------------------------------------------------------
 
+
 def empty_table(table: str) -> pd.DataFrame:
     """A zero-row table with the contract's columns and dtypes."""
     return pd.DataFrame({c: pd.Series(dtype=d) for c, d in DTYPES[table].items()})
@@ -643,8 +712,9 @@ def _prepare(name: str, frame: pd.DataFrame, file: str, warnings: list[str]) -> 
     missing = [c for c in expected if c not in frame.columns]
     if missing:
         found = ", ".join(map(str, frame.columns)) or "none"
-        tc.table_problems += [tc.problem(None, c, f"required column is missing (columns found: {found})")
-                              for c in missing]
+        tc.table_problems += [
+            tc.problem(None, c, f"required column is missing (columns found: {found})") for c in missing
+        ]
     frame = frame[[c for c in expected if c in frame.columns]]
     blank = frame.isna().all(axis=1).to_numpy() if len(frame.columns) else np.zeros(len(frame), dtype=bool)
     if blank.any():
@@ -663,8 +733,7 @@ def _prepare(name: str, frame: pd.DataFrame, file: str, warnings: list[str]) -> 
         for bad, rule in parsed.failures:
             if bad.any():
                 tc.parse_failures[col] = tc.parse_failures.get(col, np.zeros(len(frame), dtype=bool)) | bad
-                tc.problems += [tc.problem(r, col, rule, v)
-                                for r, v in zip(frame.index[bad], _texts(frame[col][bad]))]
+                tc.problems += [tc.problem(r, col, rule, v) for r, v in zip(frame.index[bad], _texts(frame[col][bad]))]
     tc.typed = pd.DataFrame(typed, index=frame.index)
     return tc
 
@@ -687,8 +756,9 @@ def _cells(tc: _TableCheck, rows) -> pd.DataFrame:
 
 def _quarantine(checks: dict[str, _TableCheck], path: Path) -> tuple[dict[str, pd.Index], str]:
     """Write every row with a problem (and the rows of quarantined cooperatives) to ``path``; say what went."""
-    bad = {name: pd.Index(pd.unique(np.array([p.row for p in tc.problems], dtype=np.int64)))
-           for name, tc in checks.items()}
+    bad = {
+        name: pd.Index(pd.unique(np.array([p.row for p in tc.problems], dtype=np.int64))) for name, tc in checks.items()
+    }
     coops = checks.get("cooperatives")
     gone_coops = coops.typed.loc[bad["cooperatives"], "coop_id"].dropna() if coops is not None else pd.Series()
     cascaded = 0
@@ -704,11 +774,13 @@ def _quarantine(checks: dict[str, _TableCheck], path: Path) -> tuple[dict[str, p
             if hit.any():
                 rows = ids.index[hit.to_numpy()]
                 cascaded += len(rows)
-                tc.problems += [tc.problem(r, "coop_id", f"its cooperative was quarantined ({coops.file} row "
-                                           f"{coop_row[c]})", c) for r, c in zip(rows, ids[hit].to_numpy())]
+                tc.problems += [
+                    tc.problem(r, "coop_id", f"its cooperative was quarantined ({coops.file} row {coop_row[c]})", c)
+                    for r, c in zip(rows, ids[hit].to_numpy())
+                ]
                 bad[name] = bad[name].append(rows)
     parts = []
-    for name, tc in checks.items():
+    for tc in checks.values():
         if not tc.problems:
             continue
         found = pd.DataFrame({f: [getattr(p, f) for p in tc.problems] for f in Problem.__dataclass_fields__})
@@ -722,9 +794,16 @@ def _quarantine(checks: dict[str, _TableCheck], path: Path) -> tuple[dict[str, p
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        table = pyarrow.table({c: pyarrow.array(out[c].to_numpy(dtype=object), from_pandas=True,
-                                                type=pyarrow.int64() if c == "row" else pyarrow.string())
-                               for c in header})
+        table = pyarrow.table(
+            {
+                c: pyarrow.array(
+                    out[c].to_numpy(dtype=object),
+                    from_pandas=True,
+                    type=pyarrow.int64() if c == "row" else pyarrow.string(),
+                )
+                for c in header
+            }
+        )
         pyarrow.csv.write_csv(table, tmp)  # pandas' writer takes minutes for a million wide rows
         os.replace(tmp, path)
     except BaseException:
@@ -733,14 +812,25 @@ def _quarantine(checks: dict[str, _TableCheck], path: Path) -> tuple[dict[str, p
     n_rows = sum(len(v) for v in bad.values())
     per_table = ", ".join(f"{name} {len(rows)}" for name, rows in bad.items() if len(rows))
     note = f"; {cascaded} of them because their cooperative was quarantined" if cascaded else ""
-    message = (f"quarantined {n_rows} row(s) that break the contract ({per_table}{note}) with "
-               f"{len(out)} problem(s) into {path}" if n_rows else f"no rows quarantined ({path} lists none)")
+    message = (
+        f"quarantined {n_rows} row(s) that break the contract ({per_table}{note}) with "
+        f"{len(out)} problem(s) into {path}"
+        if n_rows
+        else f"no rows quarantined ({path} lists none)"
+    )
     return bad, message
 
 
-def check_tables(frames: dict[str, pd.DataFrame], files: dict[str, str], *, source: str, require_health: bool,
-                 quarantine: Path | None, problems: list[Problem] | None = None,
-                 warnings: list[str] | None = None) -> Dataset:
+def check_tables(
+    frames: dict[str, pd.DataFrame],
+    files: dict[str, str],
+    *,
+    source: str,
+    require_health: bool,
+    quarantine: Path | None,
+    problems: list[Problem] | None = None,
+    warnings: list[str] | None = None,
+) -> Dataset:
     """The one path from raw tables to a typed :class:`Dataset`, shared by files and in-memory tables.
 
     ``frames`` are indexed by the row number to report; ``files`` names where each table came from;
@@ -773,8 +863,13 @@ def check_tables(frames: dict[str, pd.DataFrame], files: dict[str, str], *, sour
     for name in (*NON_EMPTY_TABLES, *(("health",) if require_health else ())):
         tc = checks.get(name)
         if tc is not None and len(tc.typed) == 0:
-            table_problems.append(tc.problem(None, None, "has no rows" + (" (training needs the office's "
-                                             "assessments)" if name == "health" else "")))
+            table_problems.append(
+                tc.problem(
+                    None,
+                    None,
+                    "has no rows" + (" (training needs the office's assessments)" if name == "health" else ""),
+                )
+            )
     for tc in checks.values():
         table_problems += tc.table_problems
     row_problems = [p for tc in checks.values() for p in tc.problems]
@@ -798,8 +893,13 @@ def check_tables(frames: dict[str, pd.DataFrame], files: dict[str, str], *, sour
     return Dataset(**tables, source=source, warnings=warnings)
 
 
-def validate_tables(tables: dict[str, pd.DataFrame], *, source: str = "request", require_health: bool = False,
-                    quarantine: Path | None = None) -> Dataset:
+def validate_tables(
+    tables: dict[str, pd.DataFrame],
+    *,
+    source: str = "request",
+    require_health: bool = False,
+    quarantine: Path | None = None,
+) -> Dataset:
     """Validate tables already in memory (raw values as a user sent them: strings, numbers, None).
 
     For the HTTP service: ``Problem.row`` is the 0-based position of the row in that table's list and
@@ -807,5 +907,6 @@ def validate_tables(tables: dict[str, pd.DataFrame], *, source: str = "request",
     with every problem, or (with ``quarantine``) writes offending rows there and returns the rest.
     """
     frames = {name: df.reset_index(drop=True) for name, df in tables.items()}
-    return check_tables(frames, {name: source for name in frames}, source=source, require_health=require_health,
-                        quarantine=quarantine)
+    return check_tables(
+        frames, {name: source for name in frames}, source=source, require_health=require_health, quarantine=quarantine
+    )

@@ -1,7 +1,7 @@
 """Contract tables -> one row per (cooperative, year), point in time, each feature in a clinic group.
 
 Point in time. The features of year t are what the office could know at the office's RAT deadline in t+1
-(``rat_office_deadline_month/day``, 31 March in Buleleng), following DATA-CONTRACT.md:
+(``rat_office_deadline_month/day``, 31 March in Buleleng), following docs/data-contract.md:
   * yearly tables (financials, staffing, health) of years <= t; the health assessment of year t is the
     status at t and may be used;
   * board and supervisory meetings held in years <= t;
@@ -50,18 +50,35 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from data.contract import CLINICS, HEALTH_CATEGORIES, MONEY_COLUMNS, SICK_CATEGORIES
-from data.dataset import Dataset
-from features import health_score
-from features.catalog import CATEGORICAL, FEATURES, PREVIOUS_YEAR
-from features.panel import (  # noqa: F401  (dataset_years, registered_coop_years: part of this module's API)
-    Panel, alive, arrow_text, dataset_years, day_numbers, day_of, ffill, month_end, registered_coop_years, sorted_coops,
+from klinik.data.contract import CLINICS, HEALTH_CATEGORIES, MONEY_COLUMNS, SICK_CATEGORIES
+from klinik.data.dataset import Dataset
+from klinik.features import health_score
+from klinik.features.catalog import CATEGORICAL, FEATURES, PREVIOUS_YEAR
+from klinik.features.panel import (  # noqa: F401  (dataset_years, registered_coop_years: part of this module's API)
+    Panel,
+    alive,
+    arrow_text,
+    dataset_years,
+    day_numbers,
+    day_of,
+    ffill,
+    month_end,
+    registered_coop_years,
+    sorted_coops,
     target_years,
 )
 from klinik.settings import Settings
 
-MAIN_TRENDS = ("equity_to_assets", "bad_loan_ratio", "risky_loan_ratio", "cash_ratio", "return_on_assets",
-               "operational_self_sufficiency", "participation_ratio", "official_score")
+MAIN_TRENDS = (
+    "equity_to_assets",
+    "bad_loan_ratio",
+    "risky_loan_ratio",
+    "cash_ratio",
+    "return_on_assets",
+    "operational_self_sufficiency",
+    "participation_ratio",
+    "official_score",
+)
 # An open clinic case "matches the weakness" when its clinic's area shows the weakness it treats at t:
 WEAKNESS_RULES = {
     "KEUANGAN": "no statement, or the ratio-based category is DALAM_PENGAWASAN or worse",
@@ -75,7 +92,7 @@ WARNING_SIGNS = {
     "KEUANGAN": "ratio-based category DALAM_PENGAWASAN or worse; a loss; negative equity; bad loans rising",
     "SDM": "no hired manager; over a quarter of the staff left; nobody trained; no staffing report",
     "KELEMBAGAAN": "the RAT of the year not held; two or more years without one; fewer than four (quarterly) "
-                   "board meetings; no financial statement",
+    "board meetings; no financial statement",
 }
 
 
@@ -140,8 +157,9 @@ def _finance(fin: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str, 
     filed_t = panel.at(filed, targets) > 0
     out["net_loss"] = _flag(panel.at(m["net_income"], targets) < 0, filed_t)
     out["negative_equity"] = _flag(panel.at(m["equity"], targets) < 0, filed_t)
-    out["balance_sheet_gap"] = _ratio(ta_t - panel.at(m["total_liabilities"], targets)
-                                      - panel.at(m["equity"], targets), ta_t)
+    out["balance_sheet_gap"] = _ratio(
+        ta_t - panel.at(m["total_liabilities"], targets) - panel.at(m["equity"], targets), ta_t
+    )
     out["no_financial_statement"] = (~filed_t).astype(float)
     return out
 
@@ -178,8 +196,15 @@ def _staffing(st: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str, 
 
 
 # ---------------------------------------------------------------- KELEMBAGAAN
-def _meetings(meet: pd.DataFrame, panel: Panel, targets: np.ndarray, members: np.ndarray,
-              coops: pd.DataFrame, first_year: int, settings: Settings) -> dict[str, np.ndarray]:
+def _meetings(
+    meet: pd.DataFrame,
+    panel: Panel,
+    targets: np.ndarray,
+    members: np.ndarray,
+    coops: pd.DataFrame,
+    first_year: int,
+    settings: Settings,
+) -> dict[str, np.ndarray]:
     """RAT streak, delays and attendance; board and supervisory meetings. ``panel`` is the history panel."""
     month, day = settings.rat_office_deadline_month, settings.rat_office_deadline_day
     last = int(targets.max())
@@ -223,10 +248,13 @@ def _meetings(meet: pd.DataFrame, panel: Panel, targets: np.ndarray, members: np
     prev_held = panel.at(earliest, targets - 1)
     end_t = day_of(targets, 12, 31)[None, :]
     seen = prev_held <= end_t
-    for name, deadline in (("office", day_of(targets, month, day)),
-                           ("legal", month_end(targets - 1, settings.rat_legal_deadline_months))):
-        late = np.where(seen, np.maximum(prev_held - deadline[None, :], 0.0),
-                        np.maximum(end_t - deadline[None, :], 0.0))
+    for name, deadline in (
+        ("office", day_of(targets, month, day)),
+        ("legal", month_end(targets - 1, settings.rat_legal_deadline_months)),
+    ):
+        late = np.where(
+            seen, np.maximum(prev_held - deadline[None, :], 0.0), np.maximum(end_t - deadline[None, :], 0.0)
+        )
         due = (coops["founded_year"].to_numpy()[:, None] <= targets[None, :] - 1) & (targets[None, :] - 1 >= first_year)
         out[f"rat_prev_days_late_{name}"] = np.where(due & ~np.isnan(prev_held), late, np.nan)
 
@@ -298,8 +326,13 @@ def _clinic(cases: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str,
     if cases.empty:  # no clinic table: nothing treated, ever
         zero = np.zeros((panel.shape[0], len(targets)))
         out = {f"clinic_{c.lower()}": zero for c in CLINICS}
-        return {**out, "clinic_cases_total": zero, "clinic_case_open": zero, "clinic_cases_recovered": zero,
-                "clinic_years_since_first_case": np.full_like(zero, np.nan)}
+        return {
+            **out,
+            "clinic_cases_total": zero,
+            "clinic_case_open": zero,
+            "clinic_cases_recovered": zero,
+            "clinic_years_since_first_case": np.full_like(zero, np.nan),
+        }
     cases = cases[cases["opened_on"].notna()]
     rows = panel.rows_of(cases["coop_id"])
     last = int(targets.max())
@@ -357,14 +390,24 @@ def _weakest_aspect(col: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     ``clinic_at_weakest``, whether an open case sits in the clinic of the weakest aspect (NaN without a case)."""
     with np.errstate(invalid="ignore"):
         signs = {
-            "KEUANGAN": [_known(col["official_category_rank"] >= 2, col["official_category_rank"]),
-                         col["net_loss"], col["negative_equity"],
-                         _known(col["bad_loan_ratio_chg1"] > 0, col["bad_loan_ratio_chg1"])],
-            "SDM": [_known(col["has_manager"] == 0, col["has_manager"]),
-                    _known(col["staff_departure_rate"] > 25, col["staff_departure_rate"]),
-                    _known(col["trained_share"] == 0, col["trained_share"]), col["no_staffing_report"]],
-            "KELEMBAGAAN": [1.0 - col["rat_held"], _known(col["rat_missed_years"] >= 2, col["rat_missed_years"]),
-                            _known(col["board_meetings"] < 4, col["board_meetings"]), col["no_financial_statement"]],
+            "KEUANGAN": [
+                _known(col["official_category_rank"] >= 2, col["official_category_rank"]),
+                col["net_loss"],
+                col["negative_equity"],
+                _known(col["bad_loan_ratio_chg1"] > 0, col["bad_loan_ratio_chg1"]),
+            ],
+            "SDM": [
+                _known(col["has_manager"] == 0, col["has_manager"]),
+                _known(col["staff_departure_rate"] > 25, col["staff_departure_rate"]),
+                _known(col["trained_share"] == 0, col["trained_share"]),
+                col["no_staffing_report"],
+            ],
+            "KELEMBAGAAN": [
+                1.0 - col["rat_held"],
+                _known(col["rat_missed_years"] >= 2, col["rat_missed_years"]),
+                _known(col["board_meetings"] < 4, col["board_meetings"]),
+                col["no_financial_statement"],
+            ],
         }
     out = {}
     for c in CLINICS:
@@ -396,8 +439,7 @@ def _previous_year(frame: pd.DataFrame, wanted: np.ndarray) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- the public function
-def build_features(ds: Dataset, settings: Settings | None = None,
-                   years: Sequence[int] | None = None) -> pd.DataFrame:
+def build_features(ds: Dataset, settings: Settings | None = None, years: Sequence[int] | None = None) -> pd.DataFrame:
     """One row per (coop_id, year) of every cooperative registered (founded_year <= year) and not dissolved
     before that year (dissolved_year > year or missing), for every year from the data's first to its last
     (or only ``years``; trends and histories still look back).

@@ -26,7 +26,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from data.contract import CLINICS, HEALTH_CATEGORIES
+from klinik.data.contract import CLINICS, HEALTH_CATEGORIES
 
 GROUPS = ("KEUANGAN", "SDM", "KELEMBAGAAN", "CONTEXT")
 UNITS = ("pct", "ratio", "count", "days", "years", "flag", "money", "category")
@@ -76,11 +76,19 @@ def _changes(base: FeatureSpec, direction: int, spans: tuple[int, ...] = (1, 3))
     """The k-year changes of a ratio (value at t minus value at t-k), in the base's unit and group."""
     out = []
     for k in spans:
-        out.append(FeatureSpec(
-            f"{base.name}_chg{k}", base.group, f"perubahan {k} tahun {base.label_id}",
-            f"{k}-year change in {base.label_en}", base.unit, direction,
-            change_of=base.name if k == 1 else None, source=base.source, delta=(base.name, k),
-        ))
+        out.append(
+            FeatureSpec(
+                f"{base.name}_chg{k}",
+                base.group,
+                f"perubahan {k} tahun {base.label_id}",
+                f"{k}-year change in {base.label_en}",
+                base.unit,
+                direction,
+                change_of=base.name if k == 1 else None,
+                source=base.source,
+                delta=(base.name, k),
+            )
+        )
     return out
 
 
@@ -88,12 +96,19 @@ K, S, L, C = "KEUANGAN", "SDM", "KELEMBAGAAN", "CONTEXT"
 
 _RATIOS = [
     _f("equity_to_assets", K, "rasio modal sendiri terhadap aset", "equity to assets", "pct", 0),
-    _f("equity_to_risky_loans", K, "rasio modal sendiri terhadap pinjaman berisiko",
-       "equity to risky loans", "pct", -1),
+    _f(
+        "equity_to_risky_loans", K, "rasio modal sendiri terhadap pinjaman berisiko", "equity to risky loans", "pct", -1
+    ),
     _f("loans_to_members_ratio", K, "porsi pinjaman kepada anggota", "share of loans to members", "pct", -1),
     _f("bad_loan_ratio", K, "pinjaman bermasalah", "bad loans", "pct", 1),
-    _f("reserve_to_bad_loans", K, "cadangan risiko terhadap pinjaman bermasalah",
-       "loss reserve to bad loans", "pct", -1),
+    _f(
+        "reserve_to_bad_loans",
+        K,
+        "cadangan risiko terhadap pinjaman bermasalah",
+        "loss reserve to bad loans",
+        "pct",
+        -1,
+    ),
     _f("risky_loan_ratio", K, "pinjaman berisiko", "risky loans", "pct", 1),
     _f("opex_to_gross_shu", K, "beban usaha terhadap SHU kotor", "operating expenses to gross surplus", "pct", 1),
     _f("personnel_to_loans", K, "biaya karyawan terhadap pinjaman", "personnel cost to loans", "pct", 1),
@@ -103,15 +118,27 @@ _RATIOS = [
     _f("operational_self_sufficiency", K, "kemandirian operasional", "operational self-sufficiency", "pct", -1),
     _f("participation_ratio", K, "rasio partisipasi bruto anggota", "members' share of revenue", "pct", -1),
     _f("official_score", K, "skor kesehatan (hitungan rasio)", "health score (from the ratios)", "ratio", -1),
-    _f("official_category_rank", K, "predikat kesehatan (hitungan rasio)",
-       "health category (from the ratios)", "category", 1),
+    _f(
+        "official_category_rank",
+        K,
+        "predikat kesehatan (hitungan rasio)",
+        "health category (from the ratios)",
+        "category",
+        1,
+    ),
 ]
 _BY_NAME = {s.name: s for s in _RATIOS}
 # Changes of the main ratios: a rise in bad or risky loans never lowers the risk, a fall in the score never
 # lowers it; the others move both ways depending on where the level is, so they stay unconstrained.
 _TREND_DIRECTIONS = {
-    "equity_to_assets": 0, "bad_loan_ratio": 1, "risky_loan_ratio": 1, "cash_ratio": 0, "return_on_assets": 0,
-    "operational_self_sufficiency": 0, "participation_ratio": 0, "official_score": -1,
+    "equity_to_assets": 0,
+    "bad_loan_ratio": 1,
+    "risky_loan_ratio": 1,
+    "cash_ratio": 0,
+    "return_on_assets": 0,
+    "operational_self_sufficiency": 0,
+    "participation_ratio": 0,
+    "official_score": -1,
 }
 
 _KEUANGAN = [
@@ -120,135 +147,395 @@ _KEUANGAN = [
     _f("total_assets", K, "total aset", "total assets", "money", 0),
     _f("asset_growth_1y", K, "pertumbuhan aset 1 tahun", "1-year asset growth", "pct", 0),
     _f("asset_growth_3y", K, "pertumbuhan aset 3 tahun", "3-year asset growth", "pct", 0),
-    _f("net_loss", K, "rugi", "loss", "flag", 1,
-       says=("koperasi merugi (SHU negatif)", "made a loss (negative surplus)"),
-       says_off=("SHU tidak negatif", "no loss")),
-    _f("negative_equity", K, "modal sendiri negatif", "negative equity", "flag", 1,
-       says=("modal sendiri negatif", "equity is negative"), says_off=("modal sendiri positif", "equity is positive")),
-    _f("balance_sheet_gap", K, "selisih neraca (aset - kewajiban - modal) terhadap aset",
-       "balance sheet gap (assets - liabilities - equity) to assets", "pct", 0),
-    _f("no_financial_statement", K, "tidak ada laporan keuangan", "no financial statement", "flag", 1,
-       says=("tidak ada laporan keuangan tahun ini", "no financial statement filed this year"),
-       says_off=("laporan keuangan ada", "financial statement filed")),
+    _f(
+        "net_loss",
+        K,
+        "rugi",
+        "loss",
+        "flag",
+        1,
+        says=("koperasi merugi (SHU negatif)", "made a loss (negative surplus)"),
+        says_off=("SHU tidak negatif", "no loss"),
+    ),
+    _f(
+        "negative_equity",
+        K,
+        "modal sendiri negatif",
+        "negative equity",
+        "flag",
+        1,
+        says=("modal sendiri negatif", "equity is negative"),
+        says_off=("modal sendiri positif", "equity is positive"),
+    ),
+    _f(
+        "balance_sheet_gap",
+        K,
+        "selisih neraca (aset - kewajiban - modal) terhadap aset",
+        "balance sheet gap (assets - liabilities - equity) to assets",
+        "pct",
+        0,
+    ),
+    _f(
+        "no_financial_statement",
+        K,
+        "tidak ada laporan keuangan",
+        "no financial statement",
+        "flag",
+        1,
+        says=("tidak ada laporan keuangan tahun ini", "no financial statement filed this year"),
+        says_off=("laporan keuangan ada", "financial statement filed"),
+    ),
 ]
 
 _SDM = [
     _f("board_members", S, "jumlah pengurus", "board members", "count", 0, source="staffing"),
     _f("supervisors", S, "jumlah pengawas", "supervisors", "count", 0, source="staffing"),
     _f("employees", S, "jumlah karyawan", "employees", "count", 0, source="staffing"),
-    _f("employees_per_100_members", S, "karyawan per 100 anggota", "employees per 100 members", "ratio", 0,
-       source="staffing"),
-    _f("has_manager", S, "manajer profesional", "hired manager", "flag", -1, source="staffing",
-       says=("ada manajer profesional", "has a hired manager"),
-       says_off=("tidak ada manajer profesional", "no hired manager")),
-    _f("certified_share", S, "pengurus dan karyawan bersertifikat", "certified board and staff", "pct", -1,
-       source="staffing"),
-    _f("trained_share", S, "pengurus dan karyawan yang dilatih", "board and staff trained", "pct", -1,
-       source="staffing"),
-    _f("staff_departures", S, "karyawan keluar", "staff departures", "count", 0, source="staffing",
-       says=("{v} karyawan keluar tahun ini", "{v} employees left this year"),
-       says_off=("tidak ada karyawan keluar tahun ini", "no employee left this year")),
+    _f(
+        "employees_per_100_members",
+        S,
+        "karyawan per 100 anggota",
+        "employees per 100 members",
+        "ratio",
+        0,
+        source="staffing",
+    ),
+    _f(
+        "has_manager",
+        S,
+        "manajer profesional",
+        "hired manager",
+        "flag",
+        -1,
+        source="staffing",
+        says=("ada manajer profesional", "has a hired manager"),
+        says_off=("tidak ada manajer profesional", "no hired manager"),
+    ),
+    _f(
+        "certified_share",
+        S,
+        "pengurus dan karyawan bersertifikat",
+        "certified board and staff",
+        "pct",
+        -1,
+        source="staffing",
+    ),
+    _f(
+        "trained_share",
+        S,
+        "pengurus dan karyawan yang dilatih",
+        "board and staff trained",
+        "pct",
+        -1,
+        source="staffing",
+    ),
+    _f(
+        "staff_departures",
+        S,
+        "karyawan keluar",
+        "staff departures",
+        "count",
+        0,
+        source="staffing",
+        says=("{v} karyawan keluar tahun ini", "{v} employees left this year"),
+        says_off=("tidak ada karyawan keluar tahun ini", "no employee left this year"),
+    ),
     _f("staff_departure_rate", S, "tingkat karyawan keluar", "staff turnover", "pct", 1, source="staffing"),
-    _f("no_staffing_report", S, "tidak ada laporan SDM", "no staffing report", "flag", 1, source="staffing",
-       says=("tidak ada laporan SDM tahun ini", "no staffing report filed this year"),
-       says_off=("laporan SDM ada", "staffing report filed")),
+    _f(
+        "no_staffing_report",
+        S,
+        "tidak ada laporan SDM",
+        "no staffing report",
+        "flag",
+        1,
+        source="staffing",
+        says=("tidak ada laporan SDM tahun ini", "no staffing report filed this year"),
+        says_off=("laporan SDM ada", "staffing report filed"),
+    ),
 ]
 
 _KELEMBAGAAN = [
-    _f("rat_held", L, "RAT diadakan", "RAT held", "flag", -1, source="meetings",
-       says=("RAT tahun buku ini diadakan tepat waktu", "annual members' meeting (RAT) held on time"),
-       says_off=("RAT tahun buku ini belum diadakan", "no annual members' meeting (RAT) for this year yet")),
-    _f("rat_missed_years", L, "tahun berturut-turut tanpa RAT", "consecutive years without RAT", "years", 1,
-       source="meetings",
-       says=("RAT tidak diadakan {v} tahun berturut-turut",
-             "no annual members' meeting (RAT) for {v} years running"),
-       says_off=("RAT tahun buku ini diadakan", "annual members' meeting (RAT) held for this year")),
-    _f("rat_prev_days_late_office", L, "keterlambatan RAT tahun lalu (batas dinas)",
-       "last year's RAT delay (office deadline)", "days", 1, source="meetings",
-       says=("RAT tahun buku lalu terlambat {v} hari dari batas dinas",
-             "last year's RAT came {v} days after the office's deadline"),
-       says_off=("RAT tahun buku lalu tepat waktu (batas dinas)", "last year's RAT met the office's deadline")),
-    _f("rat_prev_days_late_legal", L, "keterlambatan RAT tahun lalu (batas undang-undang)",
-       "last year's RAT delay (legal deadline)", "days", 1, source="meetings",
-       says=("RAT tahun buku lalu terlambat {v} hari dari batas undang-undang",
-             "last year's RAT came {v} days after the legal deadline"),
-       says_off=("RAT tahun buku lalu tepat waktu (batas undang-undang)", "last year's RAT met the legal deadline")),
-    _f("rat_attendance_share", L, "kehadiran anggota di RAT", "members attending the RAT", "pct", -1,
-       source="meetings"),
-    _f("board_meetings", L, "rapat pengurus", "board meetings", "count", 0, source="meetings",
-       says=("{v} rapat pengurus tahun ini", "{v} board meetings this year"),
-       says_off=("tidak ada rapat pengurus tahun ini", "no board meeting this year")),
-    _f("supervisory_meetings", L, "rapat pengawas", "supervisory meetings", "count", 0, source="meetings",
-       says=("{v} rapat pengawas tahun ini", "{v} supervisory meetings this year"),
-       says_off=("tidak ada rapat pengawas tahun ini", "no supervisory meeting this year")),
+    _f(
+        "rat_held",
+        L,
+        "RAT diadakan",
+        "RAT held",
+        "flag",
+        -1,
+        source="meetings",
+        says=("RAT tahun buku ini diadakan tepat waktu", "annual members' meeting (RAT) held on time"),
+        says_off=("RAT tahun buku ini belum diadakan", "no annual members' meeting (RAT) for this year yet"),
+    ),
+    _f(
+        "rat_missed_years",
+        L,
+        "tahun berturut-turut tanpa RAT",
+        "consecutive years without RAT",
+        "years",
+        1,
+        source="meetings",
+        says=("RAT tidak diadakan {v} tahun berturut-turut", "no annual members' meeting (RAT) for {v} years running"),
+        says_off=("RAT tahun buku ini diadakan", "annual members' meeting (RAT) held for this year"),
+    ),
+    _f(
+        "rat_prev_days_late_office",
+        L,
+        "keterlambatan RAT tahun lalu (batas dinas)",
+        "last year's RAT delay (office deadline)",
+        "days",
+        1,
+        source="meetings",
+        says=(
+            "RAT tahun buku lalu terlambat {v} hari dari batas dinas",
+            "last year's RAT came {v} days after the office's deadline",
+        ),
+        says_off=("RAT tahun buku lalu tepat waktu (batas dinas)", "last year's RAT met the office's deadline"),
+    ),
+    _f(
+        "rat_prev_days_late_legal",
+        L,
+        "keterlambatan RAT tahun lalu (batas undang-undang)",
+        "last year's RAT delay (legal deadline)",
+        "days",
+        1,
+        source="meetings",
+        says=(
+            "RAT tahun buku lalu terlambat {v} hari dari batas undang-undang",
+            "last year's RAT came {v} days after the legal deadline",
+        ),
+        says_off=("RAT tahun buku lalu tepat waktu (batas undang-undang)", "last year's RAT met the legal deadline"),
+    ),
+    _f(
+        "rat_attendance_share", L, "kehadiran anggota di RAT", "members attending the RAT", "pct", -1, source="meetings"
+    ),
+    _f(
+        "board_meetings",
+        L,
+        "rapat pengurus",
+        "board meetings",
+        "count",
+        0,
+        source="meetings",
+        says=("{v} rapat pengurus tahun ini", "{v} board meetings this year"),
+        says_off=("tidak ada rapat pengurus tahun ini", "no board meeting this year"),
+    ),
+    _f(
+        "supervisory_meetings",
+        L,
+        "rapat pengawas",
+        "supervisory meetings",
+        "count",
+        0,
+        source="meetings",
+        says=("{v} rapat pengawas tahun ini", "{v} supervisory meetings this year"),
+        says_off=("tidak ada rapat pengawas tahun ini", "no supervisory meeting this year"),
+    ),
     _f("members", L, "jumlah anggota", "members", "count", 0, source="staffing"),
     _f("member_growth_1y", L, "pertumbuhan anggota 1 tahun", "1-year member growth", "pct", 0, source="staffing"),
     _f("member_growth_3y", L, "pertumbuhan anggota 3 tahun", "3-year member growth", "pct", 0, source="staffing"),
-    _f("never_assessed", L, "belum pernah dinilai", "never assessed", "flag", 0, source="health",
-       says=("belum pernah dinilai kesehatannya", "never had a health assessment"),
-       says_off=("pernah dinilai", "has been assessed")),
+    _f(
+        "never_assessed",
+        L,
+        "belum pernah dinilai",
+        "never assessed",
+        "flag",
+        0,
+        source="health",
+        says=("belum pernah dinilai kesehatannya", "never had a health assessment"),
+        says_off=("pernah dinilai", "has been assessed"),
+    ),
 ]
 
 _CONTEXT = [
     _f("coop_type", C, "jenis koperasi", "cooperative type", "category", 0, source="cooperatives"),
     _f("district", C, "kecamatan", "district", "category", 0, source="cooperatives"),
-    _f("age_years", C, "umur koperasi", "age", "years", 0, source="cooperatives",
-       says=("berumur {v} tahun", "{v} years old"), says_off=("baru berdiri tahun ini", "founded this year")),
-    _f("assessed_this_year", C, "dinilai tahun ini", "assessed this year", "flag", 0, source="health",
-       says=("dinilai tahun ini", "assessed this year"), says_off=("tidak dinilai tahun ini", "not assessed this year")),
+    _f(
+        "age_years",
+        C,
+        "umur koperasi",
+        "age",
+        "years",
+        0,
+        source="cooperatives",
+        says=("berumur {v} tahun", "{v} years old"),
+        says_off=("baru berdiri tahun ini", "founded this year"),
+    ),
+    _f(
+        "assessed_this_year",
+        C,
+        "dinilai tahun ini",
+        "assessed this year",
+        "flag",
+        0,
+        source="health",
+        says=("dinilai tahun ini", "assessed this year"),
+        says_off=("tidak dinilai tahun ini", "not assessed this year"),
+    ),
     _f("health_category_rank", C, "predikat kesehatan", "health category", "category", 1, source="health"),
     _f("health_score", C, "skor kesehatan dinas", "office's health score", "ratio", -1, source="health"),
-    _f("prev_health_category_rank", C, "predikat kesehatan sebelumnya", "previous health category", "category", 1,
-       source="health"),
-    _f("years_since_assessment", C, "tahun sejak penilaian terakhir", "years since last assessment", "years", 0,
-       source="health", says=("dinilai terakhir {v} tahun lalu", "last assessed {v} years ago"),
-       says_off=("dinilai tahun ini", "assessed this year")),
-    _f("years_sick", C, "lama sakit", "years sick", "years", 1, source="health",
-       says=("dalam pengawasan sejak {v} tahun", "under supervision (sick) for {v} years"),
-       says_off=("tidak sedang dalam pengawasan", "not under supervision (not sick)")),
-    _f("sick_years_total", C, "jumlah tahun dinilai sakit", "years assessed sick in all", "count", 1,
-       source="health", says=("{v} tahun dinilai sakit sejauh ini", "{v} years assessed sick so far"),
-       says_off=("belum pernah dinilai sakit", "never assessed sick")),
-    _f("clinic_cases_total", C, "kasus klinik", "clinic cases", "count", 0, source="clinic_cases",
-       says=("{v} kasus klinik sejauh ini", "{v} clinic cases so far"),
-       says_off=("belum pernah ditangani klinik", "never treated by the clinic")),
-    _f("clinic_case_open", C, "sedang ditangani klinik", "in clinic treatment", "flag", 0, source="clinic_cases",
-       says=("sedang ditangani klinik", "in clinic treatment"),
-       says_off=("tidak sedang ditangani klinik", "not in clinic treatment")),
-    *[_f(f"clinic_{c.lower()}", C, f"ditangani klinik {c}", f"treated by the {c} clinic", "flag", 0,
-         source="clinic_cases", says=(f"sedang ditangani klinik {c}", f"in treatment at the {c} clinic"),
-         says_off=(f"tidak ditangani klinik {c}", f"not at the {c} clinic"))
-      for c in CLINICS],
-    _f("clinic_years_since_first_case", C, "tahun sejak kasus klinik pertama", "years since the first clinic case",
-       "years", 0, source="clinic_cases",
-       says=("kasus klinik pertama {v} tahun lalu", "first clinic case {v} years ago"),
-       says_off=("kasus klinik pertama tahun ini", "first clinic case this year")),
-    _f("clinic_cases_recovered", C, "kasus klinik pulih", "clinic cases recovered", "count", 0,
-       source="clinic_cases", says=("{v} kasus klinik pulih", "{v} clinic cases recovered"),
-       says_off=("belum ada kasus klinik yang pulih", "no clinic case recovered yet")),
-    _f("clinic_matches_weakness", C, "klinik sesuai kelemahan", "clinic matches the weakness", "flag", 0,
-       source="clinic_cases",
-       says=("klinik yang menangani sesuai kelemahan yang terlihat", "the treating clinic matches the visible weakness"),
-       says_off=("klinik yang menangani tidak sesuai kelemahan yang terlihat",
-                 "the treating clinic does not match the visible weakness")),
+    _f(
+        "prev_health_category_rank",
+        C,
+        "predikat kesehatan sebelumnya",
+        "previous health category",
+        "category",
+        1,
+        source="health",
+    ),
+    _f(
+        "years_since_assessment",
+        C,
+        "tahun sejak penilaian terakhir",
+        "years since last assessment",
+        "years",
+        0,
+        source="health",
+        says=("dinilai terakhir {v} tahun lalu", "last assessed {v} years ago"),
+        says_off=("dinilai tahun ini", "assessed this year"),
+    ),
+    _f(
+        "years_sick",
+        C,
+        "lama sakit",
+        "years sick",
+        "years",
+        1,
+        source="health",
+        says=("dalam pengawasan sejak {v} tahun", "under supervision (sick) for {v} years"),
+        says_off=("tidak sedang dalam pengawasan", "not under supervision (not sick)"),
+    ),
+    _f(
+        "sick_years_total",
+        C,
+        "jumlah tahun dinilai sakit",
+        "years assessed sick in all",
+        "count",
+        1,
+        source="health",
+        says=("{v} tahun dinilai sakit sejauh ini", "{v} years assessed sick so far"),
+        says_off=("belum pernah dinilai sakit", "never assessed sick"),
+    ),
+    _f(
+        "clinic_cases_total",
+        C,
+        "kasus klinik",
+        "clinic cases",
+        "count",
+        0,
+        source="clinic_cases",
+        says=("{v} kasus klinik sejauh ini", "{v} clinic cases so far"),
+        says_off=("belum pernah ditangani klinik", "never treated by the clinic"),
+    ),
+    _f(
+        "clinic_case_open",
+        C,
+        "sedang ditangani klinik",
+        "in clinic treatment",
+        "flag",
+        0,
+        source="clinic_cases",
+        says=("sedang ditangani klinik", "in clinic treatment"),
+        says_off=("tidak sedang ditangani klinik", "not in clinic treatment"),
+    ),
+    *[
+        _f(
+            f"clinic_{c.lower()}",
+            C,
+            f"ditangani klinik {c}",
+            f"treated by the {c} clinic",
+            "flag",
+            0,
+            source="clinic_cases",
+            says=(f"sedang ditangani klinik {c}", f"in treatment at the {c} clinic"),
+            says_off=(f"tidak ditangani klinik {c}", f"not at the {c} clinic"),
+        )
+        for c in CLINICS
+    ],
+    _f(
+        "clinic_years_since_first_case",
+        C,
+        "tahun sejak kasus klinik pertama",
+        "years since the first clinic case",
+        "years",
+        0,
+        source="clinic_cases",
+        says=("kasus klinik pertama {v} tahun lalu", "first clinic case {v} years ago"),
+        says_off=("kasus klinik pertama tahun ini", "first clinic case this year"),
+    ),
+    _f(
+        "clinic_cases_recovered",
+        C,
+        "kasus klinik pulih",
+        "clinic cases recovered",
+        "count",
+        0,
+        source="clinic_cases",
+        says=("{v} kasus klinik pulih", "{v} clinic cases recovered"),
+        says_off=("belum ada kasus klinik yang pulih", "no clinic case recovered yet"),
+    ),
+    _f(
+        "clinic_matches_weakness",
+        C,
+        "klinik sesuai kelemahan",
+        "clinic matches the weakness",
+        "flag",
+        0,
+        source="clinic_cases",
+        says=(
+            "klinik yang menangani sesuai kelemahan yang terlihat",
+            "the treating clinic matches the visible weakness",
+        ),
+        says_off=(
+            "klinik yang menangani tidak sesuai kelemahan yang terlihat",
+            "the treating clinic does not match the visible weakness",
+        ),
+    ),
 ]
 
 # Recent supervision history (how many of the last three assessments found it sick); the weakest aspect
 # (features/build.py WARNING_SIGNS): each clinic group's share of warning signs shown, and whether an open
 # case sits at the clinic of the weakest one.
 _WEAKEST = [
-    _f("sick_assessments_3y", C, "penilaian sakit dalam 3 tahun terakhir", "sick assessments in the last 3 years",
-       "count", 1, source="health",
-       says=("{v} kali dinilai sakit dalam 3 tahun terakhir", "assessed sick {v} times in the last 3 years"),
-       says_off=("tidak dinilai sakit dalam 3 tahun terakhir", "not assessed sick in the last 3 years")),
-    *[_f(f"weakness_{c.lower()}", c, f"tanda kelemahan {c}", f"{c} warning signs", "pct", 0,
-         source="financials" if c == "KEUANGAN" else "staffing" if c == "SDM" else "meetings")
-      for c in CLINICS],
-    _f("clinic_at_weakest", C, "klinik sesuai aspek terlemah", "clinic at the weakest aspect", "flag", 0,
-       source="clinic_cases",
-       says=("klinik yang menangani adalah klinik aspek terlemah", "the treating clinic is that of the weakest aspect"),
-       says_off=("klinik yang menangani bukan klinik aspek terlemah",
-                 "the treating clinic is not that of the weakest aspect")),
+    _f(
+        "sick_assessments_3y",
+        C,
+        "penilaian sakit dalam 3 tahun terakhir",
+        "sick assessments in the last 3 years",
+        "count",
+        1,
+        source="health",
+        says=("{v} kali dinilai sakit dalam 3 tahun terakhir", "assessed sick {v} times in the last 3 years"),
+        says_off=("tidak dinilai sakit dalam 3 tahun terakhir", "not assessed sick in the last 3 years"),
+    ),
+    *[
+        _f(
+            f"weakness_{c.lower()}",
+            c,
+            f"tanda kelemahan {c}",
+            f"{c} warning signs",
+            "pct",
+            0,
+            source="financials" if c == "KEUANGAN" else "staffing" if c == "SDM" else "meetings",
+        )
+        for c in CLINICS
+    ],
+    _f(
+        "clinic_at_weakest",
+        C,
+        "klinik sesuai aspek terlemah",
+        "clinic at the weakest aspect",
+        "flag",
+        0,
+        source="clinic_cases",
+        says=(
+            "klinik yang menangani adalah klinik aspek terlemah",
+            "the treating clinic is that of the weakest aspect",
+        ),
+        says_off=(
+            "klinik yang menangani bukan klinik aspek terlemah",
+            "the treating clinic is not that of the weakest aspect",
+        ),
+    ),
 ]
 
 
@@ -260,20 +547,39 @@ def _previous(name: str) -> FeatureSpec:
     if base.unit == "flag" and base.says and base.says_off:
         says = (f"tahun lalu: {base.says[0]}", f"last year: {base.says[1]}")
         says_off = (f"tahun lalu: {base.says_off[0]}", f"last year: {base.says_off[1]}")
-    return FeatureSpec(f"{name}_prev", base.group, f"{base.label_id} tahun lalu", f"{base.label_en} last year",
-                       base.unit, 0, source=base.source, says=says, says_off=says_off)
+    return FeatureSpec(
+        f"{name}_prev",
+        base.group,
+        f"{base.label_id} tahun lalu",
+        f"{base.label_en} last year",
+        base.unit,
+        0,
+        source=base.source,
+        says=says,
+        says_off=says_off,
+    )
 
 
 # Last year's value of these features, as ``<name>_prev``: recovery takes time, so what the records showed a
 # year earlier (and which clinic was treating then) still acts on whether a sick cooperative gets well.
-PREVIOUS_YEAR = ("bad_loan_ratio", "equity_to_assets", "return_on_assets", "has_manager", "no_financial_statement",
-                 "clinic_case_open",
-                 "clinic_keuangan", "clinic_sdm", "clinic_kelembagaan", "clinic_matches_weakness",
-                 "clinic_at_weakest")
+PREVIOUS_YEAR = (
+    "bad_loan_ratio",
+    "equity_to_assets",
+    "return_on_assets",
+    "has_manager",
+    "no_financial_statement",
+    "clinic_case_open",
+    "clinic_keuangan",
+    "clinic_sdm",
+    "clinic_kelembagaan",
+    "clinic_matches_weakness",
+    "clinic_at_weakest",
+)
 _PREVIOUS = [_previous(n) for n in PREVIOUS_YEAR]
 
 FEATURES: dict[str, FeatureSpec] = {
-    s.name: s for s in [*_KEUANGAN, *_SDM, *_KELEMBAGAAN, *_CONTEXT, *_WEAKEST, *_PREVIOUS]}
+    s.name: s for s in [*_KEUANGAN, *_SDM, *_KELEMBAGAAN, *_CONTEXT, *_WEAKEST, *_PREVIOUS]
+}
 """Every feature, in the column order of build_features' output (after coop_id and year)."""
 
 _ONE_YEAR_CHANGE = {s.change_of: s.name for s in FEATURES.values() if s.change_of}
@@ -302,8 +608,11 @@ def _value_words(spec: FeatureSpec, v: float, lang: str) -> str:
     if spec.unit == "ratio":
         return _num(v, 1 if abs(v) >= 10 else 2, lang)
     if spec.unit == "money":
-        for size, id_word, en_word in ((1e12, "triliun", "trillion"), (1e9, "miliar", "billion"),
-                                       (1e6, "juta", "million")):
+        for size, id_word, en_word in (
+            (1e12, "triliun", "trillion"),
+            (1e9, "miliar", "billion"),
+            (1e6, "juta", "million"),
+        ):
             if abs(v) >= size:
                 return f"Rp {_num(v / size, 1, lang)} {id_word if lang == 'id' else en_word}"
         return f"Rp {_num(v, 0, lang)}"
@@ -347,8 +656,10 @@ def _missing_words(spec: FeatureSpec, row: Mapping[str, float]) -> tuple[str, st
     if spec.source == "staffing" and flagged("no_staffing_report"):
         return "tidak ada laporan SDM", "no staffing report filed"
     if spec.delta is not None or spec.name.endswith(("_growth_1y", "_growth_3y")):
-        return (f"{spec.label_id}: tidak ada data tahun pembanding",
-                f"{spec.label_en}: no earlier year to compare with")
+        return (
+            f"{spec.label_id}: tidak ada data tahun pembanding",
+            f"{spec.label_en}: no earlier year to compare with",
+        )
     if spec.source == "meetings" and spec.name == "rat_attendance_share":
         return "RAT tidak diadakan, kehadiran tidak ada", "no RAT held, so no attendance"
     if spec.source == "health":
@@ -358,8 +669,10 @@ def _missing_words(spec: FeatureSpec, row: Mapping[str, float]) -> tuple[str, st
     if spec.source == "clinic_cases":
         return f"{spec.label_id}: tidak ada kasus klinik", f"{spec.label_en}: no clinic case"
     if spec.source in ("financials", "staffing"):
-        return (f"{spec.label_id} tidak dapat dihitung (pembagi nol)",
-                f"{spec.label_en} cannot be computed (zero denominator)")
+        return (
+            f"{spec.label_id} tidak dapat dihitung (pembagi nol)",
+            f"{spec.label_en} cannot be computed (zero denominator)",
+        )
     return f"{spec.label_id} tidak diketahui", f"{spec.label_en} unknown"
 
 
@@ -400,16 +713,20 @@ def describe(name: str, row: Mapping[str, float]) -> tuple[str, str]:
         k = spec.delta[1]
         if v == 0:
             return (f"{base.label_id} tetap dalam {k} tahun", f"{base.label_en} unchanged over {k} year(s)")
-        return (f"{base.label_id} {_diff_words(spec, v, 'id')} dalam {k} tahun",
-                f"{base.label_en} {_diff_words(spec, v, 'en')} over {k} year(s)")
+        return (
+            f"{base.label_id} {_diff_words(spec, v, 'id')} dalam {k} tahun",
+            f"{base.label_en} {_diff_words(spec, v, 'en')} over {k} year(s)",
+        )
     value_id, value_en = _value_words(spec, v, "id"), _value_words(spec, v, "en")
     change_name = _ONE_YEAR_CHANGE.get(name)
     d = row.get(change_name) if change_name else None
     if _finite(d) and float(d) != 0:
         d = float(d)
         up = d > 0
-        return (f"{spec.label_id} {'naik' if up else 'turun'} ke {value_id} ({_diff_words(spec, d, 'id')})",
-                f"{spec.label_en} {'rose' if up else 'fell'} to {value_en} ({_diff_words(spec, d, 'en')})")
+        return (
+            f"{spec.label_id} {'naik' if up else 'turun'} ke {value_id} ({_diff_words(spec, d, 'id')})",
+            f"{spec.label_en} {'rose' if up else 'fell'} to {value_en} ({_diff_words(spec, d, 'en')})",
+        )
     if _finite(d):
         return f"{spec.label_id} tetap {value_id}", f"{spec.label_en} unchanged at {value_en}"
     if spec.unit in ("count", "days", "years"):

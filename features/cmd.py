@@ -25,15 +25,24 @@ METADATA_GROUPS = b"feature_groups"
 
 def feature_metadata(features: pd.DataFrame, source: str) -> dict[bytes, bytes]:
     """The schema metadata written beside the feature table (see the module docstring)."""
-    from features.catalog import FEATURES, feature_groups
-    from features.health_score import rules_table
+    from klinik.features.catalog import FEATURES, feature_groups
+    from klinik.features.health_score import rules_table
 
-    catalog = {name: {k: v for k, v in asdict(spec).items() if k in
-                      ("label_id", "label_en", "unit", "risk_direction", "change_of", "group")}
-               for name, spec in FEATURES.items()}
+    catalog = {
+        name: {
+            k: v
+            for k, v in asdict(spec).items()
+            if k in ("label_id", "label_en", "unit", "risk_direction", "change_of", "group")
+        }
+        for name, spec in FEATURES.items()
+    }
     years = sorted(int(y) for y in features["year"].unique())
-    about = {"source": source, "rows": len(features), "cooperatives": int(features["coop_id"].nunique()),
-             "years": [years[0], years[-1]] if years else []}
+    about = {
+        "source": source,
+        "rows": len(features),
+        "cooperatives": int(features["coop_id"].nunique()),
+        "years": [years[0], years[-1]] if years else [],
+    }
     return {
         METADATA_GROUPS: json.dumps(feature_groups()).encode(),
         b"feature_catalog": json.dumps(catalog, ensure_ascii=False).encode(),
@@ -61,9 +70,9 @@ def write_features(features: pd.DataFrame, out: Path, source: str = "") -> None:
 
 def run_features(data_dir: Path, out: Path) -> int:
     """Load ``data_dir`` (health optional), build every (cooperative, year) row, write ``out``. Exit code."""
-    from data.loader import load_dataset
-    from data.validation import DatasetInvalid
-    from features.build import build_features
+    from klinik.data.loader import load_dataset
+    from klinik.data.validation import DatasetInvalid
+    from klinik.features.build import build_features
 
     out = Path(out)
     if out.suffix.lower() != ".parquet":
@@ -77,6 +86,8 @@ def run_features(data_dir: Path, out: Path) -> int:
     features = build_features(ds)
     write_features(features, out, source=str(data_dir))
     n_features = features.shape[1] - 2
-    print(f"wrote {len(features):,} rows ({features['coop_id'].nunique():,} cooperatives, "
-          f"{features['year'].min()}-{features['year'].max()}) x {n_features} features to {out}")
+    print(
+        f"wrote {len(features):,} rows ({features['coop_id'].nunique():,} cooperatives, "
+        f"{features['year'].min()}-{features['year'].max()}) x {n_features} features to {out}"
+    )
     return 0

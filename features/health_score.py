@@ -1,14 +1,14 @@
 """The official health score of a savings-and-loan cooperative, computed from its ratios by a configuration table.
 
-The rule (DOMAIN.md: Perdep 06/Per/Dep.6/IV/2016, continuing Permen KUKM 14/Per/M.KUKM/XII/2009) gives each
+The rule (docs/domain.md: Perdep 06/Per/Dep.6/IV/2016, continuing Permen KUKM 14/Per/M.KUKM/XII/2009) gives each
 ratio a weight and a table of bands; a ratio earns the band's points ("nilai", 0..100) times its weight / 100.
 Everything the regulation says is in ``HEALTH_RULES`` -- one row per ratio: aspect, ratio (a feature name),
 weight, bands -- so a change of regulation is a change of this table, not of code.
 
 Sources of the numbers (column ``source``):
-  DOMAIN     the aspect weights and the two optima DOMAIN.md states (equity/assets best at 41-60%, cash ratio
+  DOMAIN     the aspect weights and the two optima docs/domain.md states (equity/assets best at 41-60%, cash ratio
              best at 10-15%), and the category cut-offs (80, 66, 51).
-  S-chosen   DOMAIN.md marks the ratio weights [S] and gives no bands for these ratios. The bands here are
+  S-chosen   docs/domain.md marks the ratio weights [S] and gives no bands for these ratios. The bands here are
              our choice, modelled on the Permen 14/2009 worksheet as quoted in secondary sources (theses,
              office worksheets); they were not checked against the regulation's own text. Change them here.
 A band is a right-closed interval (lower, upper]: the worksheet's "21-40%" on whole percents reads as
@@ -56,38 +56,100 @@ def _steps_of_ten() -> tuple[tuple[float, float], ...]:
 
 
 HEALTH_RULES: tuple[RatioRule, ...] = (
-    RatioRule("Permodalan", "equity_to_assets", 6,
-              ((0, 0), (20, 25), (40, 50), (60, 100), (80, 50), (INF, 25)), "DOMAIN",
-              note="best at 41-60% (DOMAIN.md); negative equity scores 0 (our choice)"),
-    RatioRule("Permodalan", "equity_to_risky_loans", 6, _steps_of_ten(), "S-chosen", lending_only=True,
-              undefined_points=100, note="no risky loans: full points"),
-    RatioRule("Kualitas aktiva produktif", "loans_to_members_ratio", 10,
-              ((25, 0), (50, 50), (75, 75), (INF, 100)), "S-chosen", lending_only=True),
-    RatioRule("Kualitas aktiva produktif", "bad_loan_ratio", 5,
-              ((1, 100), (10, 80), (20, 60), (30, 40), (40, 20), (45, 10), (INF, 0)), "S-chosen",
-              lending_only=True, note="50% PKL + 75% PDR + 100% PM over loans"),
-    RatioRule("Kualitas aktiva produktif", "reserve_to_bad_loans", 5, _steps_of_ten(), "S-chosen",
-              lending_only=True, undefined_points=100, note="no bad loans: nothing to reserve, full points"),
-    RatioRule("Kualitas aktiva produktif", "risky_loan_ratio", 5,
-              ((20, 100), (25, 75), (30, 50), (INF, 25)), "S-chosen", lending_only=True),
-    RatioRule("Efisiensi", "opex_to_gross_shu", 4,
-              ((40, 100), (60, 75), (80, 50), (INF, 25)), "S-chosen", undefined_points=25,
-              note="gross SHU = operating expenses + SHU; zero or negative gross SHU scores the worst band"),
-    RatioRule("Efisiensi", "personnel_to_loans", 2,
-              ((5, 100), (10, 75), (15, 50), (INF, 25)), "S-chosen", lending_only=True),
-    RatioRule("Likuiditas", "cash_ratio", 10,
-              ((10, 25), (15, 100), (20, 50), (INF, 25)), "DOMAIN",
-              note="best at 10-15% (DOMAIN.md); no current liabilities: not applicable"),
-    RatioRule("Likuiditas", "loans_to_funds", 5,
-              ((50, 25), (75, 50), (100, 75), (INF, 100)), "S-chosen", lending_only=True,
-              note="funds received = principal + mandatory + voluntary savings + external borrowings"),
-    RatioRule("Kemandirian dan pertumbuhan", "return_on_assets", 3,
-              ((5, 25), (7.5, 50), (10, 75), (INF, 100)), "S-chosen"),
-    RatioRule("Kemandirian dan pertumbuhan", "operational_self_sufficiency", 4,
-              ((100, 25), (125, 50), (150, 75), (INF, 100)), "S-chosen",
-              note="revenue (gross participation + other revenue) over operating expenses"),
-    RatioRule("Jatidiri koperasi", "participation_ratio", 7,
-              ((25, 25), (50, 50), (75, 75), (INF, 100)), "S-chosen"),
+    RatioRule(
+        "Permodalan",
+        "equity_to_assets",
+        6,
+        ((0, 0), (20, 25), (40, 50), (60, 100), (80, 50), (INF, 25)),
+        "DOMAIN",
+        note="best at 41-60% (docs/domain.md); negative equity scores 0 (our choice)",
+    ),
+    RatioRule(
+        "Permodalan",
+        "equity_to_risky_loans",
+        6,
+        _steps_of_ten(),
+        "S-chosen",
+        lending_only=True,
+        undefined_points=100,
+        note="no risky loans: full points",
+    ),
+    RatioRule(
+        "Kualitas aktiva produktif",
+        "loans_to_members_ratio",
+        10,
+        ((25, 0), (50, 50), (75, 75), (INF, 100)),
+        "S-chosen",
+        lending_only=True,
+    ),
+    RatioRule(
+        "Kualitas aktiva produktif",
+        "bad_loan_ratio",
+        5,
+        ((1, 100), (10, 80), (20, 60), (30, 40), (40, 20), (45, 10), (INF, 0)),
+        "S-chosen",
+        lending_only=True,
+        note="50% PKL + 75% PDR + 100% PM over loans",
+    ),
+    RatioRule(
+        "Kualitas aktiva produktif",
+        "reserve_to_bad_loans",
+        5,
+        _steps_of_ten(),
+        "S-chosen",
+        lending_only=True,
+        undefined_points=100,
+        note="no bad loans: nothing to reserve, full points",
+    ),
+    RatioRule(
+        "Kualitas aktiva produktif",
+        "risky_loan_ratio",
+        5,
+        ((20, 100), (25, 75), (30, 50), (INF, 25)),
+        "S-chosen",
+        lending_only=True,
+    ),
+    RatioRule(
+        "Efisiensi",
+        "opex_to_gross_shu",
+        4,
+        ((40, 100), (60, 75), (80, 50), (INF, 25)),
+        "S-chosen",
+        undefined_points=25,
+        note="gross SHU = operating expenses + SHU; zero or negative gross SHU scores the worst band",
+    ),
+    RatioRule(
+        "Efisiensi", "personnel_to_loans", 2, ((5, 100), (10, 75), (15, 50), (INF, 25)), "S-chosen", lending_only=True
+    ),
+    RatioRule(
+        "Likuiditas",
+        "cash_ratio",
+        10,
+        ((10, 25), (15, 100), (20, 50), (INF, 25)),
+        "DOMAIN",
+        note="best at 10-15% (docs/domain.md); no current liabilities: not applicable",
+    ),
+    RatioRule(
+        "Likuiditas",
+        "loans_to_funds",
+        5,
+        ((50, 25), (75, 50), (100, 75), (INF, 100)),
+        "S-chosen",
+        lending_only=True,
+        note="funds received = principal + mandatory + voluntary savings + external borrowings",
+    ),
+    RatioRule(
+        "Kemandirian dan pertumbuhan", "return_on_assets", 3, ((5, 25), (7.5, 50), (10, 75), (INF, 100)), "S-chosen"
+    ),
+    RatioRule(
+        "Kemandirian dan pertumbuhan",
+        "operational_self_sufficiency",
+        4,
+        ((100, 25), (125, 50), (150, 75), (INF, 100)),
+        "S-chosen",
+        note="revenue (gross participation + other revenue) over operating expenses",
+    ),
+    RatioRule("Jatidiri koperasi", "participation_ratio", 7, ((25, 25), (50, 50), (75, 75), (INF, 100)), "S-chosen"),
 )
 
 NOT_IN_DATA: tuple[tuple[str, str, float], ...] = (
@@ -101,7 +163,7 @@ NOT_IN_DATA: tuple[tuple[str, str, float], ...] = (
 # Risk weights of the bad loans (50% PKL + 75% PDR + 100% PM): substandard, doubtful, loss.
 BAD_LOAN_WEIGHTS: tuple[float, float, float] = (0.50, 0.75, 1.00)
 
-# Category by score, the contract's bands (DOMAIN.md): rank 0 SEHAT >= 80, 1 CUKUP_SEHAT >= 66,
+# Category by score, the contract's bands (docs/domain.md): rank 0 SEHAT >= 80, 1 CUKUP_SEHAT >= 66,
 # 2 DALAM_PENGAWASAN >= 51, 3 DALAM_PENGAWASAN_KHUSUS below.
 CATEGORY_CUTS: tuple[float, ...] = (80.0, 66.0, 51.0)
 MIN_APPLICABLE_WEIGHT = 20.0
@@ -124,8 +186,9 @@ def category_rank(score: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(score), np.nan, rank)
 
 
-def official_score(ratios: dict[str, np.ndarray], filed: np.ndarray, lends: np.ndarray,
-                   undefined: dict[str, np.ndarray]) -> np.ndarray:
+def official_score(
+    ratios: dict[str, np.ndarray], filed: np.ndarray, lends: np.ndarray, undefined: dict[str, np.ndarray]
+) -> np.ndarray:
     """The rescaled official score (0..100) for arrays of ratios of the same shape.
 
     ``filed``: a statement exists; ``lends``: loans outstanding > 0; ``undefined[ratio]``: the statement exists
@@ -151,11 +214,20 @@ def official_score(ratios: dict[str, np.ndarray], filed: np.ndarray, lends: np.n
 def rules_table() -> list[dict[str, object]]:
     """The scoring table as plain rows (for documentation and the feature file's metadata)."""
     rows: list[dict[str, object]] = [
-        {"aspect": r.aspect, "ratio": r.ratio, "weight": r.weight,
-         "bands": [[None if math.isinf(b) else b, p] for b, p in r.bands], "source": r.source,
-         "lending_only": r.lending_only, "undefined_points": r.undefined_points, "note": r.note}
+        {
+            "aspect": r.aspect,
+            "ratio": r.ratio,
+            "weight": r.weight,
+            "bands": [[None if math.isinf(b) else b, p] for b, p in r.bands],
+            "source": r.source,
+            "lending_only": r.lending_only,
+            "undefined_points": r.undefined_points,
+            "note": r.note,
+        }
         for r in HEALTH_RULES
     ]
-    rows += [{"aspect": a, "ratio": name, "weight": w, "bands": None, "source": "not in our data"}
-             for a, name, w in NOT_IN_DATA]
+    rows += [
+        {"aspect": a, "ratio": name, "weight": w, "bands": None, "source": "not in our data"}
+        for a, name, w in NOT_IN_DATA
+    ]
     return rows

@@ -1,4 +1,4 @@
-"""The labels both models learn, exactly as the Labels section of DATA-CONTRACT.md defines them.
+"""The labels both models learn, exactly as the Labels section of docs/data-contract.md defines them.
 
   sick(c, t)      health.category of c in t is DALAM_PENGAWASAN or DALAM_PENGAWASAN_KHUSUS
   risk_label      for (c, t) assessed and not sick at t: 1 if sick at t+1 or dissolved in t+1;
@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.contract import SICK_CATEGORIES
-from data.dataset import Dataset
-from features.panel import Panel, alive, dataset_years, ffill, sorted_coops
+from klinik.data.contract import SICK_CATEGORIES
+from klinik.data.dataset import Dataset
+from klinik.features.panel import Panel, alive, dataset_years, ffill, sorted_coops
 from klinik.settings import Settings
 
 LABEL_COLUMNS = ("coop_id", "year", "assessed", "sick", "status", "risk_label", "recovery_label")
@@ -62,15 +62,17 @@ def make_labels(ds: Dataset, settings: Settings | None = None) -> pd.DataFrame:
     status = np.where(latest == 1, "SAKIT_NOW", np.where(latest == 0, "SEHAT_NOW", "UNASSESSED"))
 
     r, c = np.nonzero(alive(coops, targets))
-    frame = pd.DataFrame({
-        "coop_id": coops["coop_id"].to_numpy()[r],
-        "year": targets[c],
-        "assessed": (sick0 | well0)[r, c],
-        "sick": sick0[r, c],
-        "status": status[r, c],
-        "risk_label": risk[r, c],
-        "recovery_label": recovery[r, c],
-    })
+    frame = pd.DataFrame(
+        {
+            "coop_id": coops["coop_id"].to_numpy()[r],
+            "year": targets[c],
+            "assessed": (sick0 | well0)[r, c],
+            "sick": sick0[r, c],
+            "status": status[r, c],
+            "risk_label": risk[r, c],
+            "recovery_label": recovery[r, c],
+        }
+    )
     frame["coop_id"] = frame["coop_id"].astype("str")
     frame["status"] = frame["status"].astype("str")
     return frame

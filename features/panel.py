@@ -15,13 +15,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from data.dataset import Dataset
+from klinik.data.dataset import Dataset
 
 
 def dataset_years(ds: Dataset) -> tuple[int, int]:
     """First and last fiscal year the yearly tables (financials, staffing, health) mention."""
-    spans = [(int(t["year"].min()), int(t["year"].max()))
-             for t in (ds.financials, ds.staffing, ds.health) if t is not None and len(t)]
+    spans = [
+        (int(t["year"].min()), int(t["year"].max()))
+        for t in (ds.financials, ds.staffing, ds.health)
+        if t is not None and len(t)
+    ]
     if not spans:
         raise ValueError("the dataset has no yearly rows: financials, staffing and health are all empty")
     return min(a for a, _ in spans), max(b for _, b in spans)
@@ -150,5 +153,3 @@ def month_end(year: np.ndarray, months_after: int) -> np.ndarray:
     """Days of the last day of the ``months_after``-th month after the end of ``year`` (6 -> 30 June, year+1)."""
     months = (np.asarray(year, dtype=np.int64) + 1 - 1970) * 12 + months_after
     return (months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - 1).astype(float)
-
-

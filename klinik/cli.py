@@ -6,16 +6,16 @@ Exit codes: 0 success, 1 invalid input data (with the full report), 2 usage erro
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Klinik Koperasi: risk of cooperatives.")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     csv = "csv"
     parquet = "parquet"
     xlsx = "xlsx"
@@ -25,7 +25,7 @@ def _parse_years(text: str) -> tuple[int, int]:
     try:
         first, last = (int(x) for x in text.split("-", 1))
     except ValueError:
-        raise typer.BadParameter(f"expected FIRST-LAST, e.g. 2014-2024, got {text!r}")
+        raise typer.BadParameter(f"expected FIRST-LAST, e.g. 2014-2024, got {text!r}") from None
     if last < first:
         raise typer.BadParameter(f"last year {last} is before first year {first}")
     return first, last
@@ -41,34 +41,35 @@ def simulate(
     dirty: Annotated[bool, typer.Option(help="inject the defects real offices produce")] = False,
 ) -> None:
     """Write a simulated dataset (every contract table plus truth)."""
-    from data.simulator import simulate as run_simulation
-    from data.io import write_dataset
-
-    from data.io import EXCEL_MAX_ROWS
+    from klinik.data.io import EXCEL_MAX_ROWS, write_dataset
+    from klinik.data.simulator import simulate as run_simulation
 
     first, last = _parse_years(years)
     if format is Format.xlsx and coops * (last - first + 1) >= EXCEL_MAX_ROWS:
         # Known before simulating: the yearly tables would not fit one Excel sheet.
         raise typer.BadParameter(
             f"{coops} cooperatives x {last - first + 1} years do not fit an Excel sheet "
-            f"({EXCEL_MAX_ROWS - 1:,} rows); use --format csv or parquet", param_hint="--format"
+            f"({EXCEL_MAX_ROWS - 1:,} rows); use --format csv or parquet",
+            param_hint="--format",
         )
     tables = run_simulation(n_coops=coops, years=(first, last), seed=seed, dirty=dirty)
     try:
         write_dataset(tables, out, fmt=format.value)
     except (ValueError, OSError) as exc:
         typer.echo(f"klinik simulate: {exc}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     typer.echo(f"wrote {coops} cooperatives, {first}-{last}, to {out} ({format.value})")
 
 
 @app.command()
 def validate(
     data_dir: Annotated[Path, typer.Argument(help="dataset folder")],
-    quarantine: Annotated[Optional[Path], typer.Option(help="write rows that break rules here instead of refusing")] = None,
+    quarantine: Annotated[
+        Path | None, typer.Option(help="write rows that break rules here instead of refusing")
+    ] = None,
 ) -> None:
     """Check a dataset folder against the data contract."""
-    from data.validate_cmd import run_validate
+    from klinik.data.validate_cmd import run_validate
 
     raise typer.Exit(run_validate(data_dir, quarantine))
 
@@ -79,7 +80,7 @@ def features(
     out: Annotated[Path, typer.Option(help="feature table to write (.parquet)")],
 ) -> None:
     """Build the point-in-time feature table for the data team."""
-    from features.cmd import run_features
+    from klinik.features.cmd import run_features
 
     raise typer.Exit(run_features(data, out))
 
@@ -89,7 +90,7 @@ def train(
     data: Annotated[Path, typer.Option(help="dataset folder (with the health table)")],
 ) -> None:
     """Train, judge and register both models in MLflow; promote only what is better."""
-    from training.cmd import run_train
+    from klinik.training.cmd import run_train
 
     raise typer.Exit(run_train(data))
 
@@ -99,11 +100,13 @@ def score(
     data: Annotated[Path, typer.Option(help="dataset folder")],
     as_of: Annotated[int, typer.Option("--as-of", help="the fiscal year to score")],
     out: Annotated[Path, typer.Option(help="output folder (replaced atomically)")],
-    model_version: Annotated[Optional[str], typer.Option(help="a registered version instead of champion, e.g. 3 or risk=3,recovery=2")] = None,
+    model_version: Annotated[
+        str | None, typer.Option(help="a registered version instead of champion, e.g. 3 or risk=3,recovery=2")
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bars (for cron)")] = False,
 ) -> None:
     """Score every registered cooperative and write the clinic's lists, report and manifest."""
-    from serving.batch import run_score
+    from klinik.serving.batch import run_score
 
     raise typer.Exit(run_score(data, as_of, out, model_version=model_version, quiet=quiet))
 
@@ -115,7 +118,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1)] = 1,
 ) -> None:
     """Start the HTTP service for clinic staff with the champion models."""
-    from serving.cmd import run_serve
+    from klinik.serving.cmd import run_serve
 
     raise typer.Exit(run_serve(host, port, workers))
 

@@ -33,13 +33,19 @@ def outreach_top(scores: pd.DataFrame, cooperatives: pd.DataFrame, n: int = 10) 
     call next if the clinic has room. The ``action`` column says which is which.
     """
     top = scores.loc[scores["status"] != "SAKIT_NOW"].sort_values("rank").head(n)
-    top = top.merge(cooperatives[["coop_id", "name", "district"]].astype({"coop_id": "str"}), on="coop_id",
-                    how="left")
-    return pd.DataFrame({
-        "rank": top["rank"], "coop_id": top["coop_id"], "name": top["name"], "kecamatan": top["district"],
-        "p_sick_next": top["p_sick_next"].map(lambda p: f"{p:.0%}"), "action": top["action"],
-        "clinic": top["clinic"], "top_reason": top["reasons"].str.split("; ").str[0],
-    })
+    top = top.merge(cooperatives[["coop_id", "name", "district"]].astype({"coop_id": "str"}), on="coop_id", how="left")
+    return pd.DataFrame(
+        {
+            "rank": top["rank"],
+            "coop_id": top["coop_id"],
+            "name": top["name"],
+            "kecamatan": top["district"],
+            "p_sick_next": top["p_sick_next"].map(lambda p: f"{p:.0%}"),
+            "action": top["action"],
+            "clinic": top["clinic"],
+            "top_reason": top["reasons"].str.split("; ").str[0],
+        }
+    )
 
 
 def _point_latest(scores_root: Path, name: str) -> None:
@@ -53,13 +59,13 @@ def _point_latest(scores_root: Path, name: str) -> None:
 
 def run_demo(out: Path) -> int:
     """Run the demo into ``out``; returns the exit code (0 done, 1 the data or a step failed)."""
-    from data.io import write_dataset
-    from data.loader import load_dataset
-    from data.simulator import simulate
-    from data.validation import DatasetInvalid
+    from klinik.data.io import write_dataset
+    from klinik.data.loader import load_dataset
+    from klinik.data.simulator import simulate
+    from klinik.data.validation import DatasetInvalid
+    from klinik.serving.batch import run_score, swap_into_place
     from klinik.settings import get_settings
-    from serving.batch import run_score, swap_into_place
-    from training.train import train_all
+    from klinik.training.train import train_all
 
     settings = get_settings()
     out = Path(out)
@@ -85,8 +91,11 @@ def run_demo(out: Path) -> int:
     except DatasetInvalid as err:
         print(err.report())
         return 1
-    _say("2/4", f"valid: {len(ds.cooperatives)} cooperatives, {len(ds.financials)} financial statements"
-         + (f", {len(ds.warnings)} warnings" if ds.warnings else ""))
+    _say(
+        "2/4",
+        f"valid: {len(ds.cooperatives)} cooperatives, {len(ds.financials)} financial statements"
+        + (f", {len(ds.warnings)} warnings" if ds.warnings else ""),
+    )
 
     _say("3/4", f"training both models (MLflow store {settings.mlflow_uri})")
     with warnings.catch_warnings():  # MLflow's hints about schema inference are for developers, not this screen
@@ -95,8 +104,11 @@ def run_demo(out: Path) -> int:
     for task in ("risk", "recovery"):
         s = summary[task]
         m = s["metrics"]
-        _say("3/4", f"{task:<8} {s['model_name']} v{s['version']}: ROC AUC {m['roc_auc']:.3f} on "
-                    f"{s['holdout_year']}; {s['decision']} -> champion v{s['champion_version']}")
+        _say(
+            "3/4",
+            f"{task:<8} {s['model_name']} v{s['version']}: ROC AUC {m['roc_auc']:.3f} on "
+            f"{s['holdout_year']}; {s['decision']} -> champion v{s['champion_version']}",
+        )
 
     _say("4/4", f"scoring as of {last} into {scores_dir}")
     code = run_score(data_dir, last, scores_dir, quiet=True)
@@ -107,9 +119,11 @@ def run_demo(out: Path) -> int:
     top = outreach_top(scores, ds.cooperatives)
     with pd.option_context("display.width", 200, "display.max_colwidth", 70, "display.max_columns", 10):
         n_jangkau = int((scores["action"] == "JANGKAU").sum())
-        print(f"\nTop {len(top)} of the outreach list for {last} (recommendations for a person to decide): "
-              f"{n_jangkau} JANGKAU (reach out now: p_sick_next >= {settings.jangkau_threshold:.0%}, within the "
-              f"clinic's capacity), then the next to call if the clinic has room")
+        print(
+            f"\nTop {len(top)} of the outreach list for {last} (recommendations for a person to decide): "
+            f"{n_jangkau} JANGKAU (reach out now: p_sick_next >= {settings.jangkau_threshold:.0%}, within the "
+            f"clinic's capacity), then the next to call if the clinic has room"
+        )
         print(top.to_string(index=False))
     print(f"\nOutputs ({time.perf_counter() - started:.0f} s):")
     print(f"  dataset        {data_dir}/")

@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     tracking_uri: str | None = Field(default=None, description="MLflow tracking URI; default SQLite in work_dir")
     bentoml_home: Path | None = None
 
-    # --- the law and the office (DOMAIN.md: settings, not constants) ---
+    # --- the law and the office (docs/domain.md: settings, not constants) ---
     rat_legal_deadline_months: int = 6  # UU 25/1992: RAT within six months after the book year
     rat_office_deadline_month: int = 3  # Buleleng asks for the RAT by the end of March
     rat_office_deadline_day: int = 31

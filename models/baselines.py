@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from models.estimators import _platt
+from klinik.models.estimators import _platt
 
 
 def _two_classes(est, y) -> np.ndarray:
@@ -125,13 +125,16 @@ def logistic_baseline(categorical: Sequence[str] = (), *, C: float = 1.0, random
     and scaled, the named categorical columns one-hot encoded. Its maximum-likelihood fit on the training
     years is its calibration."""
     categorical = list(categorical)
-    numeric = make_pipeline(SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                            StandardScaler())
+    numeric = make_pipeline(
+        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True), StandardScaler()
+    )
     transformers = [("numeric", numeric, make_column_selector(dtype_include=np.number))]
     if categorical:
         transformers.append(("categorical", OneHotEncoder(handle_unknown="ignore"), categorical))
     prep = ColumnTransformer(transformers, remainder="drop")
-    return Pipeline([
-        ("prep", prep),
-        ("clf", LogisticRegression(C=C, max_iter=2000, random_state=random_state)),
-    ])
+    return Pipeline(
+        [
+            ("prep", prep),
+            ("clf", LogisticRegression(C=C, max_iter=2000, random_state=random_state)),
+        ]
+    )

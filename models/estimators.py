@@ -8,7 +8,7 @@ any tabular data.
 Why this design (and not ``CalibratedClassifierCV`` around an ``LGBMClassifier``):
 - one booster holds the model, so TreeSHAP (``pred_contrib``) explains exactly the score that is served;
 - calibration is Platt scaling (a logistic curve on the raw score) fitted on out-of-fold scores from folds
-  grouped by cooperative: with a few hundred cooperatives isotonic regression overfits (DOMAIN.md), and a
+  grouped by cooperative: with a few hundred cooperatives isotonic regression overfits (docs/domain.md), and a
   cooperative's later years must never calibrate its earlier ones;
 - the number of trees is chosen by early stopping on the same grouped folds, at one common iteration, so the
   out-of-fold scores that calibrate and the final booster come from models of the same size.
@@ -66,6 +66,7 @@ def _size_aware(n_rows: int, n_events: int) -> dict:
 def tree_depths(booster: lgb.Booster) -> list[int]:
     """Each tree's depth (splits on its longest path): TreeSHAP, the reasons of every score, costs about
     leaves x depth^2 per tree."""
+
     def depth(node: dict) -> int:
         return 0 if "split_index" not in node else 1 + max(depth(node["left_child"]), depth(node["right_child"]))
 
@@ -197,8 +198,12 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
     def _dataset(self, X: pd.DataFrame, y=None, reference=None) -> lgb.Dataset:
         cats = [c for c in self.categorical if c in X.columns]
         return lgb.Dataset(
-            X, label=y, reference=reference, categorical_feature=cats or "auto",
-            params={"max_bin": self.max_bin, "verbose": -1}, free_raw_data=False,
+            X,
+            label=y,
+            reference=reference,
+            categorical_feature=cats or "auto",
+            params={"max_bin": self.max_bin, "verbose": -1},
+            free_raw_data=False,
         )
 
     def fit(self, X, y, groups=None):
@@ -221,7 +226,11 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
             dvalid = self._dataset(X.iloc[valid_idx], y01[valid_idx], reference=dtrain)
             record: dict = {}
             booster = lgb.train(
-                params, dtrain, num_boost_round=self.max_rounds, valid_sets=[dvalid], valid_names=["valid"],
+                params,
+                dtrain,
+                num_boost_round=self.max_rounds,
+                valid_sets=[dvalid],
+                valid_names=["valid"],
                 callbacks=[
                     lgb.record_evaluation(record),
                     lgb.early_stopping(patience, first_metric_only=True, verbose=False),
@@ -338,16 +347,22 @@ def _encoder(categorical: Sequence[str]) -> ColumnTransformer:
     missing); every other column passes through untouched, names kept."""
     transformers = []
     if categorical:
-        transformers.append((
-            "categorical",
-            OrdinalEncoder(
-                handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan,
-                dtype=np.float64,
-            ),
-            list(categorical),
-        ))
+        transformers.append(
+            (
+                "categorical",
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value",
+                    unknown_value=np.nan,
+                    encoded_missing_value=np.nan,
+                    dtype=np.float64,
+                ),
+                list(categorical),
+            )
+        )
     return ColumnTransformer(
-        transformers, remainder="passthrough", verbose_feature_names_out=False,
+        transformers,
+        remainder="passthrough",
+        verbose_feature_names_out=False,
     ).set_output(transform="pandas")
 
 
@@ -368,6 +383,9 @@ def build_estimator(
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     clf = CalibratedLGBMClassifier(
-        categorical=tuple(categorical), monotone=dict(monotone or {}), random_state=random_state, **params,
+        categorical=tuple(categorical),
+        monotone=dict(monotone or {}),
+        random_state=random_state,
+        **params,
     )
     return Pipeline([("prep", _encoder(categorical)), ("clf", clf)])

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from data.contract import CLINICS
+from klinik.data.contract import CLINICS
 
 
 def _input_column(encoded: str, inputs: list[str]) -> str:
@@ -29,7 +29,7 @@ def _input_column(encoded: str, inputs: list[str]) -> str:
 def contributions(model: Pipeline, X: pd.DataFrame) -> pd.DataFrame:
     """TreeSHAP contributions of each input feature to the raw log-odds, plus ``bias``.
 
-    ``model`` is a fitted pipeline from :func:`models.estimators.build_estimator`; contributions of encoded
+    ``model`` is a fitted pipeline from :func:`klinik.models.estimators.build_estimator`; contributions of encoded
     columns are summed back onto the input column they came from. Rows sum to the raw score.
     """
     prep, clf = model[:-1], model[-1]
@@ -70,7 +70,7 @@ def main_cause(contribs: pd.DataFrame, groups: Mapping[str, str]) -> pd.Series:
     """The clinic whose features carry the largest summed contribution toward sickness, per row.
 
     The sum is signed (a group's features that lower the risk offset those that raise it): the clinic with
-    the largest net push toward sickness. Ties go to the first clinic in DATA-CONTRACT order
+    the largest net push toward sickness. Ties go to the first clinic in the contract's order
     (KEUANGAN, SDM, KELEMBAGAAN: the most common cause first).
     """
     summed = group_contributions(contribs, groups)
@@ -79,9 +79,16 @@ def main_cause(contribs: pd.DataFrame, groups: Mapping[str, str]) -> pd.Series:
     return pd.Series(picked, index=contribs.index, name="clinic", dtype="str")
 
 
-def spell_contributions(model: Pipeline, X: pd.DataFrame, history: pd.DataFrame, columns: list[str],
-                        spell_years: str, key: str = "coop_id", year: str = "year",
-                        now: pd.DataFrame | None = None) -> pd.DataFrame:
+def spell_contributions(
+    model: Pipeline,
+    X: pd.DataFrame,
+    history: pd.DataFrame,
+    columns: list[str],
+    spell_years: str,
+    key: str = "coop_id",
+    year: str = "year",
+    now: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Contributions at the rows ``X`` (cooperatives now in a spell, e.g. sick) plus, row by row, those at the
     last year before the spell began, ``year - X[spell_years]``, where ``history`` (same columns, keyed by
     ``key`` and ``year``) holds that row. One row per row of ``X``, on its index.

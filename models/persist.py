@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 # types are not among them on purpose: the classifier keeps its booster as LightGBM's text model format
 # (``booster_str_``) and rebuilds it on first use, so nothing of LightGBM is deserialised by skops.
 SKOPS_TRUSTED_TYPES: list[str] = [
-    "models.estimators.CalibratedLGBMClassifier",
+    "klinik.models.estimators.CalibratedLGBMClassifier",
 ]
 
 
@@ -41,6 +41,11 @@ def load_local(path: str | Path, *, n_jobs: int | None = None) -> Pipeline:
     file = path / flavor["pickled_model"]
     untrusted = sorted(set(skops.io.get_untrusted_types(file=file)) - set(SKOPS_TRUSTED_TYPES))
     if untrusted:
+        stale = [t for t in untrusted if f"klinik.{t}" in SKOPS_TRUSTED_TYPES]
+        if stale:  # logged before the stage folders became klinik.*: the same class under its old import path
+            raise ModelLoadError(
+                f"{path.name} was logged by an older version of this code ({stale[0]}): retrain with `klinik train`"
+            )
         raise ModelLoadError(f"{file} holds types this service does not trust: {untrusted}")
     model = skops.io.load(file, trusted=SKOPS_TRUSTED_TYPES)
     if not isinstance(model, Pipeline):

@@ -96,8 +96,11 @@ def decide(
     with np.errstate(invalid="ignore"):
         above = ~sick & (p_sick >= settings.jangkau_threshold)
         hopeless = (years_sick >= settings.closure_min_years_sick) & (p_rec < settings.closure_recover_threshold)
-        lapsed = ((rat_missed >= settings.inactive_years_without_rat) & (clinic == "KELEMBAGAAN")
-                  & (p_rec < settings.bina_threshold))
+        lapsed = (
+            (rat_missed >= settings.inactive_years_without_rat)
+            & (clinic == "KELEMBAGAAN")
+            & (p_rec < settings.bina_threshold)
+        )
         treatable = p_rec >= settings.bina_threshold
 
     jangkau = above.copy()

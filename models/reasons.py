@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from data.contract import CLINICS
+from klinik.data.contract import CLINICS
 
 REASON_FIELDS = ("feature", "value", "contribution", "group", "share", "text_id", "text_en")
 REASON_COLUMNS = ("coop_id", "position", *REASON_FIELDS)
@@ -84,7 +84,7 @@ def top_reasons(contribs: pd.DataFrame, features: pd.DataFrame, *, n: int = 3) -
     them (a Mapping per row: ``row.get(name)``). Returns the columns REASON_COLUMNS, ordered by coop (as
     given) and position (1 = largest).
     """
-    from features.catalog import FEATURES, describe
+    from klinik.features.catalog import FEATURES, describe
 
     features_only = contribs.drop(columns="bias", errors="ignore")
     positive_sum = np.clip(features_only.to_numpy(dtype=float), 0.0, None).sum(axis=1)
@@ -99,17 +99,19 @@ def top_reasons(contribs: pd.DataFrame, features: pd.DataFrame, *, n: int = 3) -
     feature_names = np.asarray(names, dtype=object)[which]
     texts = [describe(name, _Row(columns, i)) for name, i in zip(feature_names, rows)]
     feature_values = features.reindex(columns=names).to_numpy(dtype=float, na_value=np.nan)
-    return pd.DataFrame({
-        "coop_id": contribs.index.to_numpy()[rows],
-        "position": pos + 1,
-        "feature": feature_names,
-        "value": feature_values[rows, which],
-        "contribution": top_values[rows, pos],
-        "group": np.asarray([FEATURES[c].group for c in names], dtype=object)[which],
-        "share": top_values[rows, pos] / positive_sum[rows],
-        "text_id": [t[0] for t in texts],
-        "text_en": [t[1] for t in texts],
-    })
+    return pd.DataFrame(
+        {
+            "coop_id": contribs.index.to_numpy()[rows],
+            "position": pos + 1,
+            "feature": feature_names,
+            "value": feature_values[rows, which],
+            "contribution": top_values[rows, pos],
+            "group": np.asarray([FEATURES[c].group for c in names], dtype=object)[which],
+            "share": top_values[rows, pos] / positive_sum[rows],
+            "text_id": [t[0] for t in texts],
+            "text_en": [t[1] for t in texts],
+        }
+    )
 
 
 def reasons_text(reasons: pd.DataFrame, coop_ids, *, lang: str = "id") -> pd.Series:
@@ -122,7 +124,8 @@ def reasons_text(reasons: pd.DataFrame, coop_ids, *, lang: str = "id") -> pd.Ser
     ids = pd.Index(coop_ids, name="coop_id")
     ordered = reasons.sort_values("position", kind="stable")
     parts = (ordered[column] + " (" + (ordered["share"] * 100).round().astype(int).astype(str) + "%)").to_numpy(
-        dtype=object)
+        dtype=object
+    )
     where = ids.get_indexer(ordered["coop_id"])
     known = where >= 0
     parts, where = parts[known], where[known]

@@ -44,10 +44,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 if TYPE_CHECKING:
-    from data.dataset import Dataset
+    from klinik.data.dataset import Dataset
+    from klinik.serving.report import Backtest
+    from klinik.serving.scoring import ScoreResult
     from klinik.settings import Settings
-    from serving.report import Backtest
-    from serving.scoring import ScoreResult
 
 EXIT_INVALID_DATA, EXIT_USAGE, EXIT_NO_MODEL = 1, 2, 3
 TMP_TAG, OLD_TAG = ".tmp-", ".old-"
@@ -140,8 +140,10 @@ def hash_inputs(data_dir: Path, stop: threading.Event | None = None) -> dict:
     large blocks); ``stop`` set calls it off between blocks.
     """
     files = sorted(p for p in Path(data_dir).rglob("*") if p.is_file())
-    entries = [{"path": p.relative_to(data_dir).as_posix(), "bytes": p.stat().st_size, "sha256": _sha256(p, stop)}
-               for p in files]
+    entries = [
+        {"path": p.relative_to(data_dir).as_posix(), "bytes": p.stat().st_size, "sha256": _sha256(p, stop)}
+        for p in files
+    ]
     total = hashlib.sha256("".join(f"{e['path']}\0{e['sha256']}\n" for e in entries).encode()).hexdigest()
     return {"dir": str(Path(data_dir).resolve()), "sha256": total, "files": entries}
 
@@ -150,11 +152,20 @@ def _counts(series: pd.Series) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(series.value_counts().items())}
 
 
-def build_manifest(result: ScoreResult, models_summary: dict, inputs: dict, settings: Settings, args: dict,
-                   started: dt.datetime, outputs: list[Path], backtest: Backtest | None,
-                   warnings: list[str], stage_seconds: dict[str, float] | None = None) -> dict:
+def build_manifest(
+    result: ScoreResult,
+    models_summary: dict,
+    inputs: dict,
+    settings: Settings,
+    args: dict,
+    started: dt.datetime,
+    outputs: list[Path],
+    backtest: Backtest | None,
+    warnings: list[str],
+    stage_seconds: dict[str, float] | None = None,
+) -> dict:
     scores = result.scores
-    finished = dt.datetime.now(dt.timezone.utc)
+    finished = dt.datetime.now(dt.UTC)
     kept = settings.model_dump(mode="json", exclude={"api_key"})  # a secret never goes into a record
     return {
         "command": "klinik score",
@@ -174,9 +185,14 @@ def build_manifest(result: ScoreResult, models_summary: dict, inputs: dict, sett
             "by_clinic": _counts(scores["clinic"]),
             "by_clinic_and_action": {str(c): _counts(g["action"]) for c, g in scores.groupby("clinic")},
         },
-        "backtest": None if backtest is None else {"year": backtest.year, "source": backtest.source,
-                                                   "model_version": backtest.model_version,
-                                                   "rows": int(len(backtest.frame))},
+        "backtest": None
+        if backtest is None
+        else {
+            "year": backtest.year,
+            "source": backtest.source,
+            "model_version": backtest.model_version,
+            "rows": int(len(backtest.frame)),
+        },
         "outputs": [{"file": p.name, "bytes": p.stat().st_size, "sha256": _sha256(p)} for p in outputs],
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": finished.isoformat(timespec="seconds"),
@@ -190,8 +206,9 @@ def _earlier_scores(out: Path, year: int) -> tuple[pd.DataFrame, str] | None:
     """An earlier run's scores for ``year``: in ``out`` itself or a folder beside it, newest first."""
     candidates = [out / "scores.parquet"]
     if out.parent.is_dir():
-        candidates += [p / "scores.parquet" for p in out.parent.iterdir()
-                       if p.is_dir() and not p.name.startswith(".") and p != out]
+        candidates += [
+            p / "scores.parquet" for p in out.parent.iterdir() if p.is_dir() and not p.name.startswith(".") and p != out
+        ]
     found = []
     for path in candidates:
         if not path.is_file():
@@ -210,8 +227,8 @@ def _earlier_scores(out: Path, year: int) -> tuple[pd.DataFrame, str] | None:
 
 def find_backtest(ds: Dataset, result: ScoreResult, out: Path) -> Backtest | None:
     """Predictions of falling sick whose outcome the dataset already knows (see the module's notes)."""
-    from features.labels import make_labels
-    from serving.report import Backtest
+    from klinik.features.labels import make_labels
+    from klinik.serving.report import Backtest
 
     years = set(ds.health["year"].unique().tolist())
     as_of = result.as_of_year
@@ -227,7 +244,8 @@ def find_backtest(ds: Dataset, result: ScoreResult, out: Path) -> Backtest | Non
     labels = make_labels(ds)
     labels = labels.loc[(labels["year"] == year) & labels["risk_label"].notna(), ["coop_id", "risk_label"]]
     frame = preds.loc[preds["p_sick_next"].notna(), ["coop_id", "p_sick_next", "rank"]].merge(
-        labels.astype({"coop_id": "str"}), on="coop_id", how="inner")
+        labels.astype({"coop_id": "str"}), on="coop_id", how="inner"
+    )
     frame = frame.rename(columns={"risk_label": "outcome"}).astype({"outcome": "int64"})
     if frame.empty:
         return None
@@ -290,12 +308,17 @@ def write_outputs(folder: Path, result: ScoreResult, settings: Settings, backtes
     The workbook (openpyxl, pure Python, the slowest writer) is written by a forked child process beside the
     others; each file is complete before this returns.
     """
-    from serving.excel import write_workbook
-    from serving.report import write_report
+    from klinik.serving.excel import write_workbook
+    from klinik.serving.report import write_report
 
     scores = result.scores
-    paths = [folder / "scores.csv", folder / "scores.parquet", folder / "reasons.parquet",
-             folder / f"klinik-koperasi-{result.as_of_year}.xlsx", folder / "report.html"]
+    paths = [
+        folder / "scores.csv",
+        folder / "scores.parquet",
+        folder / "reasons.parquet",
+        folder / f"klinik-koperasi-{result.as_of_year}.xlsx",
+        folder / "report.html",
+    ]
     workbook = _Beside("workbook", write_workbook, paths[3], result, settings)
     try:
         scores.to_csv(paths[0], index=False, lineterminator="\n")
@@ -325,8 +348,10 @@ def run_score(data_dir: Path, as_of: int, out: Path, model_version: str | None =
         return stop.code
     if not quiet:
         counts = manifest["counts"]
-        print(f"scored {counts['scored']} cooperatives for {as_of} with {manifest['models']['model_version']}: "
-              + ", ".join(f"{k} {v}" for k, v in counts["by_action"].items()))
+        print(
+            f"scored {counts['scored']} cooperatives for {as_of} with {manifest['models']['model_version']}: "
+            + ", ".join(f"{k} {v}" for k, v in counts["by_action"].items())
+        )
         print(f"outputs in {out}/: " + ", ".join(o["file"] for o in manifest["outputs"]) + ", manifest.json")
     return 0
 
@@ -337,8 +362,14 @@ class _Stages:
     def __init__(self, quiet: bool):
         from tqdm import tqdm
 
-        self.bar = tqdm(total=6, desc="validate", file=sys.stderr, disable=quiet, unit="stage",
-                        bar_format="{desc:<16} {bar:20} {n_fmt}/{total_fmt} [{elapsed}]")
+        self.bar = tqdm(
+            total=6,
+            desc="validate",
+            file=sys.stderr,
+            disable=quiet,
+            unit="stage",
+            bar_format="{desc:<16} {bar:20} {n_fmt}/{total_fmt} [{elapsed}]",
+        )
         self.seconds: dict[str, float] = {}
         self._name, self._t0 = "load and validate", time.perf_counter()
 
@@ -356,13 +387,20 @@ def _run(data_dir: Path, as_of: int, out: Path, model_version: str | None, quiet
     are built. (Importing the model code beside the reading was tried: no faster, the imports hold the GIL.)"""
     from concurrent.futures import ThreadPoolExecutor
 
-    from data.loader import load_dataset
-    from data.validation import DatasetInvalid
+    from klinik.data.loader import load_dataset
+    from klinik.data.validation import DatasetInvalid
+    from klinik.models.persist import ModelLoadError
+    from klinik.serving.scoring import (
+        IncompatibleModel,
+        ModelNotFound,
+        load_models,
+        parse_model_version,
+        prepare_scoring,
+        score_dataset,
+    )
     from klinik.settings import get_settings
-    from serving.scoring import (IncompatibleModel, ModelNotFound, load_models, parse_model_version,
-                                 prepare_scoring, score_dataset)
 
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     args = {"data": str(data_dir), "as_of": as_of, "out": str(out), "model_version": model_version, "quiet": quiet}
     settings = get_settings()
     try:
@@ -377,12 +415,18 @@ def _run(data_dir: Path, as_of: int, out: Path, model_version: str | None, quiet
             try:
                 ds = load_dataset(data_dir, require_health=False)
             except DatasetInvalid as err:
-                raise _Stop(EXIT_INVALID_DATA, f"{err.report()}\nklinik score: the dataset {data_dir} failed "
-                                               f"validation; nothing was scored, {out} is unchanged.") from None
+                raise _Stop(
+                    EXIT_INVALID_DATA,
+                    f"{err.report()}\nklinik score: the dataset {data_dir} failed "
+                    f"validation; nothing was scored, {out} is unchanged.",
+                ) from None
             first = int(ds.financials["year"].min()) if len(ds.financials) else ds.last_year
             if not first <= as_of <= ds.last_year:
-                raise _Stop(EXIT_USAGE, f"error: --as-of {as_of} is outside the dataset {data_dir}, which holds "
-                                        f"fiscal years {first}-{ds.last_year}")
+                raise _Stop(
+                    EXIT_USAGE,
+                    f"error: --as-of {as_of} is outside the dataset {data_dir}, which holds "
+                    f"fiscal years {first}-{ds.last_year}",
+                )
         except _Stop:
             stop_hashing.set()
             raise
@@ -400,7 +444,7 @@ def _run(data_dir: Path, as_of: int, out: Path, model_version: str | None, quiet
             prep = prepare_scoring(ds, as_of, settings)
             try:
                 models = loading.result()
-            except ModelNotFound as err:
+            except (ModelNotFound, ModelLoadError) as err:
                 raise _Stop(EXIT_NO_MODEL, f"error: {err}") from None
             stages.next("score")
             try:
@@ -415,10 +459,21 @@ def _run(data_dir: Path, as_of: int, out: Path, model_version: str | None, quiet
             stages.next("hash inputs")
             inputs = hashing.result()
             stages.next("done")
-            manifest = build_manifest(result, models.summary(), inputs, settings, args, started, outputs,
-                                      backtest, list(ds.warnings), stages.seconds)
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
-                                               encoding="utf-8")
+            manifest = build_manifest(
+                result,
+                models.summary(),
+                inputs,
+                settings,
+                args,
+                started,
+                outputs,
+                backtest,
+                list(ds.warnings),
+                stages.seconds,
+            )
+            (tmp / "manifest.json").write_text(
+                json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
             swap_into_place(tmp, out)
         finally:
             stop_hashing.set()

@@ -16,9 +16,9 @@ Each request still gets exactly its own answer:
   wants non-empty is checked alone, so it gets the same refusal it would get alone;
 - the contract's problems are attributed to the request whose rows broke the rule; the others are checked again
   without it and scored;
-- the group is scored by ``serving.scoring.score_dataset`` with no outreach limit (probabilities, clinic and
+- the group is scored by ``klinik.serving.scoring.score_dataset`` with no outreach limit (probabilities, clinic and
   reasons of a cooperative do not depend on the others); then each request's action and outreach rank come from
-  the same ``models.policy`` calls score_dataset makes, on that request's cooperatives with its own capacity.
+  the same ``klinik.models.policy`` calls score_dataset makes, on that request's cooperatives with its own capacity.
   (A test checks this against ``klinik score`` on the whole world.)
 """
 
@@ -29,18 +29,23 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
-from data.contract import NON_EMPTY_TABLES
-from serving.service_io import (
-    NESTED_TABLES, RequestInvalid, RequestTables, flatten, problem_text, score_rows, tables_from_rows,
+from klinik.data.contract import NON_EMPTY_TABLES
+from klinik.serving.service_io import (
+    NESTED_TABLES,
+    RequestInvalid,
+    RequestTables,
+    flatten,
+    problem_text,
+    score_rows,
+    tables_from_rows,
 )
 
 if TYPE_CHECKING:
+    from klinik.data.dataset import Dataset
+    from klinik.serving.schemas import CoopRecords
+    from klinik.serving.scoring import LoadedModels, ScoreResult
     from klinik.settings import Settings
-    from serving.schemas import CoopRecords
-    from data.dataset import Dataset
-    from serving.scoring import LoadedModels, ScoreResult
 
 
 GATHER_SECONDS = 0.02  # the longest wait for the next requests after a pass (a pass takes ~100 ms)
@@ -75,14 +80,30 @@ def prepare(job: Job, settings: Settings) -> None:
     """Checks of one request that need no other (size, as_of_year); its tables and its keys. RequestInvalid."""
     limit = settings.max_coops_per_request
     if len(job.cooperatives) > limit:
-        raise RequestInvalid([(("cooperatives",), f"at most {limit} cooperatives per request "
-                               f"(KLINIK_MAX_COOPS_PER_REQUEST), got {len(job.cooperatives)}: split the request",
-                               "too_many")], error="too many cooperatives in one request")
+        raise RequestInvalid(
+            [
+                (
+                    ("cooperatives",),
+                    f"at most {limit} cooperatives per request "
+                    f"(KLINIK_MAX_COOPS_PER_REQUEST), got {len(job.cooperatives)}: split the request",
+                    "too_many",
+                )
+            ],
+            error="too many cooperatives in one request",
+        )
     if job.as_of_year is None:  # a year in the future in the records is then reported where it is written
         job.as_of_year = _latest_year(job.cooperatives)
         if job.as_of_year is None:
-            raise RequestInvalid([(("as_of_year",), "no financials, staffing or health rows to take the latest "
-                                   "year from: send records or as_of_year", "missing")])
+            raise RequestInvalid(
+                [
+                    (
+                        ("as_of_year",),
+                        "no financials, staffing or health rows to take the latest "
+                        "year from: send records or as_of_year",
+                        "missing",
+                    )
+                ]
+            )
     elif job.as_of_year > settings.current_year:
         raise RequestInvalid([(("as_of_year",), f"{job.as_of_year} is in the future", "future_year")])
     job.rows, job.where = flatten(job.cooperatives)
@@ -108,8 +129,13 @@ class _Group:
     n_coops: int
 
     def takes(self, job: Job, max_coops: int) -> bool:
-        return (self.year == job.as_of_year and not _alone(self.jobs[0]) and not _alone(job)
-                and self.n_coops + len(job.cooperatives) <= max_coops and not (self.keys & job.keys))
+        return (
+            self.year == job.as_of_year
+            and not _alone(self.jobs[0])
+            and not _alone(job)
+            and self.n_coops + len(job.cooperatives) <= max_coops
+            and not (self.keys & job.keys)
+        )
 
 
 def groups(jobs: list[Job], max_coops: int) -> list[list[Job]]:
@@ -141,8 +167,8 @@ def checked(rows: dict[str, list[dict]], where: dict[str, list[tuple]]) -> Datas
 
     Clean rows are judged and typed by serving.request_check (no pandera cost); anything it flags or cannot
     judge is checked by data.validation, which writes every problem reported."""
-    from data.validation import validate_tables
-    from serving.request_check import clean_dataset
+    from klinik.data.validation import validate_tables
+    from klinik.serving.request_check import clean_dataset
 
     ds = clean_dataset(rows, source="request")
     if ds is not None:
@@ -159,17 +185,32 @@ def _policy_inputs(result: ScoreResult) -> tuple[dict[str, int], dict[str, np.nd
     return at, cols
 
 
-def _own_rows(rows: dict[str, dict], at: dict[str, int], cols: dict[str, np.ndarray], ids: list[str],
-              capacity: int | Literal["auto"], settings: Settings) -> tuple[list[dict], int]:
+def _own_rows(
+    rows: dict[str, dict],
+    at: dict[str, int],
+    cols: dict[str, np.ndarray],
+    ids: list[str],
+    capacity: int | Literal["auto"],
+    settings: Settings,
+) -> tuple[list[dict], int]:
     """One request's rows of a group's result, with its own action and outreach rank: the models.policy calls
     score_dataset makes, on this request's cooperatives and with its own capacity. Rows in rank order."""
-    from models.policy import decide, outreach_capacity, outreach_rank
+    from klinik.models.policy import decide, outreach_capacity, outreach_rank
 
     pos = np.array([at[c] for c in ids if c in at], dtype=np.int64)
     mine = {c: v[pos] for c, v in cols.items()}
     cap = outreach_capacity(len(pos), settings) if capacity == "auto" else capacity
-    action = decide(mine["status"], mine["p_sick_next"], mine["p_recover"], mine["clinic"],
-                    mine["rat_missed_years"], mine["years_sick"], settings, capacity=cap, tie_break=mine["coop_id"])
+    action = decide(
+        mine["status"],
+        mine["p_sick_next"],
+        mine["p_recover"],
+        mine["clinic"],
+        mine["rat_missed_years"],
+        mine["years_sick"],
+        settings,
+        capacity=cap,
+        tie_break=mine["coop_id"],
+    )
     rank = outreach_rank(mine["status"], mine["p_sick_next"], mine["p_recover"], action, tie_break=mine["coop_id"])
     out = [{**rows[c], "action": str(a), "rank": int(r)} for c, a, r in zip(mine["coop_id"], action, rank)]
     return sorted(out, key=lambda row: row["rank"]), cap
@@ -177,9 +218,9 @@ def _own_rows(rows: dict[str, dict], at: dict[str, int], cols: dict[str, np.ndar
 
 def score_group(jobs: list[Job], models: LoadedModels, settings: Settings) -> list[Answer | RequestInvalid]:
     """Check and score jobs together (see the module's notes); one Answer or RequestInvalid per job."""
-    from data.validation import DatasetInvalid
-    from features.panel import registered_coop_years
-    from serving.scoring import score_dataset
+    from klinik.data.validation import DatasetInvalid
+    from klinik.features.panel import registered_coop_years
+    from klinik.serving.scoring import score_dataset
 
     rows, where, owner = _combined(jobs)
     try:
@@ -195,8 +236,9 @@ def score_group(jobs: list[Job], models: LoadedModels, settings: Settings) -> li
             column = p.column if p.column and "," not in p.column else None  # a key of several columns: the row
             found.setdefault(k, []).append((req.loc(p.table, p.row, column), problem_text(p, req), "contract"))
         rest = [j for k, j in enumerate(jobs) if k not in found]
-        answers = dict(zip([k for k in range(len(jobs)) if k not in found],
-                           score_group(rest, models, settings) if rest else []))
+        answers = dict(
+            zip([k for k in range(len(jobs)) if k not in found], score_group(rest, models, settings) if rest else [])
+        )
         return [RequestInvalid(found[k]) if k in found else answers[k] for k in range(len(jobs))]
 
     year = jobs[0].as_of_year
@@ -207,8 +249,15 @@ def score_group(jobs: list[Job], models: LoadedModels, settings: Settings) -> li
         if alive & {c.cooperative.coop_id for c in job.cooperatives}:
             scorable.append(k)
         else:
-            out[k] = RequestInvalid([(("as_of_year",), f"no cooperative in the request is registered and not "
-                                      f"dissolved in {year}", "nothing_to_score")])
+            out[k] = RequestInvalid(
+                [
+                    (
+                        ("as_of_year",),
+                        f"no cooperative in the request is registered and not dissolved in {year}",
+                        "nothing_to_score",
+                    )
+                ]
+            )
     if scorable:  # the others' cooperatives are not alive in ``year``: score_dataset leaves them out
         result = score_dataset(ds, year, models, settings, capacity=None)
         rows = {r["coop_id"]: r for r in score_rows(result)}
@@ -216,8 +265,9 @@ def score_group(jobs: list[Job], models: LoadedModels, settings: Settings) -> li
         for k in scorable:
             ids = [c.cooperative.coop_id for c in jobs[k].cooperatives]
             own, cap = _own_rows(rows, at, cols, ids, jobs[k].capacity, settings)
-            warnings = list(ds.warnings) + [f"{c}: not scored, not registered or already dissolved in {year}"
-                                            for c in ids if c not in rows]
+            warnings = list(ds.warnings) + [
+                f"{c}: not scored, not registered or already dissolved in {year}" for c in ids if c not in rows
+            ]
             out[k] = Answer(as_of_year=year, scores=own, warnings=warnings, capacity=cap)
     return out
 
@@ -270,8 +320,9 @@ class Batcher:
         cooperative or clinic case that a job already taken names waits for the next pass, first in line: the two
         cannot be checked together (the contract's keys), and a group of its own would pay a pass's fixed cost."""
         taken, n, ids, later = [], 0, set(), []
-        while self._queue and (not taken or n + len(self._queue[0][0].cooperatives)
-                               <= self.settings.max_coops_per_request):
+        while self._queue and (
+            not taken or n + len(self._queue[0][0].cooperatives) <= self.settings.max_coops_per_request
+        ):
             job, future = self._queue.pop(0)
             if future.cancelled():  # the client went away while waiting
                 continue
@@ -306,8 +357,7 @@ class Batcher:
                     return
                 continue
             try:
-                answers = await anyio.to_thread.run_sync(score_jobs, [j for j, _ in taken], self.models,
-                                                         self.settings)
+                answers = await anyio.to_thread.run_sync(score_jobs, [j for j, _ in taken], self.models, self.settings)
             except Exception as err:  # a bug, not the request: every request of the pass gets a 500
                 for _, future in taken:
                     if not future.done():

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 if TYPE_CHECKING:
     import bentoml
 
+    from klinik.serving.scoring import LoadedModels
     from klinik.settings import Settings
-    from serving.scoring import LoadedModels
 
 ALIAS = "champion"
 TASKS = ("risk", "recovery")
@@ -51,7 +51,7 @@ def safe_uri(uri: str) -> str:
 def _iso(ms: int | None) -> str | None:
     if not ms:
         return None
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).isoformat(timespec="seconds")
 
 
 def _holdout_metrics(version_tags: dict[str, str], run_metrics: dict[str, float]) -> dict[str, float]:
@@ -61,7 +61,7 @@ def _holdout_metrics(version_tags: dict[str, str], run_metrics: dict[str, float]
     for key, value in version_tags.items():
         if key.startswith("holdout_") and key != "holdout_year":
             try:
-                out[key[len("holdout_"):]] = float(value)
+                out[key[len("holdout_") :]] = float(value)
             except ValueError:
                 continue
     if out:
@@ -119,7 +119,7 @@ def _same_champion(stored: bentoml.Model, meta: dict[str, Any]) -> bool:
 def _check_store_reachable(uri: str) -> None:
     """A SQLite store that does not exist would be created empty by MLflow: say so instead."""
     if uri.startswith("sqlite:///"):
-        path = uri[len("sqlite:///"):]
+        path = uri[len("sqlite:///") :]
         if not os.path.isfile(path):
             raise CannotServe(f"no MLflow store at {path}: run `klinik train` first or set MLFLOW_TRACKING_URI")
 
@@ -133,7 +133,7 @@ def import_champions(settings: Settings) -> dict[str, bentoml.Model]:
     from bentoml.exceptions import NotFound
     from mlflow.tracking import MlflowClient
 
-    from models.persist import mlflow_store
+    from klinik.models.persist import mlflow_store
 
     # import_model resolves models:/ through MLflow's process-wide registry: point it at our store for the
     # import only (models.persist.mlflow_store), so nothing leaks into the rest of the process.
@@ -157,33 +157,42 @@ def import_champions(settings: Settings) -> dict[str, bentoml.Model]:
                 continue
             labels = {"registered_name": name, "mlflow_version": meta["version"], "alias": ALIAS, "task": task}
             out[task] = bentoml.mlflow.import_model(
-                name, f"models:/{name}/{meta['version']}", labels=labels, metadata=meta,
+                name,
+                f"models:/{name}/{meta['version']}",
+                labels=labels,
+                metadata=meta,
             )
         return out
 
 
 def loaded_models(risk: bentoml.Model, recovery: bentoml.Model) -> LoadedModels:
     """The scoring core's LoadedModels from the two Bento models (one LightGBM thread each)."""
-    from models.persist import load_local
-    from serving.scoring import LoadedModels
+    from klinik.models.persist import load_local
+    from klinik.serving.scoring import LoadedModels
 
     def load(model: bentoml.Model):
         return load_local(model.path_of(MLFLOW_FOLDER), n_jobs=1)
 
-    from features.catalog import FEATURES
+    from klinik.features.catalog import FEATURES
 
     r, c = risk.info.metadata, recovery.info.metadata
     pipelines = {"risk": load(risk), "recovery": load(recovery)}
     for task, pipeline in pipelines.items():
         missing = [f for f in pipeline.feature_names_in_ if f not in FEATURES]
         if missing:
-            raise CannotServe(f"the {task} champion wants features this code no longer builds "
-                              f"({', '.join(missing[:5])}): retrain with `klinik train`")
+            raise CannotServe(
+                f"the {task} champion wants features this code no longer builds "
+                f"({', '.join(missing[:5])}): retrain with `klinik train`"
+            )
     return LoadedModels(
-        risk=pipelines["risk"], recovery=pipelines["recovery"],
-        risk_name=r["registered_name"], recovery_name=c["registered_name"],
-        risk_version=str(r["version"]), recovery_version=str(c["version"]),
-        risk_run_id=r.get("run_id") or None, recovery_run_id=c.get("run_id") or None,
+        risk=pipelines["risk"],
+        recovery=pipelines["recovery"],
+        risk_name=r["registered_name"],
+        recovery_name=c["registered_name"],
+        risk_version=str(r["version"]),
+        recovery_version=str(c["version"]),
+        risk_run_id=r.get("run_id") or None,
+        recovery_run_id=c.get("run_id") or None,
         tracking_uri=f"bentoml:{risk.tag},{recovery.tag}",
     )
 

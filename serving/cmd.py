@@ -40,10 +40,13 @@ def run_serve(host: str, port: int, workers: int) -> int:
     _prepare_environment(settings)
     cores = os.cpu_count() or 1
     if workers > cores:
-        print(f"klinik serve: {workers} workers on {cores} cores will compete for them; "
-              f"--workers {cores} or fewer serves faster", file=sys.stderr)
+        print(
+            f"klinik serve: {workers} workers on {cores} cores will compete for them; "
+            f"--workers {cores} or fewer serves faster",
+            file=sys.stderr,
+        )
 
-    from serving.bento_store import CannotServe, import_champions, loaded_models
+    from klinik.serving.bento_store import CannotServe, import_champions, loaded_models
 
     try:
         champions = import_champions(settings)
@@ -53,11 +56,14 @@ def run_serve(host: str, port: int, workers: int) -> int:
     except Exception as err:  # noqa: BLE001 -- one line for the officer; the model engineer reads the detail
         return _fail(f"the champion models do not load: {type(err).__name__}: {str(err).splitlines()[0][:300]}")
 
-    from serving.service import Klinik
+    from klinik.serving.service import Klinik
 
     Klinik.config["workers"] = workers
-    print(f"klinik serve: {champions['risk'].tag} and {champions['recovery'].tag} on http://{host}:{port} "
-          f"({workers} worker(s))", file=sys.stderr)
+    print(
+        f"klinik serve: {champions['risk'].tag} and {champions['recovery'].tag} on http://{host}:{port} "
+        f"({workers} worker(s))",
+        file=sys.stderr,
+    )
     try:
         Klinik.serve_http(host=host, port=port)
     except OSError as err:

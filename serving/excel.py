@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from models.policy import ACTION_LABELS, DISCLAIMER_EN, DISCLAIMER_ID
+from klinik.models.policy import ACTION_LABELS, DISCLAIMER_EN, DISCLAIMER_ID
 
 if TYPE_CHECKING:
+    from klinik.serving.scoring import ScoreResult
     from klinik.settings import Settings
-    from serving.scoring import ScoreResult
 
 STATUS_LABELS = {"SEHAT_NOW": "Sehat", "SAKIT_NOW": "Sakit", "UNASSESSED": "Belum dinilai"}
 CLINIC_LABELS = {"KEUANGAN": "Keuangan", "SDM": "SDM", "KELEMBAGAAN": "Kelembagaan"}
@@ -62,17 +62,57 @@ def list_frames(result: ScoreResult) -> dict[str, pd.DataFrame]:
     common["Urutan"] = df["rank"]
 
     columns = {
-        "Jangkau": ["Urutan", "ID koperasi", "Nama koperasi", "Kecamatan", "Jenis", "Status kesehatan",
-                    "Peluang sakit tahun depan", "Klinik", "Alasan utama", "Rekomendasi"],
-        "Bina": ["Klinik", "ID koperasi", "Nama koperasi", "Kecamatan", "Jenis", "Peluang pulih (2 tahun)",
-                 "Lama sakit (tahun)", "Skor kesehatan terakhir", "Alasan utama", "Rekomendasi"],
-        "Pantau Ketat": ["Klinik", "ID koperasi", "Nama koperasi", "Kecamatan", "Jenis", "Peluang pulih (2 tahun)",
-                         "Lama sakit (tahun)", "Tahun tanpa RAT berturut-turut", "Skor kesehatan terakhir",
-                         "Alasan utama", "Rekomendasi"],
-        "Pertimbangan Pembubaran": ["ID koperasi", "Nama koperasi", "Kecamatan", "Jenis", "Lama sakit (tahun)",
-                                    "Tahun tanpa RAT berturut-turut", "Peluang pulih (2 tahun)",
-                                    "Tren skor kesehatan (3 tahun)", "Perubahan skor", "Klinik", "Alasan utama",
-                                    "Rekomendasi"],
+        "Jangkau": [
+            "Urutan",
+            "ID koperasi",
+            "Nama koperasi",
+            "Kecamatan",
+            "Jenis",
+            "Status kesehatan",
+            "Peluang sakit tahun depan",
+            "Klinik",
+            "Alasan utama",
+            "Rekomendasi",
+        ],
+        "Bina": [
+            "Klinik",
+            "ID koperasi",
+            "Nama koperasi",
+            "Kecamatan",
+            "Jenis",
+            "Peluang pulih (2 tahun)",
+            "Lama sakit (tahun)",
+            "Skor kesehatan terakhir",
+            "Alasan utama",
+            "Rekomendasi",
+        ],
+        "Pantau Ketat": [
+            "Klinik",
+            "ID koperasi",
+            "Nama koperasi",
+            "Kecamatan",
+            "Jenis",
+            "Peluang pulih (2 tahun)",
+            "Lama sakit (tahun)",
+            "Tahun tanpa RAT berturut-turut",
+            "Skor kesehatan terakhir",
+            "Alasan utama",
+            "Rekomendasi",
+        ],
+        "Pertimbangan Pembubaran": [
+            "ID koperasi",
+            "Nama koperasi",
+            "Kecamatan",
+            "Jenis",
+            "Lama sakit (tahun)",
+            "Tahun tanpa RAT berturut-turut",
+            "Peluang pulih (2 tahun)",
+            "Tren skor kesehatan (3 tahun)",
+            "Perubahan skor",
+            "Klinik",
+            "Alasan utama",
+            "Rekomendasi",
+        ],
     }
     frames = {}
     for sheet, action in SHEETS.items():
@@ -95,22 +135,29 @@ def _guide_rows(result: ScoreResult, settings: Settings, frames: dict[str, pd.Da
         ["IMPORTANT", DISCLAIMER_EN],
         [],
         ["Lembar", "Isi"],
-        ["Jangkau", f"Koperasi sehat yang berisiko sakit tahun depan (peluang >= {s.jangkau_threshold:.0%}), paling "
-                    f"banyak {result.capacity} sesuai kapasitas klinik, urut dari peluang tertinggi."],
+        [
+            "Jangkau",
+            f"Koperasi sehat yang berisiko sakit tahun depan (peluang >= {s.jangkau_threshold:.0%}), paling "
+            f"banyak {result.capacity} sesuai kapasitas klinik, urut dari peluang tertinggi.",
+        ],
         ["Bina", f"Koperasi sakit dengan peluang pulih dalam 2 tahun >= {s.bina_threshold:.0%}, per klinik."],
         ["Pantau Ketat", "Koperasi sakit dengan peluang pulih lebih rendah: pantau dan nilai kembali."],
-        ["Pertimbangan Pembubaran",
-         f"Koperasi sakit >= {s.closure_min_years_sick} tahun dengan peluang pulih < "
-         f"{s.closure_recover_threshold:.0%}, atau {s.inactive_years_without_rat} tahun atau lebih tanpa RAT "
-         f"(masalah kelembagaan) dengan peluang pulih < {s.bina_threshold:.0%}. Hanya untuk ditinjau: "
-         f"pembubaran mengikuti UU 25/1992 Pasal 46-47 dan diputuskan oleh pejabat yang berwenang."],
+        [
+            "Pertimbangan Pembubaran",
+            f"Koperasi sakit >= {s.closure_min_years_sick} tahun dengan peluang pulih < "
+            f"{s.closure_recover_threshold:.0%}, atau {s.inactive_years_without_rat} tahun atau lebih tanpa RAT "
+            f"(masalah kelembagaan) dengan peluang pulih < {s.bina_threshold:.0%}. Hanya untuk ditinjau: "
+            f"pembubaran mengikuti UU 25/1992 Pasal 46-47 dan diputuskan oleh pejabat yang berwenang.",
+        ],
         [],
         ["Kolom", "Arti"],
         ["Peluang sakit tahun depan", "Perkiraan model: peluang koperasi masuk Dalam Pengawasan tahun depan."],
         ["Peluang pulih (2 tahun)", "Perkiraan model: peluang koperasi sakit kembali sehat dalam dua tahun."],
         ["Klinik", "Klinik tempat penyebab utama risiko berada: Keuangan, SDM atau Kelembagaan."],
-        ["Alasan utama", "Tiga faktor yang paling menaikkan risiko, dengan bagiannya dari seluruh faktor "
-                         "yang menaikkan risiko."],
+        [
+            "Alasan utama",
+            "Tiga faktor yang paling menaikkan risiko, dengan bagiannya dari seluruh faktor yang menaikkan risiko.",
+        ],
         ["Keputusan petugas, Catatan", "Diisi petugas: keputusan yang diambil dan alasannya."],
         [],
         ["Ringkasan", "Jumlah"],

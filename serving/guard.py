@@ -24,9 +24,13 @@ PROTECTED = ("/score", "/rank", "/lookup", "/model")
 
 async def _answer(send, status: int, body: dict, headers: tuple = ()) -> None:
     data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                            *headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()), *headers],
+        }
+    )
     await send({"type": "http.response.body", "body": data})
 
 
@@ -48,14 +52,19 @@ class RequestGuard:
         path = scope["path"].rstrip("/") or "/"
         headers = dict(scope["headers"])
         if self.key is not None and path in PROTECTED and not self._authorised(headers):
-            return await _answer(send, 401, {"error": "missing or wrong API key: send the header "
-                                                      "'Authorization: Bearer <key>'"},
-                                 ((b"www-authenticate", b"Bearer"),))
+            return await _answer(
+                send,
+                401,
+                {"error": "missing or wrong API key: send the header 'Authorization: Bearer <key>'"},
+                ((b"www-authenticate", b"Bearer"),),
+            )
         if path == "/model" and scope["method"] == "GET":
             scope = {**scope, "method": "POST"}
 
-        too_large = {"error": f"request body larger than {self.max_body} bytes (KLINIK_MAX_BODY_BYTES): "
-                              f"send fewer cooperatives per request"}
+        too_large = {
+            "error": f"request body larger than {self.max_body} bytes (KLINIK_MAX_BODY_BYTES): "
+            f"send fewer cooperatives per request"
+        }
         length = headers.get(b"content-length")
         if length is not None:
             if not length.isdigit():

@@ -19,14 +19,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from models.policy import ACTION_LABELS, DISCLAIMER_EN, DISCLAIMER_ID
+from klinik.models.policy import ACTION_LABELS, DISCLAIMER_EN, DISCLAIMER_ID
 
 if TYPE_CHECKING:
+    from klinik.serving.scoring import ScoreResult
     from klinik.settings import Settings
-    from serving.scoring import ScoreResult
 
-COLORS = {"sick": "#c0392b", "jangkau": "#e67e22", "above": "#f5cba7", "rest": "#d5dbdb",
-          "KEUANGAN": "#2e86c1", "SDM": "#28b463", "KELEMBAGAAN": "#8e44ad"}
+COLORS = {
+    "sick": "#c0392b",
+    "jangkau": "#e67e22",
+    "above": "#f5cba7",
+    "rest": "#d5dbdb",
+    "KEUANGAN": "#2e86c1",
+    "SDM": "#28b463",
+    "KELEMBAGAAN": "#8e44ad",
+}
 MAX_BARS = 25
 
 
@@ -51,9 +58,13 @@ def evaluate(backtest: Backtest, k: int) -> dict:
     hits = int(top["outcome"].sum())
     positives = int(y.sum())
     return {
-        "n": int(len(f)), "positives": positives, "base_rate": float(y.mean()) if len(f) else float("nan"),
+        "n": int(len(f)),
+        "positives": positives,
+        "base_rate": float(y.mean()) if len(f) else float("nan"),
         "brier": float(np.mean((p - y) ** 2)) if len(f) else float("nan"),
-        "k": int(len(top)), "hits": hits, "precision_at_k": hits / len(top) if len(top) else float("nan"),
+        "k": int(len(top)),
+        "hits": hits,
+        "precision_at_k": hits / len(top) if len(top) else float("nan"),
         "recall_at_k": hits / positives if positives else float("nan"),
     }
 
@@ -83,8 +94,13 @@ def _risk_distribution(scores: pd.DataFrame, settings: Settings) -> str:
     left.legend(fontsize=8)
     sick = scores.loc[scores["status"] == "SAKIT_NOW"]
     kinds = (("BINA", "#27ae60"), ("PANTAU_KETAT", "#f1c40f"), ("PERTIMBANGKAN_PEMBUBARAN", "#7f8c8d"))
-    right.hist([sick.loc[sick["action"] == a, "p_recover"].to_numpy() for a, _ in kinds], bins=bins, stacked=True,
-               color=[c for _, c in kinds], label=[ACTION_LABELS[a][0] for a, _ in kinds])
+    right.hist(
+        [sick.loc[sick["action"] == a, "p_recover"].to_numpy() for a, _ in kinds],
+        bins=bins,
+        stacked=True,
+        color=[c for _, c in kinds],
+        label=[ACTION_LABELS[a][0] for a, _ in kinds],
+    )
     right.axvline(settings.bina_threshold, color="black", ls="--", lw=1)
     right.axvline(settings.closure_recover_threshold, color="black", ls=":", lw=1)
     right.set(title="Koperasi sakit: peluang pulih / sick: p(recover in 2 years)", xlabel="p_recover")
@@ -93,12 +109,18 @@ def _risk_distribution(scores: pd.DataFrame, settings: Settings) -> str:
 
 
 def _by_category(joined: pd.DataFrame, column: str, title: str, settings: Settings) -> str:
-    parts = pd.DataFrame({
-        "Sakit sekarang": joined["status"] == "SAKIT_NOW",
-        "Jangkau": joined["action"] == "JANGKAU",
-        "Berisiko, di luar kapasitas": (joined["action"] == "PANTAU")
-        & (joined["p_sick_next"] >= settings.jangkau_threshold),
-    }).groupby(joined[column]).sum()
+    parts = (
+        pd.DataFrame(
+            {
+                "Sakit sekarang": joined["status"] == "SAKIT_NOW",
+                "Jangkau": joined["action"] == "JANGKAU",
+                "Berisiko, di luar kapasitas": (joined["action"] == "PANTAU")
+                & (joined["p_sick_next"] >= settings.jangkau_threshold),
+            }
+        )
+        .groupby(joined[column])
+        .sum()
+    )
     parts["Lainnya"] = joined.groupby(column).size() - parts.sum(axis=1)
     if len(parts) > MAX_BARS:  # a whole country has thousands of kecamatan: show where the work is
         title += f" ({MAX_BARS} of {len(parts)} with the most sick and outreach)"
@@ -125,7 +147,7 @@ def _top_reasons(reasons: pd.DataFrame, scores: pd.DataFrame, n: int = 12) -> st
         return None
     from matplotlib.patches import Patch
 
-    from features.catalog import FEATURES
+    from klinik.features.catalog import FEATURES
 
     counts = reasons.groupby(["feature", "group"]).size().sort_values().tail(n)
     labels = [FEATURES[f].label_id if f in FEATURES else f for f, _ in counts.index]
@@ -133,8 +155,10 @@ def _top_reasons(reasons: pd.DataFrame, scores: pd.DataFrame, n: int = 12) -> st
     fig = _figure(8, 0.35 * len(counts) + 1.2)
     ax = fig.subplots()
     ax.barh(labels, counts.to_numpy(), color=colors)
-    ax.set(title="Alasan paling sering di daftar klinik / most common reasons on the clinic's lists",
-           xlabel="koperasi dengan alasan ini di tiga teratasnya")
+    ax.set(
+        title="Alasan paling sering di daftar klinik / most common reasons on the clinic's lists",
+        xlabel="koperasi dengan alasan ini di tiga teratasnya",
+    )
     handles = [Patch(color=COLORS[g], label=g) for g in ("KEUANGAN", "SDM", "KELEMBAGAAN")]
     fig.legend(handles=handles, fontsize=8, loc="outside lower center", ncols=3)
     return _png(fig)
@@ -148,19 +172,30 @@ def _calibration(backtest: Backtest) -> str:
     fig = _figure(4.6, 4.2)
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], color="gray", ls="--", lw=1, label="sempurna / perfect")
-    ax.scatter(table["pred"], table["obs"], s=20 + 200 * table["n"] / table["n"].max(), color=COLORS["jangkau"],
-               label="kelompok peluang / probability bin")
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="peluang diperkirakan / predicted",
-           ylabel="yang terjadi / observed share sick",
-           title=f"Prediksi {backtest.year} vs {backtest.year + 1}")
+    ax.scatter(
+        table["pred"],
+        table["obs"],
+        s=20 + 200 * table["n"] / table["n"].max(),
+        color=COLORS["jangkau"],
+        label="kelompok peluang / probability bin",
+    )
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1),
+        xlabel="peluang diperkirakan / predicted",
+        ylabel="yang terjadi / observed share sick",
+        title=f"Prediksi {backtest.year} vs {backtest.year + 1}",
+    )
     ax.legend(fontsize=8)
     return _png(fig)
 
 
 def _table(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-                   for row in frame.itertuples(index=False, name=None))
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False, name=None)
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -189,18 +224,27 @@ def render(result: ScoreResult, settings: Settings, backtest: Backtest | None = 
     scores = result.scores
     joined = scores.merge(result.evidence, on="coop_id", how="left")
     counts = scores["action"].value_counts()
-    cards = [("Koperasi dinilai / scored", len(scores)),
-             ("Sakit sekarang / sick now", int((scores["status"] == "SAKIT_NOW").sum())),
-             ("Belum dinilai / unassessed", int((scores["status"] == "UNASSESSED").sum())),
-             *[(f"{ACTION_LABELS[a][0]} / {ACTION_LABELS[a][1]}", int(counts.get(a, 0))) for a in ACTION_LABELS]]
+    cards = [
+        ("Koperasi dinilai / scored", len(scores)),
+        ("Sakit sekarang / sick now", int((scores["status"] == "SAKIT_NOW").sum())),
+        ("Belum dinilai / unassessed", int((scores["status"] == "UNASSESSED").sum())),
+        *[(f"{ACTION_LABELS[a][0]} / {ACTION_LABELS[a][1]}", int(counts.get(a, 0))) for a in ACTION_LABELS],
+    ]
     card_html = "".join(f'<div class="card"><b>{v}</b>{html.escape(k)}</div>' for k, v in cards)
-    clinic_table = pd.crosstab(scores["clinic"], scores["action"]).reindex(columns=list(ACTION_LABELS),
-                                                                          fill_value=0)
+    clinic_table = pd.crosstab(scores["clinic"], scores["action"]).reindex(columns=list(ACTION_LABELS), fill_value=0)
     clinic_table = clinic_table.rename(columns={a: ACTION_LABELS[a][0] for a in ACTION_LABELS}).reset_index()
     top = joined.loc[joined["action"] == "JANGKAU"].head(10)
-    top_table = top[["rank", "coop_id", "name", "district", "p_sick_next", "clinic", "reasons"]].rename(columns={
-        "rank": "Urutan", "coop_id": "ID", "name": "Nama", "district": "Kecamatan", "p_sick_next": "Peluang sakit",
-        "clinic": "Klinik", "reasons": "Alasan"})
+    top_table = top[["rank", "coop_id", "name", "district", "p_sick_next", "clinic", "reasons"]].rename(
+        columns={
+            "rank": "Urutan",
+            "coop_id": "ID",
+            "name": "Nama",
+            "district": "Kecamatan",
+            "p_sick_next": "Peluang sakit",
+            "clinic": "Klinik",
+            "reasons": "Alasan",
+        }
+    )
 
     parts = [
         f"<h1>Klinik Koperasi: hasil penilaian risiko, tahun buku {result.as_of_year}</h1>",
@@ -221,23 +265,30 @@ def render(result: ScoreResult, settings: Settings, backtest: Backtest | None = 
         _backtest_html(backtest, result.capacity or 0),
         f"<p><small>Model: {html.escape(result.model_version)}</small></p>",
     ]
-    return ("<!DOCTYPE html><html lang=\"id\"><head><meta charset=\"utf-8\">"
-            f"<title>Klinik Koperasi {result.as_of_year}</title><style>{CSS}</style></head><body>"
-            + "\n".join(parts) + "</body></html>")
+    return (
+        '<!DOCTYPE html><html lang="id"><head><meta charset="utf-8">'
+        f"<title>Klinik Koperasi {result.as_of_year}</title><style>{CSS}</style></head><body>"
+        + "\n".join(parts)
+        + "</body></html>"
+    )
 
 
 def _backtest_html(backtest: Backtest | None, k: int) -> str:
     if backtest is None or backtest.frame.empty:
-        return ("<p>Belum ada hasil untuk dibandingkan: tidak ada prediksi tahun lalu yang hasilnya sudah diketahui. "
-                "<i>No earlier predictions with known outcomes yet (needs an earlier run's scores for the year "
-                "before, or health assessments for the year after the one scored).</i></p>")
+        return (
+            "<p>Belum ada hasil untuk dibandingkan: tidak ada prediksi tahun lalu yang hasilnya sudah diketahui. "
+            "<i>No earlier predictions with known outcomes yet (needs an earlier run's scores for the year "
+            "before, or health assessments for the year after the one scored).</i></p>"
+        )
     m = evaluate(backtest, k)
-    text = (f"Prediksi untuk {backtest.year} ({html.escape(backtest.source)}, model "
-            f"{html.escape(backtest.model_version)}), dibandingkan dengan penilaian {backtest.year + 1}: "
-            f"{m['n']} koperasi tidak sakit yang dinilai lagi, {m['positives']} jatuh sakit atau bubar "
-            f"(laju dasar {m['base_rate']:.1%}). Dari {m['k']} teratas, {m['hits']} benar jatuh sakit "
-            f"({m['precision_at_k']:.0%}; menangkap {m['recall_at_k']:.0%} dari semua yang sakit). "
-            f"Skor Brier {m['brier']:.3f}.")
+    text = (
+        f"Prediksi untuk {backtest.year} ({html.escape(backtest.source)}, model "
+        f"{html.escape(backtest.model_version)}), dibandingkan dengan penilaian {backtest.year + 1}: "
+        f"{m['n']} koperasi tidak sakit yang dinilai lagi, {m['positives']} jatuh sakit atau bubar "
+        f"(laju dasar {m['base_rate']:.1%}). Dari {m['k']} teratas, {m['hits']} benar jatuh sakit "
+        f"({m['precision_at_k']:.0%}; menangkap {m['recall_at_k']:.0%} dari semua yang sakit). "
+        f"Skor Brier {m['brier']:.3f}."
+    )
     return f"<p>{text}</p>" + _img(_calibration(backtest), "calibration")
 
 

@@ -3,10 +3,10 @@
 Why: data.validation checks every table with pandera, whose fixed cost per column and check (about a
 millisecond each, a few hundred of them per pass) was most of a pass over a few cooperatives. The service asks
 here first whether a request's tables are clean; only then does it take the tables as typed here. Whatever
-this module flags, or cannot judge, goes through ``data.validation.validate_tables`` as before, and every 400
+this module flags, or cannot judge, goes through ``klinik.data.validation.validate_tables`` as before, and every 400
 is written from pandera's problems. So this module never writes a problem, and it has no rule of its own:
 
-- each column's checks are those of the same pandera schema (``data.validation.table_schema``), run through
+- each column's checks are those of the same pandera schema (``klinik.data.validation.table_schema``), run through
   pandera's own built-in check functions; a check that is not built in makes this module step aside;
 - the cross-column rules are that schema's table-wide checks (data.validation's rule functions), the keys are
   the schema's ``unique`` columns, the foreign key is the contract's (``COOP_REFERENCING_TABLES``);
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from data.contract import COLUMNS, COOP_REFERENCING_TABLES, DTYPES, NON_EMPTY_TABLES
-from data.dataset import Dataset
+from klinik.data.contract import COLUMNS, COOP_REFERENCING_TABLES, DTYPES, NON_EMPTY_TABLES
+from klinik.data.dataset import Dataset
 
 _EXACT = 2**53  # a whole number beyond this is not exact in float64: data.validation refuses it
 _DAY_MIN, _DAY_MAX = np.datetime64("1678-01-01"), np.datetime64("2261-12-31")  # what datetime64[ns] holds
@@ -129,8 +129,7 @@ def _date(cells: list) -> _Column:
     return _Column(days, np.isnat(days), unreadable)
 
 
-_READ = {"str": _text, "int64": _whole, "Int64": _whole, "float64": _number, "bool": _flag,
-         "datetime64[ns]": _date}
+_READ = {"str": _text, "int64": _whole, "Int64": _whole, "float64": _number, "bool": _flag, "datetime64[ns]": _date}
 
 
 def _bound(value, column: _Column):
@@ -151,8 +150,7 @@ def _holds(check, column: _Column) -> np.ndarray:
             forbidden = set(stats["forbidden_values"])
             return np.array([x not in forbidden for x in v], dtype=bool)
         if check.name in _COMPARE:
-            return _COMPARE[check.name](v, _bound(stats["min_value" if "min_value" in stats else "max_value"],
-                                                  column))
+            return _COMPARE[check.name](v, _bound(stats["min_value" if "min_value" in stats else "max_value"], column))
         if check.name == "in_range":
             low, high = _bound(stats["min_value"], column), _bound(stats["max_value"], column)
             above = v >= low if stats.get("include_min", True) else v > low
@@ -162,15 +160,17 @@ def _holds(check, column: _Column) -> np.ndarray:
 
 
 _COMPARE = {
-    "greater_than_or_equal_to": np.greater_equal, "greater_than": np.greater,
-    "less_than_or_equal_to": np.less_equal, "less_than": np.less,
+    "greater_than_or_equal_to": np.greater_equal,
+    "greater_than": np.greater,
+    "less_than_or_equal_to": np.less_equal,
+    "less_than": np.less,
 }
 
 
 def _table(name: str, rows: list[dict]) -> tuple[pd.DataFrame, np.ndarray]:
     """One table in the contract's dtypes, and its rows that break a rule of its pandera schema (cells,
     table-wide rules, unique keys); the foreign key is checked across tables by ``check_rows``."""
-    from data.validation import table_schema
+    from klinik.data.validation import table_schema
 
     schema = table_schema(name, list(COLUMNS[name]))
     bad = np.zeros(len(rows), dtype=bool)
@@ -184,8 +184,12 @@ def _table(name: str, rows: list[dict]) -> tuple[pd.DataFrame, np.ndarray]:
         if not spec.nullable:
             bad |= column.missing
         for check in spec.checks:
-            if not check.is_builtin_check(check.name) or check.groupby is not None or check.element_wise \
-                    or not check.ignore_na:
+            if (
+                not check.is_builtin_check(check.name)
+                or check.groupby is not None
+                or check.element_wise
+                or not check.ignore_na
+            ):
                 raise _Unsure(f"{name}.{col}: a check this module cannot run ({check.name})")
             bad |= ~column.missing & ~_holds(check, column)
     frame = pd.DataFrame(frame, copy=False)
@@ -232,7 +236,7 @@ def clean_dataset(rows: dict[str, list[dict]], source: str = "request") -> Datas
     verdict = check_rows(rows)
     if not verdict.clean:
         return None
-    from data.validation import empty_table
+    from klinik.data.validation import empty_table
 
     tables = verdict.tables  # in the contract's dtypes: no required cell is missing in a clean table
 

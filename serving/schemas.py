@@ -1,4 +1,4 @@
-"""The HTTP service's request and response types, declared once: field names are DATA-CONTRACT.md's.
+"""The HTTP service's request and response types, declared once: field names are docs/data-contract.md's.
 
 A request carries each cooperative with its own records nested under it (``cooperatives[i].financials[j]``), so a
 clinic officer's tool can send one cooperative without repeating its ``coop_id`` on every row. Nested rows may
@@ -6,17 +6,17 @@ still carry ``coop_id`` (as in the contract's tables); it must then be the coope
 
 These types check shape and type only (missing fields, wrong types, NaN or infinity, unknown fields, unknown
 codes): every business rule of the contract (non-negative counts, totals that add up, duplicated years, years in
-the future) is checked once, by ``data.validation``, on the tables built from the request.
+the future) is checked once, by ``klinik.data.validation``, on the tables built from the request.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from data.contract import CASE_OUTCOMES, CLINICS, COOP_TYPES, HEALTH_CATEGORIES, MEETING_TYPES
+from klinik.data.contract import CASE_OUTCOMES, CLINICS, COOP_TYPES, HEALTH_CATEGORIES, MEETING_TYPES
 
 CoopType = Literal[COOP_TYPES]  # type: ignore[valid-type]
 MeetingType = Literal[MEETING_TYPES]  # type: ignore[valid-type]
@@ -41,7 +41,7 @@ class _Record(BaseModel):
 
 
 class _YearRow(_Record):
-    coop_id: Optional[str] = Field(default=None, description="optional; if given, the cooperative's own coop_id")
+    coop_id: str | None = Field(default=None, description="optional; if given, the cooperative's own coop_id")
     year: Int = Field(description="fiscal year (tahun buku)")
 
 
@@ -51,7 +51,7 @@ class CooperativeIn(_Record):
     coop_type: CoopType
     district: str = Field(description="kecamatan")
     founded_year: Int
-    dissolved_year: Optional[Int] = None
+    dissolved_year: Int | None = None
 
 
 class FinancialsIn(_YearRow):
@@ -92,25 +92,25 @@ class StaffingIn(_YearRow):
 
 
 class MeetingIn(_Record):
-    coop_id: Optional[str] = None
+    coop_id: str | None = None
     meeting_type: MeetingType
     fiscal_year: Int
     held_on: dt.date
-    attendees: Optional[Int] = None
+    attendees: Int | None = None
 
 
 class HealthIn(_YearRow):
     category: HealthCategory
-    score: Optional[float] = None
+    score: float | None = None
 
 
 class ClinicCaseIn(_Record):
     case_id: str
-    coop_id: Optional[str] = None
+    coop_id: str | None = None
     clinic: Clinic
     opened_on: dt.date
-    closed_on: Optional[dt.date] = None
-    outcome: Optional[CaseOutcome] = None
+    closed_on: dt.date | None = None
+    outcome: CaseOutcome | None = None
 
 
 class CoopRecords(_Record):
@@ -126,8 +126,9 @@ class CoopRecords(_Record):
 
 class ScoreRequest(_Record):
     cooperatives: list[CoopRecords] = Field(min_length=1)
-    as_of_year: Optional[Int] = Field(default=None, description="the fiscal year to score; default: the latest year "
-                                      "in the records")
+    as_of_year: Int | None = Field(
+        default=None, description="the fiscal year to score; default: the latest year in the records"
+    )
 
 
 class RankRequest(ScoreRequest):
@@ -149,7 +150,7 @@ class Reason(BaseModel):
     """One factor that pushes the risk up, with its share of the push (shares of all such factors add to 1)."""
 
     feature: str
-    value: Optional[float] = None
+    value: float | None = None
     contribution: float
     group: str
     share: float
@@ -158,14 +159,14 @@ class Reason(BaseModel):
 
 
 class ScoreRow(BaseModel):
-    """The Scores row of DATA-CONTRACT.md, with the reasons structured (and in words in ``reasons_text``)."""
+    """The Scores row of docs/data-contract.md, with the reasons structured (and in words in ``reasons_text``)."""
 
     coop_id: str
     as_of_year: int
     status: str
-    p_sick_next: Optional[float] = None
-    p_recover: Optional[float] = None
-    clinic: Optional[str] = None
+    p_sick_next: float | None = None
+    p_recover: float | None = None
+    clinic: str | None = None
     reasons: list[Reason]
     reasons_text: str
     action: str
@@ -195,9 +196,9 @@ class ServedModel(BaseModel):
     name: str
     version: str
     alias: str
-    run_id: Optional[str] = None
-    trained_at: Optional[str] = None
-    holdout_year: Optional[str] = None
+    run_id: str | None = None
+    trained_at: str | None = None
+    holdout_year: str | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
     bento_tag: str
 

@@ -29,16 +29,26 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from data.contract import SCORE_COLUMNS, SICK_CATEGORIES
+from klinik.data.contract import SCORE_COLUMNS, SICK_CATEGORIES
 
 if TYPE_CHECKING:
-    from data.dataset import Dataset
+    from klinik.data.dataset import Dataset
     from klinik.settings import Settings
 
 CHUNK_ROWS = 32_768  # rows per predict/contrib call: bounds memory and moves the progress bar
 EVIDENCE_COLUMNS = (
-    "coop_id", "name", "district", "coop_type", "health_year", "health_category", "health_score",
-    "score_trend", "score_change", "years_sick", "rat_missed_years", "reasons_en",
+    "coop_id",
+    "name",
+    "district",
+    "coop_type",
+    "health_year",
+    "health_category",
+    "health_score",
+    "score_trend",
+    "score_change",
+    "years_sick",
+    "rat_missed_years",
+    "reasons_en",
 )
 
 
@@ -75,8 +85,7 @@ class LoadedModels:
             "model_version": self.model_version,
             "tracking_uri": self.tracking_uri,
             "risk": {"name": self.risk_name, "version": self.risk_version, "run_id": self.risk_run_id},
-            "recovery": {"name": self.recovery_name, "version": self.recovery_version,
-                         "run_id": self.recovery_run_id},
+            "recovery": {"name": self.recovery_name, "version": self.recovery_version, "run_id": self.recovery_run_id},
         }
 
 
@@ -99,7 +108,7 @@ class ScoreResult:
     contributions: pd.DataFrame | None = field(default=None, repr=False)
 
     def reasons_for(self, coop_id: str) -> list[dict]:
-        from models.reasons import reasons_for
+        from klinik.models.reasons import reasons_for
 
         return reasons_for(self.reasons, coop_id)
 
@@ -143,7 +152,7 @@ def load_models(settings: Settings, model_version: str | None = None, *, n_threa
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    from models.persist import load_model
+    from klinik.models.persist import load_model
 
     wanted = parse_model_version(model_version)
     uri = settings.mlflow_uri
@@ -167,17 +176,22 @@ def load_models(settings: Settings, model_version: str | None = None, *, n_threa
         model = load_model(f"models:/{name}/{mv.version}", tracking_uri=uri, n_jobs=n_threads)
         loaded[kind] = (model, str(mv.version), mv.run_id)
     return LoadedModels(
-        risk=loaded["risk"][0], recovery=loaded["recovery"][0],
-        risk_name=settings.risk_model_name, recovery_name=settings.recovery_model_name,
-        risk_version=loaded["risk"][1], recovery_version=loaded["recovery"][1],
-        risk_run_id=loaded["risk"][2], recovery_run_id=loaded["recovery"][2], tracking_uri=uri,
+        risk=loaded["risk"][0],
+        recovery=loaded["recovery"][0],
+        risk_name=settings.risk_model_name,
+        recovery_name=settings.recovery_model_name,
+        risk_version=loaded["risk"][1],
+        recovery_version=loaded["recovery"][1],
+        risk_run_id=loaded["risk"][2],
+        recovery_run_id=loaded["recovery"][2],
+        tracking_uri=uri,
     )
 
 
 def registered_coops(ds: Dataset, as_of_year: int) -> pd.DataFrame:
     """The cooperatives that exist at ``as_of_year`` (registered by then, not dissolved by then: the same rows
     as build_features and make_labels), with their cooperatives-table columns, sorted by coop_id."""
-    from features.build import registered_coop_years
+    from klinik.features.build import registered_coop_years
 
     ids = registered_coop_years(ds, [as_of_year])["coop_id"]
     coops = ds.cooperatives.assign(coop_id=ds.cooperatives["coop_id"].astype(str))
@@ -199,22 +213,27 @@ def health_facts(ds: Dataset, coop_ids: pd.Index, as_of_year: int, settings: Set
     sick_now = latest["category"].isin(SICK_CATEGORIES).to_numpy()
     status = np.where(latest["year"].isna().to_numpy(), "UNASSESSED", np.where(sick_now, "SAKIT_NOW", "SEHAT_NOW"))
 
-    recent = (h.loc[h["year"] > as_of_year - 3]
-              .pivot_table(index="coop_id", columns="year", values="score", aggfunc="last")
-              .reindex(index=coop_ids, columns=range(as_of_year - 2, as_of_year + 1)))
+    recent = (
+        h.loc[h["year"] > as_of_year - 3]
+        .pivot_table(index="coop_id", columns="year", values="score", aggfunc="last")
+        .reindex(index=coop_ids, columns=range(as_of_year - 2, as_of_year + 1))
+    )
     words = [recent[y].round().astype("Int64").astype("str").fillna("?") for y in recent.columns]
     trend = words[0].str.cat(words[1:], sep=" → ")
     trend = np.where(recent.notna().any(axis=1).to_numpy(), trend.to_numpy(dtype=object), "")
     first = recent.bfill(axis=1).iloc[:, 0]
     last = recent.ffill(axis=1).iloc[:, -1]
-    return pd.DataFrame({
-        "status": status,
-        "health_year": latest["year"].astype("Int64").array,
-        "health_category": latest["category"].to_numpy(dtype=object),
-        "health_score": latest["score"].to_numpy(dtype=float),
-        "score_trend": trend,
-        "score_change": (last - first).to_numpy(dtype=float),
-    }, index=coop_ids)
+    return pd.DataFrame(
+        {
+            "status": status,
+            "health_year": latest["year"].astype("Int64").array,
+            "health_category": latest["category"].to_numpy(dtype=object),
+            "health_score": latest["score"].to_numpy(dtype=float),
+            "score_trend": trend,
+            "score_change": (last - first).to_numpy(dtype=float),
+        },
+        index=coop_ids,
+    )
 
 
 def _in_chunks(n: int, progress: bool, desc: str):
@@ -227,15 +246,15 @@ def _in_chunks(n: int, progress: bool, desc: str):
 def _predict(model: Any, X: pd.DataFrame, progress: bool, desc: str) -> np.ndarray:
     out = np.full(len(X), np.nan)
     for start in _in_chunks(len(X), progress, desc):
-        part = X.iloc[start:start + CHUNK_ROWS]
-        out[start:start + len(part)] = model.predict_proba(part)[:, 1]
+        part = X.iloc[start : start + CHUNK_ROWS]
+        out[start : start + len(part)] = model.predict_proba(part)[:, 1]
     return out
 
 
 def _contributions(model: Any, X: pd.DataFrame, progress: bool) -> pd.DataFrame:
-    from models.explain import contributions
+    from klinik.models.explain import contributions
 
-    parts = [contributions(model, X.iloc[s:s + CHUNK_ROWS]) for s in _in_chunks(len(X), progress, "reasons")]
+    parts = [contributions(model, X.iloc[s : s + CHUNK_ROWS]) for s in _in_chunks(len(X), progress, "reasons")]
     return pd.concat(parts) if parts else contributions(model, X)
 
 
@@ -262,7 +281,7 @@ def prepare_scoring(ds: Dataset, as_of_year: int, settings: Settings) -> Scoring
 
     Raises ValueError when no cooperative exists at ``as_of_year``.
     """
-    from features.build import build_features
+    from klinik.features.build import build_features
 
     coops = registered_coops(ds, as_of_year)
     if coops.empty:
@@ -272,18 +291,20 @@ def prepare_scoring(ds: Dataset, as_of_year: int, settings: Settings) -> Scoring
     feats = build_features(ds, settings, years=[as_of_year])
     feats = feats.loc[feats["year"] == as_of_year].drop_duplicates("coop_id", keep="last")
     feats = feats.set_index(feats["coop_id"].astype(str)).reindex(ids)
-    return ScoringInput(as_of_year=as_of_year, coops=coops, ids=ids, features=feats,
-                        facts=health_facts(ds, ids, as_of_year, settings))
+    return ScoringInput(
+        as_of_year=as_of_year, coops=coops, ids=ids, features=feats, facts=health_facts(ds, ids, as_of_year, settings)
+    )
 
 
-def _routing_contributions(ds: Dataset, prep: ScoringInput, models: LoadedModels, contribs: pd.DataFrame,
-                           settings: Settings) -> pd.DataFrame:
+def _routing_contributions(
+    ds: Dataset, prep: ScoringInput, models: LoadedModels, contribs: pd.DataFrame, settings: Settings
+) -> pd.DataFrame:
     """The contributions the clinic is chosen from: ``contribs`` for everyone, and for the cooperatives sick now
     those plus the ones of the last year before their sick spell began (features built for those cooperatives
     and years only)."""
-    from features.build import build_features
-    from features.panel import dataset_years
-    from models.explain import spell_contributions
+    from klinik.features.build import build_features
+    from klinik.features.panel import dataset_years
+    from klinik.models.explain import spell_contributions
 
     years_sick = np.nan_to_num(prep.features["years_sick"].to_numpy(dtype=float))
     # a spell that began in the data's first year has no year before it in the data (as in training's routing)
@@ -295,11 +316,13 @@ def _routing_contributions(ds: Dataset, prep: ScoringInput, models: LoadedModels
     history = build_features(ds.only(sick_ids), settings, years=np.unique(before).tolist())
     history["coop_id"] = history["coop_id"].astype(str)
     columns = list(models.risk.feature_names_in_)
-    X = prep.features.loc[spell, columns].assign(coop_id=sick_ids.to_numpy(), year=prep.as_of_year,
-                                                 years_sick=years_sick[spell])
+    X = prep.features.loc[spell, columns].assign(
+        coop_id=sick_ids.to_numpy(), year=prep.as_of_year, years_sick=years_sick[spell]
+    )
     values = contribs.to_numpy(copy=True)
-    values[spell] = spell_contributions(models.risk, X, history, columns, "years_sick",
-                                        now=contribs.loc[spell]).to_numpy()
+    values[spell] = spell_contributions(
+        models.risk, X, history, columns, "years_sick", now=contribs.loc[spell]
+    ).to_numpy()
     return pd.DataFrame(values, index=contribs.index, columns=contribs.columns)
 
 
@@ -323,10 +346,10 @@ def score_dataset(
     when no cooperative exists at ``as_of_year``, and IncompatibleModel when a model wants features the code no
     longer builds.
     """
-    from features.catalog import feature_groups
-    from models.explain import main_cause
-    from models.policy import decide, outreach_capacity, outreach_rank
-    from models.reasons import reasons_text, top_reasons
+    from klinik.features.catalog import feature_groups
+    from klinik.models.explain import main_cause
+    from klinik.models.policy import decide, outreach_capacity, outreach_rank
+    from klinik.models.reasons import reasons_text, top_reasons
 
     prep = prepared if prepared is not None else prepare_scoring(ds, as_of_year, settings)
     if prep.as_of_year != as_of_year:
@@ -338,7 +361,8 @@ def score_dataset(
         if missing:
             raise IncompatibleModel(
                 f"the {kind} model ({models.model_version}) wants features this code does not build: "
-                f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}; retrain with `klinik train`")
+                f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}; retrain with `klinik train`"
+            )
     X_risk = feats[list(models.risk.feature_names_in_)]
     X_recovery = feats[list(models.recovery.feature_names_in_)]
     p_sick_next = np.full(len(ids), np.nan)
@@ -349,45 +373,64 @@ def score_dataset(
 
     contribs = _contributions(models.risk, X_risk, progress)
     contribs.index = ids
-    clinic = pd.Series(main_cause(_routing_contributions(ds, prep, models, contribs, settings),
-                                  feature_groups()), index=ids).astype(str)
+    clinic = pd.Series(
+        main_cause(_routing_contributions(ds, prep, models, contribs, settings), feature_groups()), index=ids
+    ).astype(str)
     reasons = top_reasons(contribs, feats, n=settings.reasons_top_n)
 
     cap = outreach_capacity(len(ids), settings) if capacity == "auto" else capacity
     rat_missed = feats["rat_missed_years"].to_numpy(dtype=float)
     years_sick = feats["years_sick"].to_numpy(dtype=float)
-    action = decide(facts["status"], p_sick_next, p_recover, clinic, rat_missed, years_sick,
-                    settings, capacity=cap, tie_break=ids)
+    action = decide(
+        facts["status"], p_sick_next, p_recover, clinic, rat_missed, years_sick, settings, capacity=cap, tie_break=ids
+    )
     rank = outreach_rank(facts["status"], p_sick_next, p_recover, action, tie_break=ids)
 
-    scores = pd.DataFrame({
-        "coop_id": ids.to_numpy(),
-        "as_of_year": np.full(len(ids), as_of_year, dtype=np.int64),
-        "status": facts["status"].to_numpy(),
-        "p_sick_next": p_sick_next,
-        "p_recover": p_recover,
-        "clinic": clinic.to_numpy(),
-        "reasons": reasons_text(reasons, ids, lang="id").to_numpy(),
-        "action": action,
-        "rank": rank,
-        "model_version": models.model_version,
-    })
+    scores = pd.DataFrame(
+        {
+            "coop_id": ids.to_numpy(),
+            "as_of_year": np.full(len(ids), as_of_year, dtype=np.int64),
+            "status": facts["status"].to_numpy(),
+            "p_sick_next": p_sick_next,
+            "p_recover": p_recover,
+            "clinic": clinic.to_numpy(),
+            "reasons": reasons_text(reasons, ids, lang="id").to_numpy(),
+            "action": action,
+            "rank": rank,
+            "model_version": models.model_version,
+        }
+    )
     for col in ("coop_id", "status", "clinic", "reasons", "action", "model_version"):
         scores[col] = scores[col].astype("str")
     order = np.argsort(rank, kind="stable")
     scores = scores.iloc[order].reset_index(drop=True)[list(SCORE_COLUMNS)]
 
-    evidence = pd.DataFrame({
-        "coop_id": ids.to_numpy(),
-        "name": coops["name"].to_numpy(),
-        "district": coops["district"].to_numpy(),
-        "coop_type": coops["coop_type"].to_numpy(),
-        **{c: facts[c].to_numpy() for c in ("health_year", "health_category", "health_score", "score_trend",
-                                            "score_change")},
-        "years_sick": years_sick,
-        "rat_missed_years": rat_missed,
-        "reasons_en": reasons_text(reasons, ids, lang="en").to_numpy(),
-    }).iloc[order].reset_index(drop=True)[list(EVIDENCE_COLUMNS)]
+    evidence = (
+        pd.DataFrame(
+            {
+                "coop_id": ids.to_numpy(),
+                "name": coops["name"].to_numpy(),
+                "district": coops["district"].to_numpy(),
+                "coop_type": coops["coop_type"].to_numpy(),
+                **{
+                    c: facts[c].to_numpy()
+                    for c in ("health_year", "health_category", "health_score", "score_trend", "score_change")
+                },
+                "years_sick": years_sick,
+                "rat_missed_years": rat_missed,
+                "reasons_en": reasons_text(reasons, ids, lang="en").to_numpy(),
+            }
+        )
+        .iloc[order]
+        .reset_index(drop=True)[list(EVIDENCE_COLUMNS)]
+    )
 
-    return ScoreResult(scores=scores, reasons=reasons, evidence=evidence, capacity=cap, as_of_year=as_of_year,
-                       model_version=models.model_version, contributions=contribs if keep_contributions else None)
+    return ScoreResult(
+        scores=scores,
+        reasons=reasons,
+        evidence=evidence,
+        capacity=cap,
+        as_of_year=as_of_year,
+        model_version=models.model_version,
+        contributions=contribs if keep_contributions else None,
+    )

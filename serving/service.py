@@ -12,12 +12,12 @@ import gc
 import bentoml
 from starlette.responses import JSONResponse
 
+from klinik.serving import schemas
+from klinik.serving.batching import Answer, Batcher, Job
+from klinik.serving.bento_store import loaded_models, model_names, served_model_info
+from klinik.serving.guard import RequestGuard
+from klinik.serving.service_io import LatestScores, RequestInvalid, error_body
 from klinik.settings import get_settings
-from serving import schemas
-from serving.bento_store import loaded_models, model_names, served_model_info
-from serving.batching import Answer, Batcher, Job
-from serving.guard import RequestGuard
-from serving.service_io import LatestScores, RequestInvalid, error_body
 
 _NAMES = model_names(get_settings())  # reads the environment only: which registered models to declare
 
@@ -30,8 +30,10 @@ class Klinik:
     def __init__(self) -> None:
         self.settings = get_settings()
         self.models = loaded_models(self.risk_model, self.recovery_model)
-        self.model_info = {"risk": served_model_info("risk", self.risk_model),
-                           "recovery": served_model_info("recovery", self.recovery_model)}
+        self.model_info = {
+            "risk": served_model_info("risk", self.risk_model),
+            "recovery": served_model_info("recovery", self.recovery_model),
+        }
         self.latest = LatestScores(self.settings)
         self.batcher = Batcher(self.models, self.settings)  # concurrent requests are scored together
         # Everything loaded so far (libraries, both pipelines) lives as long as the worker: leave it out of the
@@ -47,10 +49,17 @@ class Klinik:
             return JSONResponse(error_body(answer), status_code=400)
         extra = {}
         if kind is schemas.RankResponse:
-            extra = {"capacity": answer.capacity,
-                     "outreach": [r["coop_id"] for r in answer.scores if r["action"] == "JANGKAU"]}
-        return kind(as_of_year=answer.as_of_year, model_versions=self._versions(), scores=answer.scores,
-                    warnings=answer.warnings, **extra)
+            extra = {
+                "capacity": answer.capacity,
+                "outreach": [r["coop_id"] for r in answer.scores if r["action"] == "JANGKAU"],
+            }
+        return kind(
+            as_of_year=answer.as_of_year,
+            model_versions=self._versions(),
+            scores=answer.scores,
+            warnings=answer.warnings,
+            **extra,
+        )
 
     @bentoml.api(route="/score", input_spec=schemas.ScoreRequest, output_spec=schemas.ScoreResponse)
     async def score(self, cooperatives: list[schemas.CoopRecords], as_of_year: int | None = None):
@@ -69,17 +78,22 @@ class Klinik:
         """Rows of the latest batch output (klinik score) for these coop_ids; 404 naming those not found."""
         limit = self.settings.max_coops_per_request
         if len(coop_ids) > limit:
-            too_many = RequestInvalid([(("coop_ids",), f"at most {limit} coop_ids per request", "too_many")],
-                                      error="too many coop_ids")
+            too_many = RequestInvalid(
+                [(("coop_ids",), f"at most {limit} coop_ids per request", "too_many")], error="too many coop_ids"
+            )
             return JSONResponse(error_body(too_many), status_code=400)
         try:
             found, missing = self.latest.find(coop_ids)
         except FileNotFoundError:
-            return JSONResponse({"error": f"no batch output at {self.latest.path}: run `klinik score` first",
-                                 "not_found": coop_ids}, status_code=404)
+            return JSONResponse(
+                {"error": f"no batch output at {self.latest.path}: run `klinik score` first", "not_found": coop_ids},
+                status_code=404,
+            )
         if not found:
-            return JSONResponse({"error": "no scores for " + ", ".join(missing) + " in the latest batch output",
-                                 "not_found": missing}, status_code=404)
+            return JSONResponse(
+                {"error": "no scores for " + ", ".join(missing) + " in the latest batch output", "not_found": missing},
+                status_code=404,
+            )
         return schemas.LookupResponse(source=str(self.latest.path), scores=found, not_found=missing)
 
     @bentoml.api(route="/model", input_spec=schemas.ModelRequest, output_spec=schemas.ModelResponse)

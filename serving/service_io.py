@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from data.contract import COLUMNS
+from klinik.data.contract import COLUMNS
 
 if TYPE_CHECKING:
+    from klinik.serving.schemas import CoopRecords
+    from klinik.serving.scoring import ScoreResult
     from klinik.settings import Settings
-    from serving.schemas import CoopRecords
-    from serving.scoring import ScoreResult
 
 NESTED_TABLES = ("financials", "staffing", "meetings", "health", "clinic_cases")
 
@@ -48,8 +48,9 @@ def error_body(err: RequestInvalid) -> dict[str, Any]:
     """The 400 answer, in the shape BentoML gives its own type errors (error, detail[loc, msg, type]) plus field."""
     return {
         "error": err.error,
-        "detail": [{"loc": list(loc), "field": field_path(loc), "msg": msg, "type": kind}
-                   for loc, msg, kind in err.problems],
+        "detail": [
+            {"loc": list(loc), "field": field_path(loc), "msg": msg, "type": kind} for loc, msg, kind in err.problems
+        ],
     }
 
 
@@ -85,9 +86,13 @@ def flatten(cooperatives: list[CoopRecords]) -> tuple[dict[str, list[dict]], dic
         for table in NESTED_TABLES:
             for j, row in enumerate(dumped[table]):
                 if row.get("coop_id") not in (None, coop["coop_id"]):
-                    problems.append((("cooperatives", i, table, j, "coop_id"),
-                                     f"coop_id must be the cooperative's own ({coop['coop_id']!r}) or left out",
-                                     "coop_id_mismatch"))
+                    problems.append(
+                        (
+                            ("cooperatives", i, table, j, "coop_id"),
+                            f"coop_id must be the cooperative's own ({coop['coop_id']!r}) or left out",
+                            "coop_id_mismatch",
+                        )
+                    )
                 row["coop_id"] = coop["coop_id"]
                 rows[table].append(row)
                 where[table].append(("cooperatives", i, table, j))
@@ -98,8 +103,7 @@ def flatten(cooperatives: list[CoopRecords]) -> tuple[dict[str, list[dict]], dic
 
 def tables_from_rows(rows: dict[str, list[dict]], where: dict[str, list[tuple]]) -> RequestTables:
     """One raw table (object columns, the contract's column order) per contract table."""
-    return RequestTables({t: pd.DataFrame(r, columns=list(COLUMNS[t]), dtype=object) for t, r in rows.items()},
-                         where)
+    return RequestTables({t: pd.DataFrame(r, columns=list(COLUMNS[t]), dtype=object) for t, r in rows.items()}, where)
 
 
 def request_tables(cooperatives: list[CoopRecords]) -> RequestTables:
@@ -126,7 +130,7 @@ def _plain(value: Any) -> Any:
 
 def score_rows(result: ScoreResult) -> list[dict[str, Any]]:
     """The Scores rows (in rank order) with structured reasons and the reasons in words."""
-    from models.reasons import REASON_FIELDS
+    from klinik.models.reasons import REASON_FIELDS
 
     by_coop: dict[str, list[dict]] = {}
     for rec in result.reasons.sort_values(["coop_id", "position"], kind="stable").to_dict("records"):

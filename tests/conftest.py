@@ -19,8 +19,9 @@ WORLD_SEED = 7
 def _isolated_environment(tmp_path_factory):
     """No test touches the developer's work folder or MLflow store."""
     work = tmp_path_factory.mktemp("work")
-    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "KLINIK_WORK_DIR",
-                                            "BENTOML_HOME")}
+    saved = {
+        k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "KLINIK_WORK_DIR", "BENTOML_HOME")
+    }
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     os.environ.pop("MLFLOW_REGISTRY_URI", None)
     os.environ["KLINIK_WORK_DIR"] = str(work)
@@ -36,8 +37,8 @@ def _isolated_environment(tmp_path_factory):
 @pytest.fixture(scope="session")
 def world_dir(tmp_path_factory) -> Path:
     """A Buleleng-sized simulated dataset written as CSV (read-only for tests: copy before changing)."""
-    from data.io import write_dataset
-    from data.simulator import simulate
+    from klinik.data.io import write_dataset
+    from klinik.data.simulator import simulate
 
     out = tmp_path_factory.mktemp("world") / "buleleng"
     write_dataset(simulate(n_coops=WORLD_COOPS, years=WORLD_YEARS, seed=WORLD_SEED), out, fmt="csv")
@@ -46,12 +47,13 @@ def world_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def world(world_dir):
-    from data.loader import load_dataset
+    from klinik.data.loader import load_dataset
 
     return load_dataset(world_dir)
 
 
 # --- data layer: a tiny hand-made dataset for loader and validation tests ---------------------------------------
+
 
 @pytest.fixture
 def contract_tables():
@@ -62,32 +64,86 @@ def contract_tables():
     import pandas as pd
 
     ids = ["K001", "K002", "K003"]
-    money = dict(cash=1000.0, current_assets=5000.0, total_assets=20000.0, loans_outstanding=8000.0,
-                 loans_to_members=7000.0, loans_substandard=300.0, loans_doubtful=200.0, loans_loss=100.0,
-                 loan_loss_reserve=150.0, current_liabilities=4000.0, total_liabilities=12000.0,
-                 voluntary_savings=6000.0, external_borrowings=1000.0, equity=8000.0, principal_savings=500.0,
-                 mandatory_savings=1500.0, gross_participation=3000.0, other_revenue=200.0,
-                 operating_expenses=2500.0, personnel_expenses=900.0, net_income=-700.5)
+    money = dict(
+        cash=1000.0,
+        current_assets=5000.0,
+        total_assets=20000.0,
+        loans_outstanding=8000.0,
+        loans_to_members=7000.0,
+        loans_substandard=300.0,
+        loans_doubtful=200.0,
+        loans_loss=100.0,
+        loan_loss_reserve=150.0,
+        current_liabilities=4000.0,
+        total_liabilities=12000.0,
+        voluntary_savings=6000.0,
+        external_borrowings=1000.0,
+        equity=8000.0,
+        principal_savings=500.0,
+        mandatory_savings=1500.0,
+        gross_participation=3000.0,
+        other_revenue=200.0,
+        operating_expenses=2500.0,
+        personnel_expenses=900.0,
+        net_income=-700.5,
+    )
     tables = {
-        "cooperatives": pd.DataFrame({
-            "coop_id": ids, "name": ["KSP Sari Dana", "KUD Maju Bersama", "Koperasi Tani Makmur"],
-            "coop_type": ["KSP", "KUD", "PRODUSEN"], "district": ["Seririt", "Banjar", "Sawan"],
-            "founded_year": [1995, 2001, 2010], "dissolved_year": [None, None, 2022]}),
+        "cooperatives": pd.DataFrame(
+            {
+                "coop_id": ids,
+                "name": ["KSP Sari Dana", "KUD Maju Bersama", "Koperasi Tani Makmur"],
+                "coop_type": ["KSP", "KUD", "PRODUSEN"],
+                "district": ["Seririt", "Banjar", "Sawan"],
+                "founded_year": [1995, 2001, 2010],
+                "dissolved_year": [None, None, 2022],
+            }
+        ),
         "financials": pd.DataFrame([dict(coop_id=c, year=y, **money) for c in ids for y in (2020, 2021)]),
-        "staffing": pd.DataFrame([dict(coop_id=c, year=y, members=120, board_members=3, supervisors=2, employees=4,
-                                       has_manager=c != "K003", certified_staff=2, trained_staff=1,
-                                       staff_departures=0) for c in ids for y in (2020, 2021)]),
-        "meetings": pd.DataFrame({
-            "coop_id": ["K001", "K002", "K001"], "meeting_type": ["RAT", "RAT", "RAPAT_PENGURUS"],
-            "fiscal_year": [2020, 2020, 2021], "held_on": ["2021-03-20", "2021-05-02", "2021-07-01"],
-            "attendees": [80, None, 5]}),
-        "health": pd.DataFrame({
-            "coop_id": ids, "year": [2021, 2021, 2021],
-            "category": ["SEHAT", "DALAM_PENGAWASAN", "CUKUP_SEHAT"], "score": [85.0, 60.5, None]}),
-        "clinic_cases": pd.DataFrame({
-            "case_id": ["KK-1", "KK-2"], "coop_id": ["K002", "K002"], "clinic": ["KEUANGAN", "SDM"],
-            "opened_on": ["2022-01-10", "2021-06-01"], "closed_on": [None, "2022-02-01"],
-            "outcome": [None, "PULIH"]}),
+        "staffing": pd.DataFrame(
+            [
+                dict(
+                    coop_id=c,
+                    year=y,
+                    members=120,
+                    board_members=3,
+                    supervisors=2,
+                    employees=4,
+                    has_manager=c != "K003",
+                    certified_staff=2,
+                    trained_staff=1,
+                    staff_departures=0,
+                )
+                for c in ids
+                for y in (2020, 2021)
+            ]
+        ),
+        "meetings": pd.DataFrame(
+            {
+                "coop_id": ["K001", "K002", "K001"],
+                "meeting_type": ["RAT", "RAT", "RAPAT_PENGURUS"],
+                "fiscal_year": [2020, 2020, 2021],
+                "held_on": ["2021-03-20", "2021-05-02", "2021-07-01"],
+                "attendees": [80, None, 5],
+            }
+        ),
+        "health": pd.DataFrame(
+            {
+                "coop_id": ids,
+                "year": [2021, 2021, 2021],
+                "category": ["SEHAT", "DALAM_PENGAWASAN", "CUKUP_SEHAT"],
+                "score": [85.0, 60.5, None],
+            }
+        ),
+        "clinic_cases": pd.DataFrame(
+            {
+                "case_id": ["KK-1", "KK-2"],
+                "coop_id": ["K002", "K002"],
+                "clinic": ["KEUANGAN", "SDM"],
+                "opened_on": ["2022-01-10", "2021-06-01"],
+                "closed_on": [None, "2022-02-01"],
+                "outcome": [None, "PULIH"],
+            }
+        ),
     }
     return {name: df.astype(object) for name, df in tables.items()}
 
@@ -100,8 +156,6 @@ def write_tables():
     independently of our own writer. In the workbook, date columns become real Excel date cells.
     """
     import datetime as dt
-
-    import pandas as pd
 
     def write(tables, folder, fmt="csv"):
         folder = Path(folder)
@@ -140,9 +194,10 @@ def write_tables():
 
 # --- models and training: both models trained once into a temporary MLflow store --------------------------------
 
+
 @pytest.fixture(scope="session")
 def trained_registry(world_dir, tmp_path_factory):
-    """Both models trained by ``training.train.train_all`` on ``world_dir`` into a SQLite MLflow store in a
+    """Both models trained by ``klinik.training.train.train_all`` on ``world_dir`` into a SQLite MLflow store in a
     temporary folder (the same code path as ``klinik train``; three grouped folds keep it fast).
 
     Attributes: ``tracking_uri``, ``work_dir``, ``settings`` (a Settings pointing there), ``summary``
@@ -151,7 +206,7 @@ def trained_registry(world_dir, tmp_path_factory):
     from types import SimpleNamespace
 
     from klinik.settings import get_settings
-    from training.train import train_all
+    from klinik.training.train import train_all
 
     work = tmp_path_factory.mktemp("registry")
     uri = f"sqlite:///{work / 'mlflow.db'}"

@@ -10,9 +10,11 @@ import typer
 
 def _line(s: dict) -> str:
     m = s["metrics"]
-    text = (f"{s['task']:<9} {s['model_name']} v{s['version']}  holdout {s['holdout_year']}: "
-            f"ROC AUC {m['roc_auc']:.3f}  PR AUC {m['pr_auc']:.3f}  Brier {m['brier']:.4f}  "
-            f"ECE {m['ece']:.4f}  precision@K {m['precision_at_k']:.2f}")
+    text = (
+        f"{s['task']:<9} {s['model_name']} v{s['version']}  holdout {s['holdout_year']}: "
+        f"ROC AUC {m['roc_auc']:.3f}  PR AUC {m['pr_auc']:.3f}  Brier {m['brier']:.4f}  "
+        f"ECE {m['ece']:.4f}  precision@K {m['precision_at_k']:.2f}"
+    )
     if s.get("truth"):
         text += f"  (truth ROC AUC {s['truth']['roc_auc']:.3f})"
     best = max(s["baselines"].items(), key=lambda kv: kv[1]["roc_auc"], default=None)
@@ -24,9 +26,9 @@ def _line(s: dict) -> str:
 
 def run_train(data_dir: Path) -> int:
     """Train, judge and register both models from ``data_dir``; 1 when the data cannot be used."""
-    from data.validation import DatasetInvalid
+    from klinik.data.validation import DatasetInvalid
     from klinik.settings import get_settings
-    from training.train import train_all
+    from klinik.training.train import train_all
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()

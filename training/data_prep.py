@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from data.dataset import Dataset
+from klinik.data.dataset import Dataset
 
 LABEL = {"risk": "risk_label", "recovery": "recovery_label"}
 TRUTH = {"risk": "p_sick_next", "recovery": "p_recover"}
@@ -61,7 +61,7 @@ class TaskData:
 
 def feature_table(ds: Dataset) -> tuple[pd.DataFrame, list[str]]:
     """Features for every (cooperative, year) and the names of its feature columns."""
-    from features.build import build_features
+    from klinik.features.build import build_features
 
     feats = build_features(ds)
     columns = [c for c in feats.columns if c not in ("coop_id", "year")]
@@ -73,7 +73,7 @@ def monotone_for(task: str, columns: list[str]) -> dict[str, int]:
 
     Risk follows ``risk_direction``; recovery the opposite (what never lowers the risk of falling sick
     never raises the chance of getting well)."""
-    from features.catalog import FEATURES
+    from klinik.features.catalog import FEATURES
 
     sign = 1 if task == "risk" else -1
     out = {}
@@ -85,11 +85,10 @@ def monotone_for(task: str, columns: list[str]) -> dict[str, int]:
     return out
 
 
-def task_data(ds: Dataset, task: str, feats: pd.DataFrame | None = None,
-              columns: list[str] | None = None) -> TaskData:
+def task_data(ds: Dataset, task: str, feats: pd.DataFrame | None = None, columns: list[str] | None = None) -> TaskData:
     """The labelled rows of ``task`` with their features (and truth when the dataset has it)."""
-    from features.catalog import CATEGORICAL, feature_groups
-    from features.labels import make_labels
+    from klinik.features.catalog import CATEGORICAL, feature_groups
+    from klinik.features.labels import make_labels
 
     if task not in LABEL:
         raise ValueError(f"task must be one of {tuple(LABEL)}, got {task!r}")
@@ -112,8 +111,12 @@ def task_data(ds: Dataset, task: str, feats: pd.DataFrame | None = None,
         raise ValueError(f"{task}: the data hold no labelled rows of both outcomes; cannot train")
     categorical = [c for c in CATEGORICAL if c in columns]
     return TaskData(
-        task=task, frame=frame, feature_columns=list(columns), categorical=categorical,
-        monotone=monotone_for(task, columns), groups=dict(feature_groups()),
+        task=task,
+        frame=frame,
+        feature_columns=list(columns),
+        categorical=categorical,
+        monotone=monotone_for(task, columns),
+        groups=dict(feature_groups()),
     )
 
 

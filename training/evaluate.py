@@ -22,8 +22,15 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 
 ECE_BINS = 10
 # primary metric for promotion and its tie-break (see training/registry.py)
-HIGHER_IS_BETTER = {"roc_auc": True, "pr_auc": True, "brier": False, "log_loss": False, "ece": False,
-                    "precision_at_k": True, "recall_at_k": True}
+HIGHER_IS_BETTER = {
+    "roc_auc": True,
+    "pr_auc": True,
+    "brier": False,
+    "log_loss": False,
+    "ece": False,
+    "precision_at_k": True,
+    "recall_at_k": True,
+}
 
 
 def expected_calibration_error(y, p, bins: int = ECE_BINS) -> float:

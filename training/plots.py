@@ -46,13 +46,17 @@ def calibration_curve(points: dict[str, pd.DataFrame], title: str):
     fig, ax = plt.subplots(figsize=(5.5, 5))
     top = 0.0
     for name, pts in points.items():
-        ax.plot(pts["predicted"], pts["observed"], marker="o", ms=3, label=name,
-                lw=2.2 if name == "model" else 1.1)
+        ax.plot(pts["predicted"], pts["observed"], marker="o", ms=3, label=name, lw=2.2 if name == "model" else 1.1)
         top = max(top, float(pts["predicted"].max()), float(pts["observed"].max()))
     top = min(1.0, top * 1.05 + 0.01)
     ax.plot([0, top], [0, top], color="grey", lw=0.8)
-    ax.set(xlim=(0, top), ylim=(0, top), xlabel="mean predicted probability", ylabel="observed rate",
-           title=f"{title}: calibration (10 equal-width bins)")
+    ax.set(
+        xlim=(0, top),
+        ylim=(0, top),
+        xlabel="mean predicted probability",
+        ylabel="observed rate",
+        title=f"{title}: calibration (10 equal-width bins)",
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -63,8 +67,9 @@ def importance(contribs: pd.DataFrame, groups: dict[str, str], title: str, top: 
     plt = _plt()
     mean_abs = contribs.drop(columns="bias", errors="ignore").abs().mean().sort_values(ascending=False)
     by_group = mean_abs.groupby(lambda c: groups.get(c, "OTHER")).sum().sort_values()
-    fig, (ax_f, ax_g) = plt.subplots(1, 2, figsize=(12, max(4.0, 0.25 * min(top, len(mean_abs)) + 1)),
-                                     gridspec_kw={"width_ratios": [2, 1]})
+    fig, (ax_f, ax_g) = plt.subplots(
+        1, 2, figsize=(12, max(4.0, 0.25 * min(top, len(mean_abs)) + 1)), gridspec_kw={"width_ratios": [2, 1]}
+    )
     shown = mean_abs.head(top)[::-1]
     ax_f.barh(shown.index, shown.to_numpy(), color=[_group_colour(groups.get(c)) for c in shown.index])
     ax_f.set(xlabel="mean |contribution| (log-odds)", title=f"{title}: importance by feature")
@@ -76,5 +81,6 @@ def importance(contribs: pd.DataFrame, groups: dict[str, str], title: str, top: 
 
 
 def _group_colour(group: str | None) -> str:
-    return {"KEUANGAN": "tab:blue", "SDM": "tab:orange", "KELEMBAGAAN": "tab:green",
-            "CONTEXT": "tab:grey"}.get(group or "", "tab:purple")
+    return {"KEUANGAN": "tab:blue", "SDM": "tab:orange", "KELEMBAGAAN": "tab:green", "CONTEXT": "tab:grey"}.get(
+        group or "", "tab:purple"
+    )

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from klinik.models.explain import contributions
+from klinik.models.persist import SKOPS_TRUSTED_TYPES
 from klinik.settings import Settings
-from models.explain import contributions
-from models.persist import SKOPS_TRUSTED_TYPES
-from training.data_prep import TaskData
-from training.evaluate import HIGHER_IS_BETTER, calibration_points, metrics
+from klinik.training.data_prep import TaskData
+from klinik.training.evaluate import HIGHER_IS_BETTER, calibration_points, metrics
 
 EXPERIMENT = "klinik-koperasi"
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -83,10 +83,12 @@ def decide(challenger: dict, champion: dict | None, settings: Settings) -> tuple
         return False, f"worse {metric}: {challenger[metric]:.4f} vs champion {champion[metric]:.4f}; champion kept"
     tsign = 1 if HIGHER_IS_BETTER[tiebreak] else -1
     if tsign * (challenger[tiebreak] - champion[tiebreak]) >= -tol:
-        return True, (f"equal {metric}, {tiebreak} at least as good: "
-                      f"{challenger[tiebreak]:.4f} vs {champion[tiebreak]:.4f}")
-    return False, (f"equal {metric}, worse {tiebreak}: {challenger[tiebreak]:.4f} vs {champion[tiebreak]:.4f}; "
-                   "champion kept")
+        return True, (
+            f"equal {metric}, {tiebreak} at least as good: {challenger[tiebreak]:.4f} vs {champion[tiebreak]:.4f}"
+        )
+    return False, (
+        f"equal {metric}, worse {tiebreak}: {challenger[tiebreak]:.4f} vs {champion[tiebreak]:.4f}; champion kept"
+    )
 
 
 def _champion(client, name: str):
@@ -101,7 +103,7 @@ def _champion(client, name: str):
 def rescore_champion(client, name: str, td: TaskData, test: pd.DataFrame, settings: Settings):
     """The current champion's version and its metrics on this holdout (None, None when there is none;
     version, None when it cannot score these rows)."""
-    from models.persist import load_model
+    from klinik.models.persist import load_model
 
     mv = _champion(client, name)
     if mv is None:
@@ -141,14 +143,15 @@ def _flat_metrics(judged) -> dict[str, float]:
 def _log_figures(td: TaskData, judged, mlflow) -> pd.DataFrame:
     import matplotlib.pyplot as plt
 
-    from training import plots
+    from klinik.training import plots
 
     y = judged.test["label"].to_numpy()
     title = f"{td.task} {judged.test_year}"
     figs = {
         "plots/roc_pr.png": plots.roc_pr_curves(y, judged.predictions, title),
         "plots/calibration.png": plots.calibration_curve(
-            {k: calibration_points(y, p) for k, p in judged.predictions.items()}, title),
+            {k: calibration_points(y, p) for k, p in judged.predictions.items()}, title
+        ),
     }
     contribs = contributions(judged.model, td.X(judged.test))
     figs["plots/importance.png"] = plots.importance(contribs, td.groups, title)
@@ -158,9 +161,18 @@ def _log_figures(td: TaskData, judged, mlflow) -> pd.DataFrame:
     return contribs
 
 
-def log_and_register(td: TaskData, judged, backtest: pd.DataFrame, settings: Settings, *, data_dir: Path,
-                     data_hash: str, train_seconds: float, extra_metrics: dict[str, float],
-                     experiment: str) -> dict:
+def log_and_register(
+    td: TaskData,
+    judged,
+    backtest: pd.DataFrame,
+    settings: Settings,
+    *,
+    data_dir: Path,
+    data_hash: str,
+    train_seconds: float,
+    extra_metrics: dict[str, float],
+    experiment: str,
+) -> dict:
     """Log the holdout model of ``td`` as one MLflow run, register it and apply the promotion rule."""
     import mlflow
     from mlflow import MlflowClient
@@ -172,32 +184,60 @@ def log_and_register(td: TaskData, judged, backtest: pd.DataFrame, settings: Set
     model_metrics = judged.model_metrics
     champion_mv, champion_metrics = rescore_champion(client, name, td, judged.test, settings)
     if champion_mv is not None and champion_metrics is None:
-        promote, decision = True, "champion cannot score this holdout (its features are gone or this code cannot load it); replaced"
+        promote, decision = (
+            True,
+            "champion cannot score this holdout (its features are gone or this code cannot load it); replaced",
+        )
     else:
         promote, decision = decide(model_metrics, champion_metrics, settings)
 
     train_years = sorted(judged.train["year"].unique())
-    with warnings.catch_warnings(), mlflow.start_run(
-            experiment_id=experiment, run_name=f"{td.task}-{judged.test_year}") as run:
-        mlflow.set_tags({"task": td.task, "data_hash": data_hash, "holdout_year": str(judged.test_year),
-                         "promotion_decision": decision, "promoted": str(promote)})
+    with (
+        warnings.catch_warnings(),
+        mlflow.start_run(experiment_id=experiment, run_name=f"{td.task}-{judged.test_year}") as run,
+    ):
+        mlflow.set_tags(
+            {
+                "task": td.task,
+                "data_hash": data_hash,
+                "holdout_year": str(judged.test_year),
+                "promotion_decision": decision,
+                "promoted": str(promote),
+            }
+        )
         params = {
-            "task": td.task, "data_dir": str(data_dir), "data_hash": data_hash, "seed": settings.seed,
-            "holdout_year": judged.test_year, "train_years": f"{train_years[0]}-{train_years[-1]}",
-            "n_train": len(judged.train), "n_train_events": int(judged.train["label"].sum()),
-            "n_holdout": len(judged.test), "n_features": len(td.feature_columns),
+            "task": td.task,
+            "data_dir": str(data_dir),
+            "data_hash": data_hash,
+            "seed": settings.seed,
+            "holdout_year": judged.test_year,
+            "train_years": f"{train_years[0]}-{train_years[-1]}",
+            "n_train": len(judged.train),
+            "n_train_events": int(judged.train["label"].sum()),
+            "n_holdout": len(judged.test),
+            "n_features": len(td.feature_columns),
             "categorical": ",".join(td.categorical),
             "monotone": json.dumps(td.monotone, sort_keys=True),
-            "n_trees": clf.n_trees_, "platt_a": clf.calibration_[0], "platt_b": clf.calibration_[1],
+            "n_trees": clf.n_trees_,
+            "platt_a": clf.calibration_[0],
+            "platt_b": clf.calibration_[1],
             **{f"lgb_{k}": v for k, v in clf.lgb_params_.items() if k != "monotone_constraints"},
             **{f"clf_{k}": v for k, v in clf.get_params().items() if k not in ("monotone", "categorical")},
             "backtest_years": ",".join(str(y) for y in sorted(backtest["year"].unique())),
-            "promotion_metric": settings.promotion_metric, "promotion_tiebreak": settings.promotion_tiebreak,
+            "promotion_metric": settings.promotion_metric,
+            "promotion_tiebreak": settings.promotion_tiebreak,
         }
         mlflow.log_params(params)
         flat = _flat_metrics(judged)
-        mlflow.log_metrics({**flat, **extra_metrics, "train_seconds": train_seconds,
-                            "fit_seconds": judged.fit_seconds, "cv_logloss": clf.cv_logloss_})
+        mlflow.log_metrics(
+            {
+                **flat,
+                **extra_metrics,
+                "train_seconds": train_seconds,
+                "fit_seconds": judged.fit_seconds,
+                "cv_logloss": clf.cv_logloss_,
+            }
+        )
         # the backtest: one metric per predictor and measure, one step per test year
         for _, row in backtest.iterrows():
             for key in METRIC_KEYS:
@@ -206,29 +246,51 @@ def log_and_register(td: TaskData, judged, backtest: pd.DataFrame, settings: Set
         mlflow.log_text(backtest.to_csv(index=False), "tables/backtest.csv")
         mlflow.log_text(judged.metrics.to_csv(index_label="predictor"), "tables/holdout_metrics.csv")
         if champion_metrics is not None:
-            mlflow.log_metrics({f"champion_{k}": float(champion_metrics[k]) for k in METRIC_KEYS
-                                if not math.isnan(champion_metrics[k])})
+            mlflow.log_metrics(
+                {
+                    f"champion_{k}": float(champion_metrics[k])
+                    for k in METRIC_KEYS
+                    if not math.isnan(champion_metrics[k])
+                }
+            )
 
         source = str(Path(data_dir).resolve())
         # MLflow warns that a folder path could be several kinds of source, and that integer columns
         # (year, label) cannot hold missing values: both are fine here
         warnings.filterwarnings("ignore", message="The specified dataset source", category=UserWarning)
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
-        mlflow.log_input(mlflow.data.from_pandas(judged.train, source=source, targets="label",
-                                                 name=f"{td.task}-train"), context="training")
-        mlflow.log_input(mlflow.data.from_pandas(judged.test, source=source, targets="label",
-                                                 name=f"{td.task}-holdout-{judged.test_year}"), context="holdout")
+        mlflow.log_input(
+            mlflow.data.from_pandas(judged.train, source=source, targets="label", name=f"{td.task}-train"),
+            context="training",
+        )
+        mlflow.log_input(
+            mlflow.data.from_pandas(
+                judged.test, source=source, targets="label", name=f"{td.task}-holdout-{judged.test_year}"
+            ),
+            context="holdout",
+        )
         contribs = _log_figures(td, judged, mlflow)
-        mlflow.log_text(contribs.drop(columns="bias").abs().mean().sort_values(ascending=False)
-                        .to_csv(header=["mean_abs_contribution"], index_label="feature"), "tables/importance.csv")
+        mlflow.log_text(
+            contribs.drop(columns="bias")
+            .abs()
+            .mean()
+            .sort_values(ascending=False)
+            .to_csv(header=["mean_abs_contribution"], index_label="feature"),
+            "tables/importance.csv",
+        )
 
         X_test = td.X(judged.test)
         example = X_test.head(5)
         signature = infer_signature(example, judged.model.predict_proba(example))
         info = mlflow.sklearn.log_model(
-            judged.model, name="model", serialization_format="skops",
-            skops_trusted_types=SKOPS_TRUSTED_TYPES, pyfunc_predict_fn="predict_proba",
-            signature=signature, input_example=example, pip_requirements=pip_requirements(),
+            judged.model,
+            name="model",
+            serialization_format="skops",
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+            pyfunc_predict_fn="predict_proba",
+            signature=signature,
+            input_example=example,
+            pip_requirements=pip_requirements(),
             registered_model_name=name,
         )
         version_no = str(info.registered_model_version)
@@ -238,10 +300,15 @@ def log_and_register(td: TaskData, judged, backtest: pd.DataFrame, settings: Set
             client.set_registered_model_alias(name, CHAMPION, version_no)
         champion_after = version_no if promote else str(champion_mv.version)
         tags = {
-            "task": td.task, "holdout_year": str(judged.test_year), "train_years": params["train_years"],
-            "data_hash": data_hash, "run_id": run.info.run_id,
-            "training_seconds": f"{train_seconds:.1f}", "features": ",".join(td.feature_columns),
-            "promotion_decision": decision, "promoted": str(promote),
+            "task": td.task,
+            "holdout_year": str(judged.test_year),
+            "train_years": params["train_years"],
+            "data_hash": data_hash,
+            "run_id": run.info.run_id,
+            "training_seconds": f"{train_seconds:.1f}",
+            "features": ",".join(td.feature_columns),
+            "promotion_decision": decision,
+            "promoted": str(promote),
             "champion_version_before": str(champion_mv.version) if champion_mv is not None else "",
             **{f"holdout_{k}": f"{model_metrics[k]:.6g}" for k in METRIC_KEYS},
             f"challenger_{settings.promotion_metric}": f"{model_metrics[settings.promotion_metric]:.6g}",
@@ -251,20 +318,32 @@ def log_and_register(td: TaskData, judged, backtest: pd.DataFrame, settings: Set
             tags[f"champion_{settings.promotion_tiebreak}"] = f"{champion_metrics[settings.promotion_tiebreak]:.6g}"
         for key, value in tags.items():
             client.set_model_version_tag(name, version_no, key, value)
-        mlflow.set_tags({"registered_model": name, "registered_version": version_no,
-                         "champion_version": champion_after})
+        mlflow.set_tags(
+            {"registered_model": name, "registered_version": version_no, "champion_version": champion_after}
+        )
 
     return {
-        "task": td.task, "run_id": run.info.run_id, "model_name": name, "version": version_no,
-        "model_uri": f"models:/{name}/{version_no}", "holdout_year": judged.test_year,
+        "task": td.task,
+        "run_id": run.info.run_id,
+        "model_name": name,
+        "version": version_no,
+        "model_uri": f"models:/{name}/{version_no}",
+        "holdout_year": judged.test_year,
         "metrics": {k: model_metrics[k] for k in METRIC_KEYS},
-        "baselines": {p: {k: float(judged.metrics.loc[p, k]) for k in METRIC_KEYS}
-                      for p in judged.metrics.index if p not in ("model", "truth")},
-        "truth": ({k: float(judged.metrics.loc["truth", k]) for k in METRIC_KEYS}
-                  if "truth" in judged.metrics.index else None),
-        "extra": extra_metrics, "promoted": promote, "decision": decision,
+        "baselines": {
+            p: {k: float(judged.metrics.loc[p, k]) for k in METRIC_KEYS}
+            for p in judged.metrics.index
+            if p not in ("model", "truth")
+        },
+        "truth": (
+            {k: float(judged.metrics.loc["truth", k]) for k in METRIC_KEYS} if "truth" in judged.metrics.index else None
+        ),
+        "extra": extra_metrics,
+        "promoted": promote,
+        "decision": decision,
         "champion_version": champion_after,
         "champion_metrics": champion_metrics and {k: champion_metrics[k] for k in METRIC_KEYS},
-        "train_seconds": train_seconds, "n_trees": int(clf.n_trees_),
+        "train_seconds": train_seconds,
+        "n_trees": int(clf.n_trees_),
         "backtest": backtest,
     }

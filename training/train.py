@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.contract import CLINICS
+from klinik.data.contract import CLINICS
+from klinik.models.baselines import LevelBaseline, ScoreBaseline, logistic_baseline
+from klinik.models.estimators import build_estimator
+from klinik.models.explain import main_cause, spell_contributions
 from klinik.settings import Settings
-from models.baselines import LevelBaseline, ScoreBaseline, logistic_baseline
-from models.estimators import build_estimator
-from models.explain import main_cause, spell_contributions
-from training.data_prep import TaskData, data_hash, feature_table, task_data
-from training.evaluate import metrics_table
+from klinik.training.data_prep import TaskData, data_hash, feature_table, task_data
+from klinik.training.evaluate import metrics_table
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +83,18 @@ class Judged:
         return self.metrics.loc["model"].to_dict()
 
 
-def judge(td: TaskData, test_year: int, settings: Settings, *, with_baselines: bool = True,
-          params: dict | None = None) -> Judged:
+def judge(
+    td: TaskData, test_year: int, settings: Settings, *, with_baselines: bool = True, params: dict | None = None
+) -> Judged:
     """Fit the model (and baselines) on the years before ``test_year`` and judge them on ``test_year``."""
     train, test = td.split(test_year)
-    model = build_estimator(td.task, categorical=td.categorical, monotone=td.monotone,
-                            random_state=settings.seed, **(params or estimator_params(settings, len(train))))
+    model = build_estimator(
+        td.task,
+        categorical=td.categorical,
+        monotone=td.monotone,
+        random_state=settings.seed,
+        **(params or estimator_params(settings, len(train))),
+    )
     started = time.perf_counter()
     model.fit(td.X(train), train["label"].to_numpy(), clf__groups=train["coop_id"].to_numpy())
     fit_seconds = time.perf_counter() - started
@@ -108,7 +114,7 @@ def backtest(td: TaskData, settings: Settings) -> tuple[Judged, pd.DataFrame]:
     before it). Returns the holdout's Judged (the last year) and a long table (year, predictor, metrics)."""
     years = td.years
     # at least two training years before the first test year
-    test_years = [y for y in years[-settings.backtest_years:] if sum(t < y for t in years) >= 2] or years[-1:]
+    test_years = [y for y in years[-settings.backtest_years :] if sum(t < y for t in years) >= 2] or years[-1:]
     rows, holdout = [], None
     for year in test_years:
         judged = judge(td, year, settings)
@@ -117,8 +123,15 @@ def backtest(td: TaskData, settings: Settings) -> tuple[Judged, pd.DataFrame]:
     return holdout, pd.concat(rows, ignore_index=True)
 
 
-def routing(risk_model, feats: pd.DataFrame, columns: list[str], sick: pd.DataFrame, groups: dict,
-            truth: pd.DataFrame | None, year: int) -> dict[str, float]:
+def routing(
+    risk_model,
+    feats: pd.DataFrame,
+    columns: list[str],
+    sick: pd.DataFrame,
+    groups: dict,
+    truth: pd.DataFrame | None,
+    year: int,
+) -> dict[str, float]:
     """Clinic routing of the cooperatives sick in ``year``, with truth (simulated data) the share whose
     clinic matches truth.cause.
 
@@ -135,8 +148,11 @@ def routing(risk_model, feats: pd.DataFrame, columns: list[str], sick: pd.DataFr
     out = {f"routed_{c.lower()}": float((clinic == c).mean()) for c in CLINICS}
     out["routed_n"] = float(len(X))
     if truth is not None and len(truth) and "cause" in truth:
-        t = X[["coop_id", "year"]].assign(clinic=clinic.to_numpy()).merge(
-            truth[["coop_id", "year", "cause"]], on=["coop_id", "year"], how="inner")
+        t = (
+            X[["coop_id", "year"]]
+            .assign(clinic=clinic.to_numpy())
+            .merge(truth[["coop_id", "year", "cause"]], on=["coop_id", "year"], how="inner")
+        )
         t = t[t["cause"].notna()]
         if len(t):
             out["cause_match"] = float((t["clinic"] == t["cause"]).mean())
@@ -150,10 +166,10 @@ def train_all(data_dir: Path, settings: Settings) -> dict:
     Returns ``{task: {"run_id", "model_name", "version", "holdout_year", "metrics", "baselines",
     "truth", "promoted", "decision", "champion_version", ...}}``.
     """
-    from data.loader import load_dataset
-    from features.labels import make_labels
-    from models.persist import mlflow_store
-    from training.registry import experiment_id, log_and_register
+    from klinik.data.loader import load_dataset
+    from klinik.features.labels import make_labels
+    from klinik.models.persist import mlflow_store
+    from klinik.training.registry import experiment_id, log_and_register
 
     data_dir = Path(data_dir)
     started = time.perf_counter()
@@ -176,8 +192,15 @@ def train_all(data_dir: Path, settings: Settings) -> dict:
                 # the risk holdout year
                 extra = routing(holdout.model, feats, columns, labels, td.groups, ds.truth, holdout.test_year)
             summary[task] = log_and_register(
-                td, holdout, bt, settings, data_dir=data_dir, data_hash=digest, train_seconds=train_seconds,
-                extra_metrics=extra, experiment=experiment,
+                td,
+                holdout,
+                bt,
+                settings,
+                data_dir=data_dir,
+                data_hash=digest,
+                train_seconds=train_seconds,
+                extra_metrics=extra,
+                experiment=experiment,
             )
             log.info("%s: version %s, %s", task, summary[task]["version"], summary[task]["decision"])
     summary["seconds"] = time.perf_counter() - started

@@ -7,9 +7,9 @@ import math
 import pytest
 from test_features_kit import coop, make_dataset, staff, statement
 
-from features.build import build_features
-from features.labels import LABEL_COLUMNS
-from features.catalog import CATEGORICAL, FEATURES, GROUPS, FeatureSpec, describe, feature_groups
+from klinik.features.build import build_features
+from klinik.features.catalog import CATEGORICAL, FEATURES, GROUPS, FeatureSpec, describe, feature_groups
+from klinik.features.labels import LABEL_COLUMNS
 
 
 def test_catalog_is_the_feature_table():
@@ -59,49 +59,74 @@ def test_a_spec_with_a_wrong_group_is_refused():
 
 def test_describe_level_with_its_one_year_change():
     row = {"bad_loan_ratio": 18.0, "bad_loan_ratio_chg1": 9.0}
-    assert describe("bad_loan_ratio", row) == ("pinjaman bermasalah naik ke 18% (naik 9 poin)",
-                                               "bad loans rose to 18% (up 9 points)")
+    assert describe("bad_loan_ratio", row) == (
+        "pinjaman bermasalah naik ke 18% (naik 9 poin)",
+        "bad loans rose to 18% (up 9 points)",
+    )
     row = {"cash_ratio": 7.5, "cash_ratio_chg1": -2.5}
-    assert describe("cash_ratio", row) == ("rasio kas turun ke 7,5% (turun 2,5 poin)",
-                                           "cash ratio fell to 7.5% (down 2.5 points)")
+    assert describe("cash_ratio", row) == (
+        "rasio kas turun ke 7,5% (turun 2,5 poin)",
+        "cash ratio fell to 7.5% (down 2.5 points)",
+    )
     assert describe("cash_ratio", {"cash_ratio": 12.0, "cash_ratio_chg1": 0.0}) == (
-        "rasio kas tetap 12%", "cash ratio unchanged at 12%")
+        "rasio kas tetap 12%",
+        "cash ratio unchanged at 12%",
+    )
     assert describe("cash_ratio", {"cash_ratio": 12.0}) == ("rasio kas 12%", "cash ratio at 12%")
     assert describe("bad_loan_ratio_chg3", {"bad_loan_ratio_chg3": -5.0}) == (
-        "pinjaman bermasalah turun 5 poin dalam 3 tahun", "bad loans down 5 points over 3 year(s)")
+        "pinjaman bermasalah turun 5 poin dalam 3 tahun",
+        "bad loans down 5 points over 3 year(s)",
+    )
 
 
 def test_describe_governance_people_and_context():
     assert describe("rat_missed_years", {"rat_missed_years": 2.0}) == (
-        "RAT tidak diadakan 2 tahun berturut-turut", "no annual members' meeting (RAT) for 2 years running")
-    assert describe("rat_missed_years", {"rat_missed_years": 0.0})[1] == \
-        "annual members' meeting (RAT) held for this year"
+        "RAT tidak diadakan 2 tahun berturut-turut",
+        "no annual members' meeting (RAT) for 2 years running",
+    )
+    assert (
+        describe("rat_missed_years", {"rat_missed_years": 0.0})[1] == "annual members' meeting (RAT) held for this year"
+    )
     assert describe("has_manager", {"has_manager": 0.0}) == ("tidak ada manajer profesional", "no hired manager")
-    assert describe("rat_prev_days_late_office", {"rat_prev_days_late_office": 50.0})[1] == \
-        "last year's RAT came 50 days after the office's deadline"
+    assert (
+        describe("rat_prev_days_late_office", {"rat_prev_days_late_office": 50.0})[1]
+        == "last year's RAT came 50 days after the office's deadline"
+    )
     assert describe("health_category_rank", {"health_category_rank": 2.0}) == (
-        "predikat kesehatan DALAM_PENGAWASAN", "health category DALAM_PENGAWASAN")
-    assert describe("total_assets", {"total_assets": 1.25e9}) == ("total aset Rp 1,2 miliar",
-                                                                  "total assets at Rp 1.2 billion")
+        "predikat kesehatan DALAM_PENGAWASAN",
+        "health category DALAM_PENGAWASAN",
+    )
+    assert describe("total_assets", {"total_assets": 1.25e9}) == (
+        "total aset Rp 1,2 miliar",
+        "total assets at Rp 1.2 billion",
+    )
     assert describe("district", {"district": "Sawan"}) == ("kecamatan Sawan", "district Sawan")
     assert describe("members", {"members": 1234.0}) == ("jumlah anggota: 1.234", "members: 1,234")
 
 
 def test_describe_missing_values_in_words():
     assert describe("bad_loan_ratio", {"bad_loan_ratio": math.nan, "no_financial_statement": 1.0}) == (
-        "tidak ada laporan keuangan", "no financial statement filed")
-    assert describe("bad_loan_ratio", {"bad_loan_ratio": math.nan, "no_financial_statement": 0.0})[1] == \
-        "bad loans cannot be computed (zero denominator)"
-    assert describe("certified_share", {"certified_share": math.nan, "no_staffing_report": 1.0})[0] == \
-        "tidak ada laporan SDM"
+        "tidak ada laporan keuangan",
+        "no financial statement filed",
+    )
+    assert (
+        describe("bad_loan_ratio", {"bad_loan_ratio": math.nan, "no_financial_statement": 0.0})[1]
+        == "bad loans cannot be computed (zero denominator)"
+    )
+    assert (
+        describe("certified_share", {"certified_share": math.nan, "no_staffing_report": 1.0})[0]
+        == "tidak ada laporan SDM"
+    )
     assert describe("health_category_rank", {"never_assessed": 1.0})[1] == "never had a health assessment"
-    assert describe("bad_loan_ratio_chg1", {"bad_loan_ratio_chg1": math.nan})[1] == \
-        "1-year change in bad loans: no earlier year to compare with"
+    assert (
+        describe("bad_loan_ratio_chg1", {"bad_loan_ratio_chg1": math.nan})[1]
+        == "1-year change in bad loans: no earlier year to compare with"
+    )
 
 
 @pytest.mark.parametrize("value", [0.0, 1.0, 37.5, math.nan])
 def test_every_feature_has_words(value):
-    for name, spec in FEATURES.items():
+    for name, _spec in FEATURES.items():
         v = ("KSP" if value == 1.0 else math.nan) if name in CATEGORICAL else value
         id_words, en_words = describe(name, {name: v})
         for words in (id_words, en_words):

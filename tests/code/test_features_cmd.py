@@ -9,9 +9,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
-from features.catalog import FEATURES, feature_groups
-from features.cmd import METADATA_GROUPS, run_features
 from klinik.cli import app
+from klinik.features.catalog import FEATURES, feature_groups
+from klinik.features.cmd import METADATA_GROUPS, run_features
 
 
 def test_cli_writes_the_feature_table_with_groups(world_dir, tmp_path):

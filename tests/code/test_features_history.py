@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from test_features_kit import assessed, case, coop, make_dataset, meeting, rat, staff
 
-from features.build import build_features
+from klinik.features.build import build_features
 from klinik.settings import Settings
 
 YEARS = range(2018, 2023)
@@ -24,14 +24,21 @@ def world():
             rat("A", 2018, "2019-03-15", attendees=50),
             rat("A", 2019, "2020-05-20"),  # after 31 March, before 30 June
             rat("A", 2020, "2021-08-10"),  # after both
-            meeting("A", "RAPAT_PENGURUS", "2019-02-01"), meeting("A", "RAPAT_PENGURUS", "2019-07-01"),
+            meeting("A", "RAPAT_PENGURUS", "2019-02-01"),
+            meeting("A", "RAPAT_PENGURUS", "2019-07-01"),
             meeting("A", "RAPAT_PENGAWAS", "2019-12-31"),
         ],
-        health=[assessed("A", 2018, "SEHAT", 85), assessed("A", 2019, "DALAM_PENGAWASAN", 60),
-                assessed("A", 2021, "DALAM_PENGAWASAN_KHUSUS", 40), assessed("A", 2022, "CUKUP_SEHAT", 70),
-                assessed("C", 2018, "SEHAT", 90)],
-        clinic_cases=[case("K1", "A", "KEUANGAN", "2019-06-01", "2021-03-01", "PULIH"),
-                      case("K2", "A", "KELEMBAGAAN", "2021-09-01")],
+        health=[
+            assessed("A", 2018, "SEHAT", 85),
+            assessed("A", 2019, "DALAM_PENGAWASAN", 60),
+            assessed("A", 2021, "DALAM_PENGAWASAN_KHUSUS", 40),
+            assessed("A", 2022, "CUKUP_SEHAT", 70),
+            assessed("C", 2018, "SEHAT", 90),
+        ],
+        clinic_cases=[
+            case("K1", "A", "KEUANGAN", "2019-06-01", "2021-03-01", "PULIH"),
+            case("K2", "A", "KELEMBAGAAN", "2021-09-01"),
+        ],
     )
 
 
@@ -47,7 +54,8 @@ def feats():
 
 def test_rows_are_registered_cooperatives_sorted(feats):
     assert list(zip(feats["coop_id"], feats["year"])) == (
-        [("A", y) for y in YEARS] + [("B", y) for y in (2020, 2021, 2022)] + [("C", y) for y in YEARS])
+        [("A", y) for y in YEARS] + [("B", y) for y in (2020, 2021, 2022)] + [("C", y) for y in YEARS]
+    )
 
 
 def test_rat_held_and_missed_years(feats):
@@ -55,8 +63,8 @@ def test_rat_held_and_missed_years(feats):
     # known (held late) from 2020 on; the RAT of 2020 came in August 2021 and counts from 2021.
     assert series(feats, "A", "rat_held") == [1, 0, 0, 0, 0]
     assert series(feats, "A", "rat_missed_years") == [0, 1, 1, 1, 2]
-    assert series(feats, "B", "rat_missed_years") == [1, 2, 3]          # since founding in 2020
-    assert series(feats, "C", "rat_missed_years") == [1, 2, 3, 4, 5]    # counted from the data's first year
+    assert series(feats, "B", "rat_missed_years") == [1, 2, 3]  # since founding in 2020
+    assert series(feats, "C", "rat_missed_years") == [1, 2, 3, 4, 5]  # counted from the data's first year
 
 
 def test_days_late_for_last_years_rat(feats):
@@ -69,13 +77,14 @@ def test_days_late_for_last_years_rat(feats):
 
 
 def test_deadlines_are_settings():
-    feats = build_features(world(), Settings(rat_office_deadline_month=2, rat_office_deadline_day=28,
-                                             rat_legal_deadline_months=3))
+    feats = build_features(
+        world(), Settings(rat_office_deadline_month=2, rat_office_deadline_day=28, rat_legal_deadline_months=3)
+    )
     # 15 March 2019 is now after the office's deadline: the RAT of 2018 no longer counts for 2018
     assert series(feats, "A", "rat_held")[:2] == [0, 0]
     assert series(feats, "A", "rat_missed_years")[:2] == [1, 1]
     assert series(feats, "A", "rat_prev_days_late_office")[1] == 15  # 28 Feb -> 15 Mar 2019
-    assert series(feats, "A", "rat_prev_days_late_legal")[2] == 50   # legal deadline 31 March: 20 May 2020
+    assert series(feats, "A", "rat_prev_days_late_legal")[2] == 50  # legal deadline 31 March: 20 May 2020
 
 
 def test_attendance_and_meetings(feats):
@@ -122,11 +131,12 @@ def test_no_clinic_table_and_no_meetings():
 
 
 def test_a_dissolved_cooperative_has_no_rows_from_its_dissolution():
-    ds = make_dataset(cooperatives=[coop("A", 2015, dissolved=2020), coop("B", 2021)],
-                      staffing=[staff("A", y) for y in (2018, 2019)] + [staff("B", 2022)])
+    ds = make_dataset(
+        cooperatives=[coop("A", 2015, dissolved=2020), coop("B", 2021)],
+        staffing=[staff("A", y) for y in (2018, 2019)] + [staff("B", 2022)],
+    )
     feats = build_features(ds)
-    assert list(zip(feats["coop_id"], feats["year"])) == [
-        ("A", 2018), ("A", 2019), ("B", 2021), ("B", 2022)]
+    assert list(zip(feats["coop_id"], feats["year"])) == [("A", 2018), ("A", 2019), ("B", 2021), ("B", 2022)]
     assert pd.api.types.is_string_dtype(feats["coop_id"]) and feats["year"].dtype == "int64"
 
 

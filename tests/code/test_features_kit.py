@@ -11,8 +11,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from data.contract import CASE_OUTCOMES, CLINICS, COLUMNS, DTYPES, HEALTH_CATEGORIES
-from data.dataset import Dataset
+from klinik.data.contract import CASE_OUTCOMES, CLINICS, COLUMNS, DTYPES, HEALTH_CATEGORIES
+from klinik.data.dataset import Dataset
 
 TABLES = ("cooperatives", "financials", "staffing", "meetings", "health", "clinic_cases")
 
@@ -29,35 +29,75 @@ def make_dataset(**tables: list[dict]) -> Dataset:
     return Dataset(**frames, source="hand-made")
 
 
-def coop(coop_id: str, founded: int = 2000, dissolved: int | None = None, coop_type: str = "KSP",
-         district: str = "Buleleng") -> dict:
-    return {"coop_id": coop_id, "name": f"Koperasi {coop_id}", "coop_type": coop_type, "district": district,
-            "founded_year": founded, "dissolved_year": dissolved}
+def coop(
+    coop_id: str, founded: int = 2000, dissolved: int | None = None, coop_type: str = "KSP", district: str = "Buleleng"
+) -> dict:
+    return {
+        "coop_id": coop_id,
+        "name": f"Koperasi {coop_id}",
+        "coop_type": coop_type,
+        "district": district,
+        "founded_year": founded,
+        "dissolved_year": dissolved,
+    }
 
 
 def statement(coop_id: str, year: int, **money: float) -> dict:
     """A consistent statement (assets = liabilities + equity) of a small lending cooperative; override any field."""
     row = dict(
-        coop_id=coop_id, year=year, cash=10.0, current_assets=60.0, total_assets=100.0, loans_outstanding=50.0,
-        loans_to_members=40.0, loans_substandard=4.0, loans_doubtful=2.0, loans_loss=1.0, loan_loss_reserve=3.0,
-        current_liabilities=50.0, total_liabilities=50.0, voluntary_savings=30.0, external_borrowings=10.0,
-        equity=50.0, principal_savings=5.0, mandatory_savings=15.0, gross_participation=18.0, other_revenue=2.0,
-        operating_expenses=16.0, personnel_expenses=4.0, net_income=4.0,
+        coop_id=coop_id,
+        year=year,
+        cash=10.0,
+        current_assets=60.0,
+        total_assets=100.0,
+        loans_outstanding=50.0,
+        loans_to_members=40.0,
+        loans_substandard=4.0,
+        loans_doubtful=2.0,
+        loans_loss=1.0,
+        loan_loss_reserve=3.0,
+        current_liabilities=50.0,
+        total_liabilities=50.0,
+        voluntary_savings=30.0,
+        external_borrowings=10.0,
+        equity=50.0,
+        principal_savings=5.0,
+        mandatory_savings=15.0,
+        gross_participation=18.0,
+        other_revenue=2.0,
+        operating_expenses=16.0,
+        personnel_expenses=4.0,
+        net_income=4.0,
     )
     row.update(money)
     return row
 
 
 def staff(coop_id: str, year: int, **people) -> dict:
-    row = dict(coop_id=coop_id, year=year, members=200, board_members=5, supervisors=3, employees=4,
-               has_manager=True, certified_staff=3, trained_staff=2, staff_departures=1)
+    row = dict(
+        coop_id=coop_id,
+        year=year,
+        members=200,
+        board_members=5,
+        supervisors=3,
+        employees=4,
+        has_manager=True,
+        certified_staff=3,
+        trained_staff=2,
+        staff_departures=1,
+    )
     row.update(people)
     return row
 
 
 def rat(coop_id: str, fiscal_year: int, held_on: str, attendees: int | None = 100) -> dict:
-    return {"coop_id": coop_id, "meeting_type": "RAT", "fiscal_year": fiscal_year,
-            "held_on": pd.Timestamp(held_on), "attendees": attendees}
+    return {
+        "coop_id": coop_id,
+        "meeting_type": "RAT",
+        "fiscal_year": fiscal_year,
+        "held_on": pd.Timestamp(held_on),
+        "attendees": attendees,
+    }
 
 
 def meeting(coop_id: str, kind: str, held_on: str) -> dict:
@@ -69,16 +109,28 @@ def assessed(coop_id: str, year: int, category: str, score: float | None = None)
     return {"coop_id": coop_id, "year": year, "category": category, "score": score}
 
 
-def case(case_id: str, coop_id: str, clinic: str, opened_on: str, closed_on: str | None = None,
-         outcome: str | None = None) -> dict:
-    return {"case_id": case_id, "coop_id": coop_id, "clinic": clinic, "opened_on": pd.Timestamp(opened_on),
-            "closed_on": pd.Timestamp(closed_on) if closed_on else pd.NaT, "outcome": outcome}
+def case(
+    case_id: str, coop_id: str, clinic: str, opened_on: str, closed_on: str | None = None, outcome: str | None = None
+) -> dict:
+    return {
+        "case_id": case_id,
+        "coop_id": coop_id,
+        "clinic": clinic,
+        "opened_on": pd.Timestamp(opened_on),
+        "closed_on": pd.Timestamp(closed_on) if closed_on else pd.NaT,
+        "outcome": outcome,
+    }
 
 
 def test_make_dataset_has_contract_columns_and_dtypes():
-    ds = make_dataset(cooperatives=[coop("A")], financials=[statement("A", 2020)], staffing=[staff("A", 2020)],
-                      meetings=[rat("A", 2020, "2021-03-01")], health=[assessed("A", 2020, "SEHAT", 85.0)],
-                      clinic_cases=[case("K1", "A", "SDM", "2020-05-01")])
+    ds = make_dataset(
+        cooperatives=[coop("A")],
+        financials=[statement("A", 2020)],
+        staffing=[staff("A", 2020)],
+        meetings=[rat("A", 2020, "2021-03-01")],
+        health=[assessed("A", 2020, "SEHAT", 85.0)],
+        clinic_cases=[case("K1", "A", "SDM", "2020-05-01")],
+    )
     for name in TABLES:
         frame = getattr(ds, name)
         assert tuple(frame.columns) == COLUMNS[name], name
@@ -99,6 +151,7 @@ def test_default_statement_balances():
 
 def random_statement(rng: np.random.Generator, coop_id: str, year: int) -> dict:
     """A statement with random figures, zeros included (zero denominators must stay NaN)."""
+
     def money(p_zero: float = 0.15) -> float:
         return 0.0 if rng.random() < p_zero else float(rng.integers(1, 1000))
 
@@ -106,20 +159,47 @@ def random_statement(rng: np.random.Generator, coop_id: str, year: int) -> dict:
     parts = [money(0.4) * loans / 3000 for _ in range(3)]
     assets = float(rng.integers(1, 5000))
     equity = float(rng.integers(-500, 3000))
-    return statement(coop_id, year, cash=money(), current_assets=money(), total_assets=assets,
-                     loans_outstanding=loans, loans_to_members=loans * rng.random(), loans_substandard=parts[0],
-                     loans_doubtful=parts[1], loans_loss=parts[2], loan_loss_reserve=money(),
-                     current_liabilities=money(), total_liabilities=assets - equity, voluntary_savings=money(),
-                     external_borrowings=money(), equity=equity, principal_savings=money(),
-                     mandatory_savings=money(), gross_participation=money(), other_revenue=money(),
-                     operating_expenses=money(), personnel_expenses=money(), net_income=float(rng.integers(-300, 300)))
+    return statement(
+        coop_id,
+        year,
+        cash=money(),
+        current_assets=money(),
+        total_assets=assets,
+        loans_outstanding=loans,
+        loans_to_members=loans * rng.random(),
+        loans_substandard=parts[0],
+        loans_doubtful=parts[1],
+        loans_loss=parts[2],
+        loan_loss_reserve=money(),
+        current_liabilities=money(),
+        total_liabilities=assets - equity,
+        voluntary_savings=money(),
+        external_borrowings=money(),
+        equity=equity,
+        principal_savings=money(),
+        mandatory_savings=money(),
+        gross_participation=money(),
+        other_revenue=money(),
+        operating_expenses=money(),
+        personnel_expenses=money(),
+        net_income=float(rng.integers(-300, 300)),
+    )
 
 
 def random_staff(rng: np.random.Generator, coop_id: str, year: int) -> dict:
     n = lambda high: int(rng.integers(0, high))  # noqa: E731
-    return staff(coop_id, year, members=n(300), board_members=n(8), supervisors=n(4), employees=n(10),
-                 has_manager=bool(rng.random() < 0.5), certified_staff=n(5), trained_staff=n(20),
-                 staff_departures=n(4))
+    return staff(
+        coop_id,
+        year,
+        members=n(300),
+        board_members=n(8),
+        supervisors=n(4),
+        employees=n(10),
+        has_manager=bool(rng.random() < 0.5),
+        certified_staff=n(5),
+        trained_staff=n(20),
+        staff_departures=n(4),
+    )
 
 
 def random_date(rng: np.random.Generator, first: pd.Timestamp, last: pd.Timestamp) -> str:
@@ -137,8 +217,9 @@ def random_case(rng: np.random.Generator, case_id: str, coop_id: str, first: int
     closed = None
     if rng.random() < 0.6:
         closed = random_date(rng, pd.Timestamp(opened), pd.Timestamp(last + 2, 12, 31))
-    return case(case_id, coop_id, str(rng.choice(CLINICS)), opened, closed,
-                str(rng.choice(CASE_OUTCOMES)) if closed else None)
+    return case(
+        case_id, coop_id, str(rng.choice(CLINICS)), opened, closed, str(rng.choice(CASE_OUTCOMES)) if closed else None
+    )
 
 
 def random_tables(seed: int, n_coops: int, first: int = 2015, last: int = 2022) -> dict[str, list[dict]]:
@@ -156,14 +237,16 @@ def random_tables(seed: int, n_coops: int, first: int = 2015, last: int = 2022) 
             if rng.random() < 0.85:
                 tables["staffing"].append(random_staff(rng, c, y))
             if rng.random() < 0.7:
-                tables["health"].append(assessed(c, y, str(rng.choice(HEALTH_CATEGORIES)),
-                                                 float(rng.integers(20, 100))))
+                tables["health"].append(
+                    assessed(c, y, str(rng.choice(HEALTH_CATEGORIES)), float(rng.integers(20, 100)))
+                )
             if rng.random() < 0.75:
                 tables["meetings"].append(random_rat(rng, c, y))
             for _ in range(int(rng.integers(0, 3))):
                 kind = str(rng.choice(["RAPAT_PENGURUS", "RAPAT_PENGAWAS"]))
-                tables["meetings"].append(meeting(c, kind, random_date(rng, pd.Timestamp(y, 1, 1),
-                                                                       pd.Timestamp(y, 12, 31))))
+                tables["meetings"].append(
+                    meeting(c, kind, random_date(rng, pd.Timestamp(y, 1, 1), pd.Timestamp(y, 12, 31)))
+                )
         for k in range(int(rng.integers(0, 3))):
             tables["clinic_cases"].append(random_case(rng, f"{c}-{k}", c, max(first, founded), last))
     return tables

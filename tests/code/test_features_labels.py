@@ -1,4 +1,4 @@
-"""make_labels on hand-made cases: the Labels section of DATA-CONTRACT.md, rule by rule."""
+"""make_labels on hand-made cases: the Labels section of docs/data-contract.md, rule by rule."""
 
 from __future__ import annotations
 
@@ -7,15 +7,20 @@ import math
 import pytest
 from test_features_kit import assessed, coop, make_dataset, staff
 
-from features.build import build_features
-from features.labels import LABEL_COLUMNS, make_labels
+from klinik.features.build import build_features
+from klinik.features.labels import LABEL_COLUMNS, make_labels
 from klinik.settings import Settings
 
 S, C, D, K = "SEHAT", "CUKUP_SEHAT", "DALAM_PENGAWASAN", "DALAM_PENGAWASAN_KHUSUS"
 
 
-def labels_of(history: dict[int, str | None], founded: int = 2000, dissolved: int | None = None,
-              years=range(2018, 2024), max_age: int | None = None):
+def labels_of(
+    history: dict[int, str | None],
+    founded: int = 2000,
+    dissolved: int | None = None,
+    years=range(2018, 2024),
+    max_age: int | None = None,
+):
     """Labels of one cooperative whose assessments per year are ``history`` (None: not assessed)."""
     ds = make_dataset(
         cooperatives=[coop("A", founded, dissolved)],

@@ -16,11 +16,18 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_features_kit import (
-    TABLES, make_dataset, random_case, random_date, random_rat, random_staff, random_statement, random_tables,
+    TABLES,
+    make_dataset,
+    random_case,
+    random_date,
+    random_rat,
+    random_staff,
+    random_statement,
+    random_tables,
 )
 
-from data.contract import CASE_OUTCOMES, HEALTH_CATEGORIES
-from features.build import build_features
+from klinik.data.contract import CASE_OUTCOMES, HEALTH_CATEGORIES
+from klinik.features.build import build_features
 from klinik.settings import Settings
 
 FIRST, LAST = 2015, 2022
@@ -43,15 +50,20 @@ def rewrite_later(tables: dict[str, list[dict]], t: int, seed: int) -> dict[str,
         if row["founded_year"] > t:
             row["founded_year"] = int(rng.integers(t + 1, t + 4))
         if row["dissolved_year"] is not None and row["dissolved_year"] > t:
-            row["dissolved_year"] = None if rng.random() < 0.5 else int(rng.integers(
-                max(t, row["founded_year"]) + 1, t + 5))
+            row["dissolved_year"] = (
+                None if rng.random() < 0.5 else int(rng.integers(max(t, row["founded_year"]) + 1, t + 5))
+            )
     ids = [row["coop_id"] for row in out["cooperatives"]]
     for name, make in (("financials", random_statement), ("staffing", random_staff)):
         out[name] = [r for r in out[name] if r["year"] <= t]
         out[name] += [make(rng, c, y) for c in ids for y in range(t + 1, LAST + 2) if rng.random() < 0.7]
     out["health"] = [r for r in out["health"] if r["year"] <= t]
-    out["health"] += [{"coop_id": c, "year": y, "category": str(rng.choice(HEALTH_CATEGORIES)), "score": None}
-                      for c in ids for y in range(t + 1, LAST + 2) if rng.random() < 0.7]
+    out["health"] += [
+        {"coop_id": c, "year": y, "category": str(rng.choice(HEALTH_CATEGORIES)), "score": None}
+        for c in ids
+        for y in range(t + 1, LAST + 2)
+        if rng.random() < 0.7
+    ]
 
     meetings = []
     for r in out["meetings"]:
@@ -59,8 +71,12 @@ def rewrite_later(tables: dict[str, list[dict]], t: int, seed: int) -> dict[str,
             if rng.random() < 0.5:
                 continue  # dropped
             if r["fiscal_year"] <= t:  # still late: another date after what year t may see
-                limit = max(end_t, pd.Timestamp(r["fiscal_year"] + 1, SETTINGS.rat_office_deadline_month,
-                                                SETTINGS.rat_office_deadline_day))
+                limit = max(
+                    end_t,
+                    pd.Timestamp(
+                        r["fiscal_year"] + 1, SETTINGS.rat_office_deadline_month, SETTINGS.rat_office_deadline_day
+                    ),
+                )
                 r["held_on"] = pd.Timestamp(random_date(rng, limit + pd.Timedelta(days=1), pd.Timestamp(t + 3, 12, 31)))
             else:
                 r = random_rat(rng, r["coop_id"], int(rng.integers(t + 1, LAST + 2)))
@@ -98,8 +114,12 @@ def year_rows(feats: pd.DataFrame, t: int) -> pd.DataFrame:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**31 - 1), n_coops=st.integers(1, 6), t=st.integers(FIRST, LAST - 1),
-       rewrite_seed=st.integers(0, 2**31 - 1))
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_coops=st.integers(1, 6),
+    t=st.integers(FIRST, LAST - 1),
+    rewrite_seed=st.integers(0, 2**31 - 1),
+)
 def test_features_of_year_t_ignore_everything_later(seed, n_coops, t, rewrite_seed):
     tables = random_tables(seed, n_coops, FIRST, LAST)
     before = make_dataset(**tables)
@@ -126,7 +146,9 @@ def test_random_worlds_give_finite_typed_features(seed, n_coops):
     numeric = feats.drop(columns=["coop_id", "year", "coop_type", "district"])
     assert (numeric.dtypes == "float64").all()
     assert not np.isinf(numeric.to_numpy()).any()
-    flags = [c for c in numeric if c in ("net_loss", "rat_held", "has_manager", "clinic_case_open", "assessed_this_year")]
+    flags = [
+        c for c in numeric if c in ("net_loss", "rat_held", "has_manager", "clinic_case_open", "assessed_this_year")
+    ]
     assert numeric[flags].isin([0.0, 1.0]).where(numeric[flags].notna(), True).all().all()
     assert feats.equals(feats.sort_values(["coop_id", "year"]).reset_index(drop=True))
 
@@ -142,6 +164,9 @@ def test_rewrite_later_really_changes_later_data():
     assert not before.meetings.equals(after.meetings)
     full_before = build_features(before, SETTINGS)
     full_after = build_features(after, SETTINGS)
-    assert not full_before[full_before["year"] > t].reset_index(drop=True).equals(
-        full_after[full_after["year"] > t].reset_index(drop=True))
+    assert (
+        not full_before[full_before["year"] > t]
+        .reset_index(drop=True)
+        .equals(full_after[full_after["year"] > t].reset_index(drop=True))
+    )
     assert set(TABLES) == set(rewritten)

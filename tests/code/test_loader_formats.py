@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from data.contract import DTYPES
-from data.loader import load_dataset
-from data.validation import DatasetInvalid, validate_tables
+from klinik.data.contract import DTYPES
+from klinik.data.loader import load_dataset
+from klinik.data.validation import DatasetInvalid, validate_tables
 
 TABLES = ("cooperatives", "financials", "staffing", "meetings", "health", "clinic_cases")
 
@@ -21,7 +21,9 @@ def _assert_same(a, b):
 
 
 def test_three_formats_load_to_the_same_typed_tables(contract_tables, write_tables, tmp_path):
-    loaded = {fmt: load_dataset(write_tables(contract_tables, tmp_path / fmt, fmt)) for fmt in ("csv", "parquet", "xlsx")}
+    loaded = {
+        fmt: load_dataset(write_tables(contract_tables, tmp_path / fmt, fmt)) for fmt in ("csv", "parquet", "xlsx")
+    }
     for fmt in ("parquet", "xlsx"):
         _assert_same(loaded["csv"], loaded[fmt])
     ds = loaded["csv"]
@@ -122,7 +124,9 @@ def test_foreign_keys_among_many_cooperatives(contract_tables, write_tables, tmp
         load_dataset(write_tables(contract_tables, tmp_path, fmt))
     first = 3 if fmt == "csv" else 2
     assert sorted((p.table, p.row, p.column, p.value) for p in err.value.problems) == [
-        ("clinic_cases", first, "coop_id", "M99999"), ("financials", first, "coop_id", "M99999")]
+        ("clinic_cases", first, "coop_id", "M99999"),
+        ("financials", first, "coop_id", "M99999"),
+    ]
 
 
 def test_workbook_whose_last_column_is_empty_in_every_row(contract_tables, write_tables, tmp_path):

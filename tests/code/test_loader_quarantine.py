@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from data.loader import load_dataset
-from data.validation import DatasetInvalid, Problem, validate_tables
+from klinik.data.loader import load_dataset
+from klinik.data.validation import DatasetInvalid, Problem, validate_tables
 
 
 def _break_some_rows(tables):
@@ -31,8 +31,7 @@ def test_quarantine_writes_the_rows_and_returns_the_rest(contract_tables, write_
     ds = load_dataset(folder, quarantine=out)
 
     assert ds.cooperatives["coop_id"].tolist() == ["K001", "K002"]
-    assert ds.financials[["coop_id", "year"]].values.tolist() == [["K001", 2020], ["K002", 2020],
-                                                                     ["K002", 2021]]
+    assert ds.financials[["coop_id", "year"]].values.tolist() == [["K001", 2020], ["K002", 2020], ["K002", 2021]]
     assert ds.staffing["coop_id"].tolist() == ["K001", "K001", "K002", "K002"]
     assert ds.health["coop_id"].tolist() == ["K001", "K002"]
     assert ds.meetings["held_on"].astype(str).tolist() == ["2021-05-02", "2021-07-01"]
@@ -42,15 +41,24 @@ def test_quarantine_writes_the_rows_and_returns_the_rest(contract_tables, write_
     assert list(q.columns[:6]) == ["table", "file", "row", "column", "rule", "value"]
     by_place = {(r.table, r.row, r.column): r for r in q.itertuples()}
     cash = by_place[("financials", "3", "cash")]
-    assert (cash.rule, cash.value, cash.coop_id, cash.year, cash.cash) == ("must be >= 0", "-5000", "K001", "2021",
-                                                                            "-5000")
+    assert (cash.rule, cash.value, cash.coop_id, cash.year, cash.cash) == (
+        "must be >= 0",
+        "-5000",
+        "K001",
+        "2021",
+        "-5000",
+    )
     assert by_place[("financials", "6", "total_assets")].total_assets == "banyak"
     assert ("financials", "6", "cash") in by_place
     assert by_place[("cooperatives", "4", "coop_type")].value == "BANK"
     cascaded = q[q["rule"].str.startswith("its cooperative was quarantined (cooperatives.csv row 4)")]
     # K003's financials (rows 6 and 7; row 6 already had its own problems), staffing x2 and health
-    assert sorted(zip(cascaded["table"], cascaded["row"])) == [("financials", "7"), ("health", "4"),
-                                                               ("staffing", "6"), ("staffing", "7")]
+    assert sorted(zip(cascaded["table"], cascaded["row"])) == [
+        ("financials", "7"),
+        ("health", "4"),
+        ("staffing", "6"),
+        ("staffing", "7"),
+    ]
     assert by_place[("meetings", "2", "held_on")].rule == "a RAT must be held after the end of its fiscal_year"
     [note] = [w for w in ds.warnings if w.startswith("quarantined")]
     assert "quarantined 8 row(s)" in note and "4 of them because their cooperative was quarantined" in note
@@ -89,19 +97,63 @@ def test_in_memory_rows_are_numbered_from_zero(contract_tables):
 def test_in_memory_tables_from_json_rows(tmp_path):
     """Tables as the service gets them: lists of JSON objects, absent optional tables, empty lists."""
     tables = {
-        "cooperatives": pd.DataFrame([{"coop_id": "K9", "name": "KSP Baru", "coop_type": "KSP", "district": "Banjar",
-                                       "founded_year": 2019, "dissolved_year": None}]),
-        "financials": pd.DataFrame([{"coop_id": "K9", "year": 2024, "cash": 10, "current_assets": 20,
-                                     "total_assets": 100, "loans_outstanding": 0, "loans_to_members": 0,
-                                     "loans_substandard": 0, "loans_doubtful": 0, "loans_loss": 0,
-                                     "loan_loss_reserve": 0, "current_liabilities": 5, "total_liabilities": 50,
-                                     "voluntary_savings": 0, "external_borrowings": 0, "equity": 50.5,
-                                     "principal_savings": 1, "mandatory_savings": 1, "gross_participation": 3,
-                                     "other_revenue": 0, "operating_expenses": 2, "personnel_expenses": 1,
-                                     "net_income": 1}]),
-        "staffing": pd.DataFrame([{"coop_id": "K9", "year": 2024, "members": 30, "board_members": 3,
-                                   "supervisors": 1, "employees": 0, "has_manager": False, "certified_staff": 0,
-                                   "trained_staff": 0, "staff_departures": 0}]),
+        "cooperatives": pd.DataFrame(
+            [
+                {
+                    "coop_id": "K9",
+                    "name": "KSP Baru",
+                    "coop_type": "KSP",
+                    "district": "Banjar",
+                    "founded_year": 2019,
+                    "dissolved_year": None,
+                }
+            ]
+        ),
+        "financials": pd.DataFrame(
+            [
+                {
+                    "coop_id": "K9",
+                    "year": 2024,
+                    "cash": 10,
+                    "current_assets": 20,
+                    "total_assets": 100,
+                    "loans_outstanding": 0,
+                    "loans_to_members": 0,
+                    "loans_substandard": 0,
+                    "loans_doubtful": 0,
+                    "loans_loss": 0,
+                    "loan_loss_reserve": 0,
+                    "current_liabilities": 5,
+                    "total_liabilities": 50,
+                    "voluntary_savings": 0,
+                    "external_borrowings": 0,
+                    "equity": 50.5,
+                    "principal_savings": 1,
+                    "mandatory_savings": 1,
+                    "gross_participation": 3,
+                    "other_revenue": 0,
+                    "operating_expenses": 2,
+                    "personnel_expenses": 1,
+                    "net_income": 1,
+                }
+            ]
+        ),
+        "staffing": pd.DataFrame(
+            [
+                {
+                    "coop_id": "K9",
+                    "year": 2024,
+                    "members": 30,
+                    "board_members": 3,
+                    "supervisors": 1,
+                    "employees": 0,
+                    "has_manager": False,
+                    "certified_staff": 0,
+                    "trained_staff": 0,
+                    "staff_departures": 0,
+                }
+            ]
+        ),
         "meetings": pd.DataFrame([]),
     }
     ds = validate_tables(tables)

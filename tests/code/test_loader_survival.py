@@ -7,8 +7,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from data.loader import load_dataset
-from data.validation import DATASET, DatasetInvalid
+from klinik.data.loader import load_dataset
+from klinik.data.validation import DATASET, DatasetInvalid
 
 
 def _refused(folder, **kwargs) -> list:
@@ -171,7 +171,10 @@ def test_text_in_a_money_column_and_words_for_missing(folder, contract_tables):
     contract_tables["financials"].to_csv(folder / "financials.csv", index=False)
     problems = _refused(folder)
     assert [(p.row, p.rule, p.value) for p in problems] == [
-        (2, "must be a number", "1.000.000"), (3, "must be a number", "NA"), (4, "must be a number", "nan")]
+        (2, "must be a number", "1.000.000"),
+        (3, "must be a number", "NA"),
+        (4, "must be a number", "nan"),
+    ]
 
 
 def test_duplicated_keys(folder, contract_tables):
@@ -187,8 +190,10 @@ def test_dates_in_the_wrong_format(folder, contract_tables):
     contract_tables["clinic_cases"].loc[1, "opened_on"] = "2021-06-01 08:30"
     contract_tables["clinic_cases"].to_csv(folder / "clinic_cases.csv", index=False)
     problems = _refused(folder)
-    assert [(p.row, p.column, p.value) for p in problems] == [(2, "opened_on", "10/01/2022"),
-                                                              (3, "opened_on", "2021-06-01 08:30")]
+    assert [(p.row, p.column, p.value) for p in problems] == [
+        (2, "opened_on", "10/01/2022"),
+        (3, "opened_on", "2021-06-01 08:30"),
+    ]
 
 
 def test_two_formats_of_the_same_table_are_ambiguous(folder, contract_tables):
@@ -244,10 +249,10 @@ def test_health_may_be_missing_for_scoring(folder):
 def test_reading_beside_checking_finds_what_reading_then_checking_finds(tmp_path):
     """load_dataset checks each table while the next file is read; it must report exactly the problems and
     warnings of reading every file first and checking after, in the same order, even with unreadable files."""
-    from data.io import write_dataset
-    from data.loader import read_tables
-    from data.simulator import simulate
-    from data.validation import check_tables
+    from klinik.data.io import write_dataset
+    from klinik.data.loader import read_tables
+    from klinik.data.simulator import simulate
+    from klinik.data.validation import check_tables
 
     folder = tmp_path / "dirty"
     write_dataset(simulate(n_coops=200, years=(2019, 2023), seed=5, dirty=True), folder, fmt="csv")
@@ -256,8 +261,15 @@ def test_reading_beside_checking_finds_what_reading_then_checking_finds(tmp_path
     (folder / "notes.txt").write_text("ignored")
     frames, files, problems, warnings = read_tables(folder)
     with pytest.raises(DatasetInvalid) as first:
-        check_tables(frames, files, source=str(folder), require_health=True, quarantine=None,
-                     problems=problems, warnings=warnings)
+        check_tables(
+            frames,
+            files,
+            source=str(folder),
+            require_health=True,
+            quarantine=None,
+            problems=problems,
+            warnings=warnings,
+        )
     with pytest.raises(DatasetInvalid) as second:
         load_dataset(folder)
     assert len(first.value.problems) >= 10

@@ -7,19 +7,21 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from models.estimators import CalibratedLGBMClassifier, build_estimator, tree_depths
-from models.explain import contributions, main_cause, spell_contributions
+from klinik.models.estimators import CalibratedLGBMClassifier, build_estimator, tree_depths
+from klinik.models.explain import contributions, main_cause, spell_contributions
 
 
 def _synthetic(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Patients in clinics: two numeric signals (one with holes), one noise column, a text colour."""
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame({
-        "temperature": rng.normal(size=n),
-        "pressure": rng.normal(size=n),
-        "noise": rng.normal(size=n),
-        "colour": pd.array(rng.choice(["red", "green", "blue"], size=n), dtype="str"),
-    })
+    X = pd.DataFrame(
+        {
+            "temperature": rng.normal(size=n),
+            "pressure": rng.normal(size=n),
+            "noise": rng.normal(size=n),
+            "colour": pd.array(rng.choice(["red", "green", "blue"], size=n), dtype="str"),
+        }
+    )
     X.loc[X.index % 9 == 0, "pressure"] = np.nan
     logit = -1.5 + 1.2 * X["temperature"] - 0.8 * X["pressure"].fillna(0) + 0.6 * (X["colour"] == "red")
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
@@ -30,8 +32,9 @@ def _synthetic(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, 
 @pytest.fixture(scope="module")
 def fitted():
     X, y, groups = _synthetic()
-    model = build_estimator("risk", categorical=["colour"], monotone={"temperature": 1}, random_state=3,
-                            n_splits=3, n_jobs=1)
+    model = build_estimator(
+        "risk", categorical=["colour"], monotone={"temperature": 1}, random_state=3, n_splits=3, n_jobs=1
+    )
     model.fit(X.iloc[:2400], y[:2400], clf__groups=groups[:2400])
     return model, X.iloc[2400:], y[2400:]
 
@@ -94,13 +97,17 @@ def test_monotone_on_a_missing_column_is_refused():
 
 def test_same_data_and_seed_give_the_same_model():
     X, y, groups = _synthetic(800, seed=5)
-    p = [build_estimator("risk", categorical=["colour"], random_state=1, n_splits=3, n_jobs=1)
-         .fit(X, y, clf__groups=groups).predict_proba(X)[:, 1] for _ in range(2)]
+    p = [
+        build_estimator("risk", categorical=["colour"], random_state=1, n_splits=3, n_jobs=1)
+        .fit(X, y, clf__groups=groups)
+        .predict_proba(X)[:, 1]
+        for _ in range(2)
+    ]
     np.testing.assert_array_equal(p[0], p[1])
 
 
 def test_threads_can_change_after_fitting(fitted):
-    from models.persist import set_threads
+    from klinik.models.persist import set_threads
 
     model, X_test, _ = fitted
     before = model.predict_proba(X_test)
@@ -112,7 +119,7 @@ def test_threads_can_change_after_fitting(fitted):
 def test_skops_round_trip_trusts_only_our_listed_types(fitted):
     import skops.io
 
-    from models.persist import SKOPS_TRUSTED_TYPES
+    from klinik.models.persist import SKOPS_TRUSTED_TYPES
 
     model, X_test, _ = fitted
     blob = skops.io.dumps(model)
@@ -122,13 +129,45 @@ def test_skops_round_trip_trusts_only_our_listed_types(fitted):
     np.testing.assert_allclose(contributions(loaded, X_test), contributions(model, X_test))
 
 
+def test_a_model_logged_before_the_klinik_namespace_asks_for_retraining(fitted, tmp_path):
+    """Artifacts written when the stage folders were top-level packages name ``models.estimators...``: loading one
+    ends in the one-line "retrain" message, not in an untrusted-types listing or a traceback."""
+    import zipfile
+
+    import mlflow.sklearn
+
+    from klinik.models.persist import SKOPS_TRUSTED_TYPES, ModelLoadError, load_local
+
+    model, _, _ = fitted
+    folder = tmp_path / "model"
+    mlflow.sklearn.save_model(
+        model, folder, serialization_format="skops", skops_trusted_types=SKOPS_TRUSTED_TYPES, pip_requirements=[]
+    )
+    assert load_local(folder) is not None  # as written today it loads
+    skops_file = next(folder.glob("*.skops"))
+    with zipfile.ZipFile(skops_file) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    members = {k: v.replace(b"klinik.models.estimators", b"models.estimators") for k, v in members.items()}
+    with zipfile.ZipFile(skops_file, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    with pytest.raises(ModelLoadError, match=r"older version of this code .*retrain with `klinik train`$"):
+        load_local(folder)
+
+
 def test_main_cause_picks_the_clinic_with_the_largest_net_push_and_never_context():
-    groups = {"bad_loans": "KEUANGAN", "cash": "KEUANGAN", "staff": "SDM", "rat": "KELEMBAGAAN",
-              "district": "CONTEXT"}
-    contribs = pd.DataFrame({
-        "bad_loans": [0.9, 0.2, 0.1], "cash": [-0.5, 0.0, 0.1], "staff": [0.3, 0.1, 0.0],
-        "rat": [0.0, 0.4, 0.05], "district": [5.0, 5.0, 5.0], "bias": [-2.0, -2.0, -2.0],
-    }, index=["a", "b", "c"])
+    groups = {"bad_loans": "KEUANGAN", "cash": "KEUANGAN", "staff": "SDM", "rat": "KELEMBAGAAN", "district": "CONTEXT"}
+    contribs = pd.DataFrame(
+        {
+            "bad_loans": [0.9, 0.2, 0.1],
+            "cash": [-0.5, 0.0, 0.1],
+            "staff": [0.3, 0.1, 0.0],
+            "rat": [0.0, 0.4, 0.05],
+            "district": [5.0, 5.0, 5.0],
+            "bias": [-2.0, -2.0, -2.0],
+        },
+        index=["a", "b", "c"],
+    )
     got = main_cause(contribs, groups)
     assert got.to_dict() == {"a": "KEUANGAN", "b": "KELEMBAGAAN", "c": "KEUANGAN"}
 

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from data.contract import ACTIONS_HEALTHY, ACTIONS_SICK
+from klinik.data.contract import ACTIONS_HEALTHY, ACTIONS_SICK
+from klinik.models.policy import decide, outreach_capacity, outreach_rank
 from klinik.settings import get_settings
-from models.policy import decide, outreach_capacity, outreach_rank
 
 NAN = float("nan")
 
 
 @pytest.fixture(scope="module")
 def s():
-    return get_settings(jangkau_threshold=0.30, bina_threshold=0.40, closure_recover_threshold=0.15,
-                        closure_min_years_sick=2, inactive_years_without_rat=2, clinic_capacity_share=0.10)
+    return get_settings(
+        jangkau_threshold=0.30,
+        bina_threshold=0.40,
+        closure_recover_threshold=0.15,
+        closure_min_years_sick=2,
+        inactive_years_without_rat=2,
+        clinic_capacity_share=0.10,
+    )
 
 
 def one(s, status, p_sick=NAN, p_rec=NAN, clinic="KEUANGAN", rat=0, years_sick=0, capacity=None):
@@ -60,15 +68,14 @@ def test_capacity_keeps_the_highest_and_breaks_ties_by_id(s):
     p = np.array([0.9, 0.5, 0.7, 0.7, 0.2, 0.95])
     ids = np.array(["e", "a", "d", "c", "b", "f"])
     status = ["SEHAT_NOW"] * 5 + ["SAKIT_NOW"]  # the sick one's p_sick is ignored
-    actions = decide(status, p, [NAN] * 5 + [0.5], ["SDM"] * 6, [0] * 6, [0] * 5 + [1], s, capacity=2,
-                     tie_break=ids)
+    actions = decide(status, p, [NAN] * 5 + [0.5], ["SDM"] * 6, [0] * 6, [0] * 5 + [1], s, capacity=2, tie_break=ids)
     assert list(actions) == ["JANGKAU", "PANTAU", "PANTAU", "JANGKAU", "PANTAU", "BINA"]  # 0.7 tie: "c" wins
-    actions = decide(status, p, [NAN] * 5 + [0.5], ["SDM"] * 6, [0] * 6, [0] * 5 + [1], s, capacity=1,
-                     tie_break=ids)
+    actions = decide(status, p, [NAN] * 5 + [0.5], ["SDM"] * 6, [0] * 6, [0] * 5 + [1], s, capacity=1, tie_break=ids)
     assert list(actions[:4]) == ["JANGKAU", "PANTAU", "PANTAU", "PANTAU"]
     # ties at the boundary: "c" before "d"
-    tied = decide(["SEHAT_NOW"] * 2, [0.7, 0.7], [NAN] * 2, ["SDM"] * 2, [0, 0], [0, 0], s, capacity=1,
-                  tie_break=["d", "c"])
+    tied = decide(
+        ["SEHAT_NOW"] * 2, [0.7, 0.7], [NAN] * 2, ["SDM"] * 2, [0, 0], [0, 0], s, capacity=1, tie_break=["d", "c"]
+    )
     assert list(tied) == ["PANTAU", "JANGKAU"]
     unlimited = decide(status, p, [NAN] * 5 + [0.5], ["SDM"] * 6, [0] * 6, [0] * 6, s, capacity=None)
     assert list(unlimited[:5]) == ["JANGKAU", "JANGKAU", "JANGKAU", "JANGKAU", "PANTAU"]
@@ -92,10 +99,21 @@ def test_rank_puts_the_outreach_list_first(s):
 
 
 @hsettings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["SEHAT_NOW", "SAKIT_NOW", "UNASSESSED"]),
-                          st.floats(0, 1), st.floats(0, 1), st.sampled_from(["KEUANGAN", "SDM", "KELEMBAGAAN"]),
-                          st.integers(0, 4), st.integers(0, 5)), min_size=1, max_size=40),
-       st.integers(0, 10))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["SEHAT_NOW", "SAKIT_NOW", "UNASSESSED"]),
+            st.floats(0, 1),
+            st.floats(0, 1),
+            st.sampled_from(["KEUANGAN", "SDM", "KELEMBAGAAN"]),
+            st.integers(0, 4),
+            st.integers(0, 5),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(0, 10),
+)
 def test_policy_invariants(rows, capacity):
     s = get_settings()
     status, p_sick, p_rec, clinic, rat, ys = (np.array(c) for c in zip(*rows))

@@ -6,28 +6,39 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.catalog import FEATURES, describe
-from models.reasons import NO_REASON_EN, NO_REASON_ID, REASON_COLUMNS, reasons_for, reasons_text, top_reasons
+from klinik.features.catalog import FEATURES, describe
+from klinik.models.reasons import NO_REASON_EN, NO_REASON_ID, REASON_COLUMNS, reasons_for, reasons_text, top_reasons
 
 
 @pytest.fixture()
 def frames():
     ids = pd.Index(["K1", "K2", "K3"], name="coop_id")
-    contribs = pd.DataFrame({
-        "bad_loan_ratio": [0.8, -0.2, 0.0],
-        "bad_loan_ratio_chg1": [0.1, 0.0, 0.0],
-        "rat_missed_years": [0.4, 0.3, -0.1],
-        "has_manager": [0.2, 0.0, -0.2],
-        "trained_share": [0.05, 0.0, 0.0],
-        "district": [0.5, 0.6, 0.0],  # CONTEXT: counts in the share, never a reason
-        "bias": [-2.0, -2.0, -2.0],
-    }, index=ids)
-    feats = pd.DataFrame({
-        "coop_id": ids, "year": 2024,
-        "bad_loan_ratio": [18.0, 3.0, 1.0], "bad_loan_ratio_chg1": [9.0, 0.0, 0.0],
-        "rat_missed_years": [2.0, 3.0, 0.0], "has_manager": [0.0, 1.0, 1.0], "trained_share": [5.0, 20.0, 30.0],
-        "district": ["Seririt", "Banjar", "Gerokgak"], "no_financial_statement": [0.0, 0.0, 0.0],
-    }, index=ids)
+    contribs = pd.DataFrame(
+        {
+            "bad_loan_ratio": [0.8, -0.2, 0.0],
+            "bad_loan_ratio_chg1": [0.1, 0.0, 0.0],
+            "rat_missed_years": [0.4, 0.3, -0.1],
+            "has_manager": [0.2, 0.0, -0.2],
+            "trained_share": [0.05, 0.0, 0.0],
+            "district": [0.5, 0.6, 0.0],  # CONTEXT: counts in the share, never a reason
+            "bias": [-2.0, -2.0, -2.0],
+        },
+        index=ids,
+    )
+    feats = pd.DataFrame(
+        {
+            "coop_id": ids,
+            "year": 2024,
+            "bad_loan_ratio": [18.0, 3.0, 1.0],
+            "bad_loan_ratio_chg1": [9.0, 0.0, 0.0],
+            "rat_missed_years": [2.0, 3.0, 0.0],
+            "has_manager": [0.0, 1.0, 1.0],
+            "trained_share": [5.0, 20.0, 30.0],
+            "district": ["Seririt", "Banjar", "Gerokgak"],
+            "no_financial_statement": [0.0, 0.0, 0.0],
+        },
+        index=ids,
+    )
     return ids, contribs, feats
 
 

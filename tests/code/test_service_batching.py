@@ -6,27 +6,64 @@ import datetime as dt
 
 import pytest
 
+from klinik.serving.batching import Job, groups, prepare
+from klinik.serving.schemas import CoopRecords
+from klinik.serving.service_io import RequestInvalid, field_path, request_tables
 from klinik.settings import get_settings
-from serving.batching import Job, groups, prepare
-from serving.schemas import CoopRecords
-from serving.service_io import RequestInvalid, field_path, request_tables
 
 
 def coop(coop_id: str, year: int = 2023, *, financials: bool = True, case: str | None = None) -> CoopRecords:
-    money = {c: 100.0 for c in ("cash", "current_assets", "total_assets", "loans_outstanding", "loans_to_members",
-                                "loans_substandard", "loans_doubtful", "loans_loss", "loan_loss_reserve",
-                                "current_liabilities", "total_liabilities", "voluntary_savings",
-                                "external_borrowings", "principal_savings", "mandatory_savings",
-                                "gross_participation", "other_revenue", "operating_expenses",
-                                "personnel_expenses", "net_income")}
-    return CoopRecords.model_validate({
-        "cooperative": {"coop_id": coop_id, "name": f"KSP {coop_id}", "coop_type": "KSP", "district": "Banjar",
-                        "founded_year": 2000},
-        "financials": [{"year": year, **money, "equity": 0.0}] if financials else [],
-        "staffing": [{"year": year, "members": 10, "board_members": 3, "supervisors": 2, "employees": 1,
-                      "has_manager": False, "certified_staff": 0, "trained_staff": 0, "staff_departures": 0}],
-        "clinic_cases": [{"case_id": case, "clinic": "SDM", "opened_on": "2022-01-01"}] if case else [],
-    })
+    money = {
+        c: 100.0
+        for c in (
+            "cash",
+            "current_assets",
+            "total_assets",
+            "loans_outstanding",
+            "loans_to_members",
+            "loans_substandard",
+            "loans_doubtful",
+            "loans_loss",
+            "loan_loss_reserve",
+            "current_liabilities",
+            "total_liabilities",
+            "voluntary_savings",
+            "external_borrowings",
+            "principal_savings",
+            "mandatory_savings",
+            "gross_participation",
+            "other_revenue",
+            "operating_expenses",
+            "personnel_expenses",
+            "net_income",
+        )
+    }
+    return CoopRecords.model_validate(
+        {
+            "cooperative": {
+                "coop_id": coop_id,
+                "name": f"KSP {coop_id}",
+                "coop_type": "KSP",
+                "district": "Banjar",
+                "founded_year": 2000,
+            },
+            "financials": [{"year": year, **money, "equity": 0.0}] if financials else [],
+            "staffing": [
+                {
+                    "year": year,
+                    "members": 10,
+                    "board_members": 3,
+                    "supervisors": 2,
+                    "employees": 1,
+                    "has_manager": False,
+                    "certified_staff": 0,
+                    "trained_staff": 0,
+                    "staff_departures": 0,
+                }
+            ],
+            "clinic_cases": [{"case_id": case, "clinic": "SDM", "opened_on": "2022-01-01"}] if case else [],
+        }
+    )
 
 
 def job(*coops: CoopRecords, as_of_year: int | None = None) -> Job:
@@ -86,11 +123,16 @@ def test_a_nested_row_naming_another_cooperative_is_refused():
 def test_a_request_for_a_cooperative_already_in_the_pass_waits_for_the_next_one():
     from concurrent.futures import Future
 
-    from serving.batching import Batcher
+    from klinik.serving.batching import Batcher
 
     batcher = Batcher(models=None, settings=get_settings())
-    jobs = [Job([coop("A")], None, "auto"), Job([coop("A")], None, "auto"), Job([coop("B")], None, "auto"),
-            Job([coop("C", case="K1")], None, "auto"), Job([coop("D", case="K1")], None, "auto")]
+    jobs = [
+        Job([coop("A")], None, "auto"),
+        Job([coop("A")], None, "auto"),
+        Job([coop("B")], None, "auto"),
+        Job([coop("C", case="K1")], None, "auto"),
+        Job([coop("D", case="K1")], None, "auto"),
+    ]
     batcher._queue = [(j, Future()) for j in jobs]
     first = [j for j, _ in batcher._take()]
     assert first == [jobs[0], jobs[2], jobs[3]]

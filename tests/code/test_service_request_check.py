@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.contract import COLUMNS, DTYPES, KEYS, NON_EMPTY_TABLES
-from data.validation import DatasetInvalid, validate_tables
-from serving.request_check import check_rows, clean_dataset
-from serving.schemas import ScoreRequest
-from serving.service_io import flatten, payload_from_dataset, tables_from_rows
+from klinik.data.contract import COLUMNS, DTYPES, KEYS, NON_EMPTY_TABLES
+from klinik.data.validation import DatasetInvalid, validate_tables
+from klinik.serving.request_check import check_rows, clean_dataset
+from klinik.serving.schemas import ScoreRequest
+from klinik.serving.service_io import flatten, payload_from_dataset, tables_from_rows
 
 TABLES = ("cooperatives", "financials", "staffing", "meetings", "health", "clinic_cases")
 NEXT_YEAR = dt.date.today().year + 1
@@ -62,8 +62,10 @@ def test_clean_records_give_the_tables_validation_gives(world):
     full = validate_tables(tables_from_rows(rows, where).tables, source="request")
     for name in TABLES:
         pd.testing.assert_frame_equal(getattr(quick, name), getattr(full, name), check_exact=True)
-        assert dict(getattr(quick, name).dtypes) == {c: pd.api.types.pandas_dtype(d) if d != "str" else
-                                                      getattr(full, name)[c].dtype for c, d in DTYPES[name].items()}
+        assert dict(getattr(quick, name).dtypes) == {
+            c: pd.api.types.pandas_dtype(d) if d != "str" else getattr(full, name)[c].dtype
+            for c, d in DTYPES[name].items()
+        }
     assert quick.warnings == full.warnings and quick.truth is None and full.truth is None
 
 
@@ -130,9 +132,14 @@ def test_duplicated_keys_and_foreign_ids_are_flagged_like_pandera(world):
 def test_what_it_cannot_judge_is_left_to_validation(world):
     ids = list(world.cooperatives["coop_id"].astype(str)[:3])
     rows, where = request_rows(world, ids)
-    for table, col, value in [("cooperatives", "name", "  padded  "), ("cooperatives", "name", ""),
-                              ("financials", "cash", "Rp 1.000"), ("meetings", "held_on", "15/03/2021"),
-                              ("staffing", "members", 12.0), ("staffing", "has_manager", "ya")]:
+    for table, col, value in [
+        ("cooperatives", "name", "  padded  "),
+        ("cooperatives", "name", ""),
+        ("financials", "cash", "Rp 1.000"),
+        ("meetings", "held_on", "15/03/2021"),
+        ("staffing", "members", 12.0),
+        ("staffing", "has_manager", "ya"),
+    ]:
         broken = copy.deepcopy(rows)
         broken[table][0][col] = value
         assert check_rows(broken).unsure, (table, col, value)
@@ -153,18 +160,25 @@ def _json_value(v):
 
 def test_the_simulators_dirty_data_is_judged_like_pandera():
     """`klinik simulate --dirty`: the defects real offices produce, as rows a request could carry."""
-    from data.simulator import simulate
+    from klinik.data.simulator import simulate
 
     tables = simulate(n_coops=30, years=(2019, 2023), seed=5, dirty=True)
-    rows = {t: [{c: _json_value(v) for c, v in rec.items() if c in COLUMNS[t]}
-                for rec in tables[t].to_dict("records")] for t in TABLES if t in tables}
+    rows = {
+        t: [{c: _json_value(v) for c, v in rec.items() if c in COLUMNS[t]} for rec in tables[t].to_dict("records")]
+        for t in TABLES
+        if t in tables
+    }
     where = {t: [(t, i) for i in range(len(r))] for t, r in rows.items()}
     verdict = check_rows(rows)
     assert not verdict.clean and clean_dataset(rows) is None
     assert assert_same_verdict(rows, where) in ("flagged", "unsure")
     # "Rp 3.084.677" for a number, "20/07/2023" for a date: pandera reads such cells and reports them
-    texts = [(t, i, c) for t, c in (("financials", "cash"), ("meetings", "held_on"))
-             for i, r in enumerate(rows[t]) if isinstance(r[c], str) and not r[c][:4].isdigit()]
+    texts = [
+        (t, i, c)
+        for t, c in (("financials", "cash"), ("meetings", "held_on"))
+        for i, r in enumerate(rows[t])
+        if isinstance(r[c], str) and not r[c][:4].isdigit()
+    ]
     assert len(texts) == 2 and verdict.unsure
     for t, i, c in texts:  # without them, every other defect (totals, a negative total, a duplicated key, a
         rows[t][i][c] = 0.0 if c == "cash" else "-".join(reversed(rows[t][i][c].split("/")))  # lost column)

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from klinik.models.baselines import LevelBaseline, ScoreBaseline, logistic_baseline
 from klinik.settings import get_settings
-from models.baselines import LevelBaseline, ScoreBaseline, logistic_baseline
-from training.evaluate import expected_calibration_error, metrics, top_k
-from training.registry import decide
+from klinik.training.evaluate import expected_calibration_error, metrics, top_k
+from klinik.training.registry import decide
 
 
 def test_ece_by_hand():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from data.contract import DTYPES
-from data.io import write_dataset
-from data.loader import load_dataset
+from klinik.data.contract import DTYPES
+from klinik.data.io import write_dataset
+from klinik.data.loader import load_dataset
 
 TABLES = ("cooperatives", "financials", "staffing", "meetings", "health", "clinic_cases", "truth")
 

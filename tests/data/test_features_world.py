@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.contract import SICK_CATEGORIES
-from features.build import build_features, dataset_years, registered_coop_years
-from features.catalog import CATEGORICAL, FEATURES
-from features.labels import make_labels
+from klinik.data.contract import SICK_CATEGORIES
+from klinik.features.build import build_features, dataset_years, registered_coop_years
+from klinik.features.catalog import CATEGORICAL, FEATURES
+from klinik.features.labels import make_labels
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +50,14 @@ def test_values_are_finite_typed_and_in_range(feats):
             assert col.isin([0.0, 1.0, 2.0, 3.0]).all(), name
         elif spec.unit in ("count", "days", "years"):
             assert (col >= 0).all(), name
-    for share in ("certified_share", "trained_share", "rat_attendance_share", "loans_to_members_ratio",
-                  "participation_ratio", "staff_departure_rate"):
+    for share in (
+        "certified_share",
+        "trained_share",
+        "rat_attendance_share",
+        "loans_to_members_ratio",
+        "participation_ratio",
+        "staff_departure_rate",
+    ):
         col = feats[share].dropna()
         assert ((col >= 0) & (col <= 100)).all(), share
     score = feats["official_score"].dropna()

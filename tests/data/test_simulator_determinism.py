@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from data.contract import COLUMNS, DTYPES
-from data.simulator import inject_defects, simulate
+from klinik.data.contract import COLUMNS, DTYPES
+from klinik.data.simulator import inject_defects, simulate
 
 SMALL = dict(n_coops=60, years=(2016, 2021))
 
@@ -57,8 +57,14 @@ def test_defects_are_recorded_exactly_and_leave_the_input_alone(small):
     for name in small:
         pd.testing.assert_frame_equal(small[name], before[name], obj=name)  # input untouched
     kinds = {d["kind"] for d in defects}
-    assert kinds == {"totals_do_not_add_up", "negative_assets", "duplicated_key", "text_in_number",
-                     "missing_column", "date_format"}
+    assert kinds == {
+        "totals_do_not_add_up",
+        "negative_assets",
+        "duplicated_key",
+        "text_in_number",
+        "missing_column",
+        "date_format",
+    }
     for d in defects:
         table = dirty[d["table"]]
         if d["row"] is None:

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.io import EXCEL_MAX_ROWS, write_dataset
-from data.loader import load_dataset
-from data.simulator import simulate
+from klinik.data.io import EXCEL_MAX_ROWS, write_dataset
+from klinik.data.loader import load_dataset
+from klinik.data.simulator import simulate
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_an_existing_dataset_is_replaced_only_when_the_new_one_is_complete(tiny,
     write_dataset(tiny, out)
     (out / "old_note.txt").write_text("from the previous dataset")
     broken = dict(tiny, staffing=tiny["staffing"].assign(members=np.full(len(tiny["staffing"]), 1j)))
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 -- whatever the writer raises, the old dataset must survive
         write_dataset(broken, out)  # complex numbers cannot be written: fails halfway through the tables
     assert (out / "old_note.txt").exists()  # the previous dataset is untouched
     assert sorted(os.listdir(tmp_path)) == ["ds"]  # and no partial folder is left behind
@@ -65,7 +65,7 @@ def test_an_existing_dataset_is_replaced_only_when_the_new_one_is_complete(tiny,
 
 
 def test_dirty_text_cells_are_written_as_text(tiny, tmp_path):
-    from data.simulator import inject_defects
+    from klinik.data.simulator import inject_defects
 
     dirty, defects = inject_defects(tiny, seed=3)
     for fmt in ("csv", "parquet", "xlsx"):

@@ -1,7 +1,7 @@
 """The simulated world is honest and realistic: base rates in range, a reachable but imperfect signal.
 
 One 3,000-cooperative world in memory (under a second to simulate) gives stable rates; labels are computed
-here from the tables exactly as DATA-CONTRACT.md defines them, independently of features/.
+here from the tables exactly as docs/data-contract.md defines them, independently of features/.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from data.contract import SICK_CATEGORIES
-from data.simulator import simulate
+from klinik.data.contract import SICK_CATEGORIES
+from klinik.data.simulator import simulate
 
 YEARS = (2014, 2024)
 
@@ -34,12 +34,15 @@ def _ahead(frame: pd.DataFrame, k: int, name: str) -> pd.DataFrame:
 
 
 def _labelled(tables) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Risk and recovery labels per DATA-CONTRACT.md, joined to truth. (risk rows, recovery rows)"""
+    """Risk and recovery labels per docs/data-contract.md, joined to truth. (risk rows, recovery rows)"""
     sick = _sick(tables)
     dissolved = tables["cooperatives"].set_index("coop_id")["dissolved_year"].astype("float64")
-    d = (tables["truth"].merge(sick, on=["coop_id", "year"], how="inner")
-         .merge(_ahead(sick, 1, "sick1"), on=["coop_id", "year"], how="left")
-         .merge(_ahead(sick, 2, "sick2"), on=["coop_id", "year"], how="left"))
+    d = (
+        tables["truth"]
+        .merge(sick, on=["coop_id", "year"], how="inner")
+        .merge(_ahead(sick, 1, "sick1"), on=["coop_id", "year"], how="left")
+        .merge(_ahead(sick, 2, "sick2"), on=["coop_id", "year"], how="left")
+    )
     d["dissolved"] = d["coop_id"].map(dissolved)
     s1 = d["sick1"].astype("boolean")
     s2 = d["sick2"].astype("boolean")
@@ -107,13 +110,24 @@ def test_no_single_obvious_ratio_predicts_next_year_sickness(big):
     risk, _ = _labelled(big)
     f = big["financials"]
     bad = (f["loans_substandard"] + f["loans_doubtful"] + f["loans_loss"]) / f["loans_outstanding"]
-    ratios = pd.DataFrame({"coop_id": f["coop_id"], "year": f["year"], "bad_loan_ratio": bad.fillna(0.0),
-                           "thin_equity": -f["equity"] / f["total_assets"],
-                           "loss": -f["net_income"] / f["total_assets"]})
+    ratios = pd.DataFrame(
+        {
+            "coop_id": f["coop_id"],
+            "year": f["year"],
+            "bad_loan_ratio": bad.fillna(0.0),
+            "thin_equity": -f["equity"] / f["total_assets"],
+            "loss": -f["net_income"] / f["total_assets"],
+        }
+    )
     s = big["staffing"]
-    staff = pd.DataFrame({"coop_id": s["coop_id"], "year": s["year"],
-                          "departures": s["staff_departures"] / s["employees"].clip(lower=1),
-                          "no_manager": (~s["has_manager"]).astype(float)})
+    staff = pd.DataFrame(
+        {
+            "coop_id": s["coop_id"],
+            "year": s["year"],
+            "departures": s["staff_departures"] / s["employees"].clip(lower=1),
+            "no_manager": (~s["has_manager"]).astype(float),
+        }
+    )
     m = big["meetings"]
     deadline = pd.to_datetime((m["fiscal_year"] + 1).astype(str) + "-03-31")
     rat = m[(m["meeting_type"] == "RAT") & (m["held_on"] <= deadline)]
@@ -136,9 +150,15 @@ def test_the_cause_is_learnable_from_the_year_before(big):
     newly = t[t["cause"].notna() & before.isna() & (t["year"] > YEARS[0])][["coop_id", "year", "cause"]]
     newly = newly.assign(year=newly["year"] - 1)
     f = big["financials"]
-    fin = pd.DataFrame({"coop_id": f["coop_id"], "year": f["year"],
-                        "bad": ((f["loans_substandard"] + f["loans_doubtful"] + f["loans_loss"])
-                                / f["loans_outstanding"]).fillna(0.0)})
+    fin = pd.DataFrame(
+        {
+            "coop_id": f["coop_id"],
+            "year": f["year"],
+            "bad": ((f["loans_substandard"] + f["loans_doubtful"] + f["loans_loss"]) / f["loans_outstanding"]).fillna(
+                0.0
+            ),
+        }
+    )
     s = big["staffing"][["coop_id", "year", "has_manager"]]
     x = newly.merge(fin, how="left").merge(s, how="left")
     share_fin_when_bad = (x.loc[x["bad"] > 0.12, "cause"] == "KEUANGAN").mean()
@@ -159,8 +179,9 @@ def test_treatment_at_the_right_clinic_helps_recovery(big):
     cases = big["clinic_cases"]
     rows = []
     for year in range(2017, YEARS[1] - 1):
-        open_then = cases[(cases["opened_on"].dt.year <= year)
-                          & (cases["closed_on"].isna() | (cases["closed_on"].dt.year > year))]
+        open_then = cases[
+            (cases["opened_on"].dt.year <= year) & (cases["closed_on"].isna() | (cases["closed_on"].dt.year > year))
+        ]
         rows.append(open_then[["coop_id", "clinic"]].assign(year=year))
     x = pd.concat(rows).merge(truth.assign(year=truth["year"] - 1), on=["coop_id", "year"])  # cause at t+1
     x = x[x["cause"].notna()]
@@ -183,8 +204,9 @@ def test_dissolution_follows_long_sickness_and_missed_meetings(big):
         t = big[name].merge(gone[["coop_id", "dissolved_year"]], on="coop_id")
         assert (t["year"] < t["dissolved_year"]).all(), name  # no rows from the dissolution year on
     m = big["meetings"]
-    on_time = m[(m["meeting_type"] == "RAT")
-                & (m["held_on"] <= pd.to_datetime((m["fiscal_year"] + 1).astype(str) + "-03-31"))]
+    on_time = m[
+        (m["meeting_type"] == "RAT") & (m["held_on"] <= pd.to_datetime((m["fiscal_year"] + 1).astype(str) + "-03-31"))
+    ]
     held = set(zip(on_time["coop_id"], on_time["fiscal_year"]))
 
     def missed_two(coop_ids, years):

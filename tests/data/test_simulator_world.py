@@ -4,9 +4,8 @@ and tells one consistent story: truth, assessments, records and clinic cases agr
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from data.contract import BULELENG_DISTRICTS, COOP_TYPES, SICK_CATEGORIES
+from klinik.data.contract import BULELENG_DISTRICTS, COOP_TYPES, SICK_CATEGORIES
 
 
 def test_buleleng_registry(world):
@@ -49,8 +48,12 @@ def test_truth_agrees_with_the_assessments(world):
 def test_scores_sit_in_their_category_band(world):
     h = world.health
     assert 0 < h["score"].isna().mean() < 0.15
-    bands = {"SEHAT": (80, 100), "CUKUP_SEHAT": (66, 80), "DALAM_PENGAWASAN": (51, 66),
-             "DALAM_PENGAWASAN_KHUSUS": (0, 51)}
+    bands = {
+        "SEHAT": (80, 100),
+        "CUKUP_SEHAT": (66, 80),
+        "DALAM_PENGAWASAN": (51, 66),
+        "DALAM_PENGAWASAN_KHUSUS": (0, 51),
+    }
     for category, (low, high) in bands.items():
         scores = h.loc[h["category"] == category, "score"].dropna()
         assert len(scores) and scores.ge(low).all() and scores.lt(high if high < 100 else 100.01).all(), category
@@ -90,13 +93,18 @@ def test_sick_records_show_their_cause(world):
     more missed RATs than a healthy year."""
     t = world.truth
     f = world.financials
-    fin = f.assign(bad=(f["loans_substandard"] + f["loans_doubtful"] + f["loans_loss"])
-                   / f["loans_outstanding"].where(f["loans_outstanding"] > 0))
+    fin = f.assign(
+        bad=(f["loans_substandard"] + f["loans_doubtful"] + f["loans_loss"])
+        / f["loans_outstanding"].where(f["loans_outstanding"] > 0)
+    )
     s = world.staffing.assign(turnover=world.staffing["staff_departures"] / world.staffing["employees"].clip(lower=1))
     m = world.meetings
     rat = m[(m["meeting_type"] == "RAT") & (m["held_on"].dt.month <= 3)]
-    x = (t.merge(fin[["coop_id", "year", "bad"]], how="left").merge(s[["coop_id", "year", "turnover"]], how="left")
-         .merge(rat[["coop_id", "fiscal_year"]].rename(columns={"fiscal_year": "year"}).assign(rat=1.0), how="left"))
+    x = (
+        t.merge(fin[["coop_id", "year", "bad"]], how="left")
+        .merge(s[["coop_id", "year", "turnover"]], how="left")
+        .merge(rat[["coop_id", "fiscal_year"]].rename(columns={"fiscal_year": "year"}).assign(rat=1.0), how="left")
+    )
     x["rat"] = x["rat"].fillna(0.0)
     x["cause"] = x["cause"].fillna("HEALTHY")
     means = x.groupby("cause")[["bad", "turnover", "rat"]].mean()

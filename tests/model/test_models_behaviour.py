@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.contract import BULELENG_DISTRICTS
+from klinik.data.contract import BULELENG_DISTRICTS
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def risk_model(trained_registry):
-    from models.persist import load_model
+    from klinik.models.persist import load_model
 
     name = trained_registry.settings.risk_model_name
     return load_model(f"models:/{name}@champion", tracking_uri=trained_registry.tracking_uri, n_jobs=1)
@@ -24,7 +24,7 @@ def risk_model(trained_registry):
 @pytest.fixture(scope="module")
 def healthy_now(world, risk_model) -> pd.DataFrame:
     """Features of the cooperatives not sick in the last year: the ones the risk model scores."""
-    from features.build import build_features
+    from klinik.features.build import build_features
 
     feats = build_features(world)
     last = feats[(feats["year"] == feats["year"].max()) & (feats["health_category_rank"] <= 1)]
@@ -36,11 +36,14 @@ def _risk(model, X: pd.DataFrame) -> np.ndarray:
     return model.predict_proba(X)[:, 1]
 
 
-@pytest.mark.parametrize("feature, values", [
-    ("bad_loan_ratio", [0.0, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0]),
-    ("risky_loan_ratio", [0.0, 5.0, 10.0, 25.0, 50.0, 90.0]),
-    ("rat_missed_years", [0.0, 1.0, 2.0, 3.0, 5.0]),
-])
+@pytest.mark.parametrize(
+    "feature, values",
+    [
+        ("bad_loan_ratio", [0.0, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0]),
+        ("risky_loan_ratio", [0.0, 5.0, 10.0, 25.0, 50.0, 90.0]),
+        ("rat_missed_years", [0.0, 1.0, 2.0, 3.0, 5.0]),
+    ],
+)
 def test_direction_more_trouble_never_lowers_the_risk(risk_model, healthy_now, feature, values):
     previous = None
     for v in values:
@@ -72,18 +75,39 @@ def test_minimum_function_an_obviously_broken_cooperative_is_flagged(risk_model,
     computed health score and an office score at the bottom of CUKUP_SEHAT."""
     typical = healthy_now.iloc[[int(np.argsort(_risk(risk_model, healthy_now))[len(healthy_now) // 2])]]
     broken = typical.assign(
-        bad_loan_ratio=45.0, risky_loan_ratio=70.0, bad_loan_ratio_chg1=25.0, risky_loan_ratio_chg1=30.0,
-        return_on_assets=-12.0, net_loss=1.0, negative_equity=0.0, equity_to_assets=4.0, equity_to_assets_chg3=-20.0,
-        equity_to_risky_loans=10.0, opex_to_gross_shu=140.0, operational_self_sufficiency=60.0,
-        health_score=66.5, health_category_rank=1.0, official_score=30.0, official_score_chg1=-30.0,
-        official_category_rank=3.0, reserve_to_bad_loans=2.0, rat_held=0.0, rat_missed_years=3.0,
-        has_manager=0.0, certified_share=0.0, trained_share=0.0, staff_departure_rate=60.0,
+        bad_loan_ratio=45.0,
+        risky_loan_ratio=70.0,
+        bad_loan_ratio_chg1=25.0,
+        risky_loan_ratio_chg1=30.0,
+        return_on_assets=-12.0,
+        net_loss=1.0,
+        negative_equity=0.0,
+        equity_to_assets=4.0,
+        equity_to_assets_chg3=-20.0,
+        equity_to_risky_loans=10.0,
+        opex_to_gross_shu=140.0,
+        operational_self_sufficiency=60.0,
+        health_score=66.5,
+        health_category_rank=1.0,
+        official_score=30.0,
+        official_score_chg1=-30.0,
+        official_category_rank=3.0,
+        reserve_to_bad_loans=2.0,
+        rat_held=0.0,
+        rat_missed_years=3.0,
+        has_manager=0.0,
+        certified_share=0.0,
+        trained_share=0.0,
+        staff_departure_rate=60.0,
     )
     # the warning-sign shares those records give (features/build.py WARNING_SIGNS): finance 3 of 4 (category,
     # loss, bad loans rising), people 3 of 4 (no manager, staff leaving, nobody trained), governance at least
     # 2 of 4 (no RAT, three years without one)
-    broken = broken.assign(weakness_keuangan=75.0, weakness_sdm=75.0,
-                           weakness_kelembagaan=np.maximum(typical["weakness_kelembagaan"].to_numpy(), 50.0))
+    broken = broken.assign(
+        weakness_keuangan=75.0,
+        weakness_sdm=75.0,
+        weakness_kelembagaan=np.maximum(typical["weakness_kelembagaan"].to_numpy(), 50.0),
+    )
     p_broken = _risk(risk_model, broken)[0]
     scored = _risk(risk_model, healthy_now)
     assert p_broken > 5 * _risk(risk_model, typical)[0]

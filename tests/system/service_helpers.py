@@ -29,14 +29,26 @@ def free_port() -> int:
 def klinik_env(tracking_uri: str, tmp: Path, **extra: str) -> dict[str, str]:
     """The environment of a `klinik` process: this store, a work folder and BentoML home under ``tmp``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KLINIK_", "MLFLOW_", "BENTOML_"))}
-    env.update({"MLFLOW_TRACKING_URI": tracking_uri, "KLINIK_WORK_DIR": str(tmp / "work"),
-                "BENTOML_HOME": str(tmp / "bentoml"), "BENTOML_DO_NOT_TRACK": "True", **extra})
+    env.update(
+        {
+            "MLFLOW_TRACKING_URI": tracking_uri,
+            "KLINIK_WORK_DIR": str(tmp / "work"),
+            "BENTOML_HOME": str(tmp / "bentoml"),
+            "BENTOML_DO_NOT_TRACK": "True",
+            **extra,
+        }
+    )
     return env
 
 
 def klinik(args: list[str], registry, tmp: Path, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([KLINIK, *args], env=klinik_env(registry.tracking_uri, tmp, **extra),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [KLINIK, *args],
+        env=klinik_env(registry.tracking_uri, tmp, **extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @dataclass
@@ -65,8 +77,12 @@ def running_server(registry, tmp: Path, timeout: float = 150, **extra: str):
     env = klinik_env(registry.tracking_uri, tmp, **extra)
     log = tmp / "serve.log"
     with open(log, "wb") as handle:
-        proc = subprocess.Popen([KLINIK, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                                stdout=handle, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [KLINIK, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + timeout
         while True:

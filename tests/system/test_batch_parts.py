@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from serving.batch import recover, swap_into_place
-from serving.scoring import parse_model_version
+from klinik.serving.batch import recover, swap_into_place
+from klinik.serving.scoring import parse_model_version
 
 
 def test_model_version_syntax():
@@ -57,9 +57,9 @@ def handmade_result():
     import numpy as np
     import pandas as pd
 
+    from klinik.models.policy import decide, outreach_rank
+    from klinik.serving.scoring import EVIDENCE_COLUMNS, ScoreResult
     from klinik.settings import get_settings
-    from models.policy import decide, outreach_rank
-    from serving.scoring import EVIDENCE_COLUMNS, ScoreResult
 
     s = get_settings()
     ids = [f"K{i:02d}" for i in range(8)]
@@ -70,32 +70,78 @@ def handmade_result():
     years_sick = [0, 0, 0, 0, 1, 1, 3, 2]
     action = decide(status, p_sick, p_rec, clinic, [0] * 8, years_sick, s, capacity=2, tie_break=ids)
     rank = outreach_rank(status, p_sick, p_rec, action, tie_break=ids)
-    scores = pd.DataFrame({"coop_id": ids, "as_of_year": 2024, "status": status, "p_sick_next": p_sick,
-                           "p_recover": p_rec, "clinic": clinic, "reasons": "pinjaman bermasalah 30% (50%)",
-                           "action": action, "rank": rank, "model_version": "koperasi-risk/1,koperasi-recovery/1"})
+    scores = pd.DataFrame(
+        {
+            "coop_id": ids,
+            "as_of_year": 2024,
+            "status": status,
+            "p_sick_next": p_sick,
+            "p_recover": p_rec,
+            "clinic": clinic,
+            "reasons": "pinjaman bermasalah 30% (50%)",
+            "action": action,
+            "rank": rank,
+            "model_version": "koperasi-risk/1,koperasi-recovery/1",
+        }
+    )
     scores = scores.sort_values("rank").reset_index(drop=True)
-    evidence = pd.DataFrame({"coop_id": scores["coop_id"], "name": "Koperasi " + scores["coop_id"],
-                             "district": "Seririt", "coop_type": "KSP", "health_year": pd.NA, "health_category": None,
-                             "health_score": np.nan, "score_trend": "", "score_change": np.nan,
-                             "years_sick": scores["coop_id"].map(dict(zip(ids, years_sick))).astype(float),
-                             "rat_missed_years": 0.0, "reasons_en": "bad loans 30% (50%)"})
-    reasons = pd.DataFrame({"coop_id": ids, "position": 1, "feature": "bad_loan_ratio", "value": 30.0,
-                            "contribution": 0.5, "group": "KEUANGAN", "share": 0.5,
-                            "text_id": "pinjaman bermasalah 30%", "text_en": "bad loans at 30%"})
+    evidence = pd.DataFrame(
+        {
+            "coop_id": scores["coop_id"],
+            "name": "Koperasi " + scores["coop_id"],
+            "district": "Seririt",
+            "coop_type": "KSP",
+            "health_year": pd.NA,
+            "health_category": None,
+            "health_score": np.nan,
+            "score_trend": "",
+            "score_change": np.nan,
+            "years_sick": scores["coop_id"].map(dict(zip(ids, years_sick))).astype(float),
+            "rat_missed_years": 0.0,
+            "reasons_en": "bad loans 30% (50%)",
+        }
+    )
+    reasons = pd.DataFrame(
+        {
+            "coop_id": ids,
+            "position": 1,
+            "feature": "bad_loan_ratio",
+            "value": 30.0,
+            "contribution": 0.5,
+            "group": "KEUANGAN",
+            "share": 0.5,
+            "text_id": "pinjaman bermasalah 30%",
+            "text_en": "bad loans at 30%",
+        }
+    )
     assert tuple(evidence.columns) == EVIDENCE_COLUMNS
-    return ScoreResult(scores=scores, reasons=reasons, evidence=evidence, capacity=2, as_of_year=2024,
-                       model_version="koperasi-risk/1,koperasi-recovery/1"), s
+    return ScoreResult(
+        scores=scores,
+        reasons=reasons,
+        evidence=evidence,
+        capacity=2,
+        as_of_year=2024,
+        model_version="koperasi-risk/1,koperasi-recovery/1",
+    ), s
 
 
 def test_writers_on_a_handmade_result(handmade_result, tmp_path):
     from openpyxl import load_workbook
 
-    from serving.excel import write_workbook
-    from serving.report import render
+    from klinik.serving.excel import write_workbook
+    from klinik.serving.report import render
 
     result, settings = handmade_result
-    assert list(result.scores["action"]) == ["JANGKAU", "JANGKAU", "PANTAU", "PANTAU", "BINA", "BINA",
-                                             "PANTAU_KETAT", "PERTIMBANGKAN_PEMBUBARAN"]
+    assert list(result.scores["action"]) == [
+        "JANGKAU",
+        "JANGKAU",
+        "PANTAU",
+        "PANTAU",
+        "BINA",
+        "BINA",
+        "PANTAU_KETAT",
+        "PERTIMBANGKAN_PEMBUBARAN",
+    ]
     write_workbook(tmp_path / "x.xlsx", result, settings)
     wb = load_workbook(tmp_path / "x.xlsx")
     jangkau = wb["Jangkau"]
@@ -129,12 +175,14 @@ def _fail_to_write(path, text):
 
 
 def test_a_writer_beside_the_job_writes_its_file_and_reports_its_failure(tmp_path):
-    from serving.batch import _Beside
+    from klinik.serving.batch import _Beside
 
     _Beside("note", _write_text, tmp_path / "note.txt", "hello").wait()
     assert (tmp_path / "note.txt").read_text() == "hello"
     failing = _Beside("workbook", _fail_to_write, tmp_path / "x.xlsx", "disk full")
-    with pytest.raises(RuntimeError, match=r"writing the workbook failed:(.|\n)*ValueError: cannot write x.xlsx: disk full"):
+    with pytest.raises(
+        RuntimeError, match=r"writing the workbook failed:(.|\n)*ValueError: cannot write x.xlsx: disk full"
+    ):
         failing.wait()
     assert not (tmp_path / "x.xlsx").exists()
 
@@ -146,7 +194,7 @@ def test_a_list_with_nobody_on_it_is_an_empty_sheet(handmade_result, tmp_path):
 
     from openpyxl import load_workbook
 
-    from serving.excel import list_frames, write_workbook
+    from klinik.serving.excel import list_frames, write_workbook
 
     result, settings = handmade_result
     scores = result.scores.assign(action=result.scores["action"].replace({"PANTAU_KETAT": "BINA"}))

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.contract import ACTIONS_HEALTHY, ACTIONS_SICK, CLINICS, SCORE_COLUMNS, STATUSES
-from models.policy import outreach_capacity
+from klinik.data.contract import ACTIONS_HEALTHY, ACTIONS_SICK, CLINICS, SCORE_COLUMNS, STATUSES
+from klinik.models.policy import outreach_capacity
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ def store(trained_registry):
 
 
 def score(data: Path, out: Path, as_of: int = AS_OF, **kw) -> int:
-    from serving.batch import run_score
+    from klinik.serving.batch import run_score
 
     return run_score(data, as_of, out, quiet=True, **kw)
 
@@ -64,8 +64,8 @@ def scores(run) -> pd.DataFrame:
 
 
 def test_scores_follow_the_contract(run, scores, world, store):
-    from features.build import registered_coop_years
-    from features.labels import make_labels
+    from klinik.features.build import registered_coop_years
+    from klinik.features.labels import make_labels
 
     assert tuple(scores.columns) == SCORE_COLUMNS
     expected = set(registered_coop_years(world, [AS_OF])["coop_id"])
@@ -98,15 +98,22 @@ def test_scores_follow_the_contract(run, scores, world, store):
 
     client = MlflowClient(tracking_uri=store.tracking_uri)
     s = store.settings
-    champions = [f"{n}/{client.get_model_version_by_alias(n, 'champion').version}"
-                 for n in (s.risk_model_name, s.recovery_model_name)]
+    champions = [
+        f"{n}/{client.get_model_version_by_alias(n, 'champion').version}"
+        for n in (s.risk_model_name, s.recovery_model_name)
+    ]
     assert set(scores["model_version"]) == {",".join(champions)}
     # the parquet holds the same table, typed
     parquet = pd.read_parquet(run / "scores.parquet")
     assert tuple(parquet.columns) == SCORE_COLUMNS
     assert parquet["rank"].dtype == np.int64 and parquet["p_sick_next"].dtype == np.float64
-    pd.testing.assert_frame_equal(parquet.astype({"coop_id": object}), scores.astype({"coop_id": object}),
-                                  check_dtype=False, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        parquet.astype({"coop_id": object}),
+        scores.astype({"coop_id": object}),
+        check_dtype=False,
+        check_exact=False,
+        rtol=1e-12,
+    )
 
 
 def test_workbook_lists(run, scores, store):
@@ -117,29 +124,41 @@ def test_workbook_lists(run, scores, store):
     assert wb.sheetnames == ["Petunjuk", "Jangkau", "Bina", "Pantau Ketat", "Pertimbangan Pembubaran"]
     guide = " ".join(str(c.value) for row in wb["Petunjuk"].iter_rows() for c in row if c.value is not None)
     assert "bukan keputusan" in guide and "not decisions" in guide
-    for sheet, action in (("Jangkau", "JANGKAU"), ("Bina", "BINA"), ("Pantau Ketat", "PANTAU_KETAT"),
-                          ("Pertimbangan Pembubaran", "PERTIMBANGKAN_PEMBUBARAN")):
+    for sheet, action in (
+        ("Jangkau", "JANGKAU"),
+        ("Bina", "BINA"),
+        ("Pantau Ketat", "PANTAU_KETAT"),
+        ("Pertimbangan Pembubaran", "PERTIMBANGKAN_PEMBUBARAN"),
+    ):
         ws = wb[sheet]
         assert ws.freeze_panes == "A2"
         header = [c.value for c in ws[1]]
-        assert {"ID koperasi", "Nama koperasi", "Kecamatan", "Klinik", "Alasan utama",
-                "Keputusan petugas"} <= set(header)
+        assert {"ID koperasi", "Nama koperasi", "Kecamatan", "Klinik", "Alasan utama", "Keputusan petugas"} <= set(
+            header
+        )
         body = pd.DataFrame(list(ws.iter_rows(min_row=2, values_only=True)), columns=header)
         want = scores.loc[scores["action"] == action]
         assert sorted(body["ID koperasi"].dropna()) == sorted(want["coop_id"]), sheet
-        assert all(ws.column_dimensions[get_column_letter(j)].width >= min(len(h), 60)  # headers fit
-                   for j, h in enumerate(header, start=1))
+        assert all(
+            ws.column_dimensions[get_column_letter(j)].width >= min(len(h), 60)  # headers fit
+            for j, h in enumerate(header, start=1)
+        )
         for name in ("Peluang sakit tahun depan", "Peluang pulih (2 tahun)"):
             if name in header and ws.max_row > 1:
                 cell = ws.cell(row=2, column=header.index(name) + 1)
                 assert cell.number_format == "0.0%" and 0 <= cell.value <= 1
-    jangkau = pd.DataFrame(list(wb["Jangkau"].iter_rows(min_row=2, values_only=True)),
-                           columns=[c.value for c in wb["Jangkau"][1]])
+    jangkau = pd.DataFrame(
+        list(wb["Jangkau"].iter_rows(min_row=2, values_only=True)), columns=[c.value for c in wb["Jangkau"][1]]
+    )
     assert list(jangkau["Urutan"]) == sorted(jangkau["Urutan"]) and jangkau["Urutan"].iloc[0] == 1
     assert len(jangkau) <= outreach_capacity(len(scores), store.settings)
     closure_header = [c.value for c in wb["Pertimbangan Pembubaran"][1]]
-    assert {"Lama sakit (tahun)", "Tahun tanpa RAT berturut-turut", "Peluang pulih (2 tahun)",
-            "Tren skor kesehatan (3 tahun)"} <= set(closure_header)
+    assert {
+        "Lama sakit (tahun)",
+        "Tahun tanpa RAT berturut-turut",
+        "Peluang pulih (2 tahun)",
+        "Tren skor kesehatan (3 tahun)",
+    } <= set(closure_header)
 
 
 class _Page(HTMLParser):
@@ -174,7 +193,7 @@ def test_report_is_one_self_contained_page(run):
 
 
 def test_manifest_is_the_audit_record(run, scores, world_dir, store):
-    from serving.batch import hash_inputs
+    from klinik.serving.batch import hash_inputs
 
     m = json.loads((run / "manifest.json").read_text())
     s = store.settings
@@ -187,8 +206,13 @@ def test_manifest_is_the_audit_record(run, scores, world_dir, store):
     assert m["counts"]["by_action"] == scores["action"].value_counts().sort_index().to_dict()
     assert m["counts"]["by_status"] == scores["status"].value_counts().sort_index().to_dict()
     assert m["counts"]["by_clinic"] == scores["clinic"].value_counts().sort_index().to_dict()
-    assert m["arguments"] == {"data": str(world_dir), "as_of": AS_OF, "out": str(run), "model_version": None,
-                              "quiet": True}
+    assert m["arguments"] == {
+        "data": str(world_dir),
+        "as_of": AS_OF,
+        "out": str(run),
+        "model_version": None,
+        "quiet": True,
+    }
     assert m["started_at"] <= m["finished_at"]
     assert m["settings"]["jangkau_threshold"] == s.jangkau_threshold and "api_key" not in m["settings"]
     for entry in m["outputs"]:
@@ -237,14 +261,16 @@ def test_a_named_version(world_dir, tmp_path, store):
 
     client = MlflowClient(tracking_uri=store.tracking_uri)
     s = store.settings
-    risk, recovery = (client.get_model_version_by_alias(n, "champion").version
-                      for n in (s.risk_model_name, s.recovery_model_name))
+    risk, recovery = (
+        client.get_model_version_by_alias(n, "champion").version for n in (s.risk_model_name, s.recovery_model_name)
+    )
     out = tmp_path / "named"
     assert score(world_dir, out, model_version=f"risk={risk},recovery={recovery}") == 0
     m = json.loads((out / "manifest.json").read_text())
     assert (m["models"]["risk"]["version"], m["models"]["recovery"]["version"]) == (str(risk), str(recovery))
     assert set(pd.read_csv(out / "scores.csv")["model_version"]) == {
-        f"{s.risk_model_name}/{risk},{s.recovery_model_name}/{recovery}"}
+        f"{s.risk_model_name}/{risk},{s.recovery_model_name}/{recovery}"
+    }
 
 
 def test_killed_run_leaves_the_old_output_whole(run, world_dir, store, tmp_path):
@@ -252,8 +278,12 @@ def test_killed_run_leaves_the_old_output_whole(run, world_dir, store, tmp_path)
     shutil.copytree(run, out)
     before = files_digest(out)
     env = {**os.environ, "MLFLOW_TRACKING_URI": store.tracking_uri}
-    proc = subprocess.Popen([KLINIK, "score", "--data", str(world_dir), "--as-of", str(AS_OF), "--out", str(out),
-                             "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [KLINIK, "score", "--data", str(world_dir), "--as-of", str(AS_OF), "--out", str(out), "--quiet"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 120
     try:
         while not list(tmp_path.glob(".scores.tmp-*")):
@@ -287,10 +317,10 @@ def test_last_years_predictions_are_judged(run, world_dir, store):
 def test_sick_cooperatives_go_to_the_clinic_training_judges(scores, world, store):
     # the batch job builds features of the years before each sick spell for the sick cooperatives only; the
     # clinic must be the one training's routing computes from the full feature table (the figure it reports)
-    from features.build import build_features
-    from features.catalog import feature_groups
-    from models.explain import contributions, main_cause, spell_contributions
-    from serving.scoring import load_models
+    from klinik.features.build import build_features
+    from klinik.features.catalog import feature_groups
+    from klinik.models.explain import contributions, main_cause, spell_contributions
+    from klinik.serving.scoring import load_models
 
     models = load_models(store.settings)
     columns = list(models.risk.feature_names_in_)

@@ -16,8 +16,13 @@ def test_demo_simulates_trains_scores_and_shows_the_outreach_list(tmp_path):
     env = {**os.environ, "KLINIK_WORK_DIR": str(work)}
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("MLFLOW_REGISTRY_URI", None)
-    run = subprocess.run([sys.executable, "-m", "klinik.cli", "demo", "--out", str(tmp_path / "demo")],
-                         env=env, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "klinik.cli", "demo", "--out", str(tmp_path / "demo")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     out = run.stdout
     assert "Top 10 of the outreach list for 2024" in out and " JANGKAU (reach out now" in out

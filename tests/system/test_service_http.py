@@ -19,9 +19,9 @@ import bentoml
 import httpx
 import pandas as pd
 import pytest
-
-from serving.service_io import payload_from_dataset
 from service_helpers import API_KEY, AS_OF, MAX_BODY, MAX_COOPS, klinik, running_server
+
+from klinik.serving.service_io import payload_from_dataset
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -32,8 +32,9 @@ def batch(trained_registry, world_dir, tmp_path_factory):
     """The real batch job's output for the world: what /lookup reads, and what /score must agree with."""
     tmp = tmp_path_factory.mktemp("batch")
     out = tmp / "scores"
-    done = klinik(["score", "--data", str(world_dir), "--as-of", str(AS_OF), "--out", str(out), "--quiet"],
-                  trained_registry, tmp)
+    done = klinik(
+        ["score", "--data", str(world_dir), "--as-of", str(AS_OF), "--out", str(out), "--quiet"], trained_registry, tmp
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return out / "scores.parquet"
 
@@ -41,8 +42,14 @@ def batch(trained_registry, world_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(trained_registry, batch, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve")
-    with running_server(trained_registry, tmp, KLINIK_API_KEY=API_KEY, KLINIK_MAX_COOPS_PER_REQUEST=str(MAX_COOPS),
-                        KLINIK_MAX_BODY_BYTES=str(MAX_BODY), KLINIK_LOOKUP_SCORES_PATH=str(batch)) as srv:
+    with running_server(
+        trained_registry,
+        tmp,
+        KLINIK_API_KEY=API_KEY,
+        KLINIK_MAX_COOPS_PER_REQUEST=str(MAX_COOPS),
+        KLINIK_MAX_BODY_BYTES=str(MAX_BODY),
+        KLINIK_LOOKUP_SCORES_PATH=str(batch),
+    ) as srv:
         yield srv
 
 
@@ -62,8 +69,11 @@ def one_coop(world) -> dict:
 
 
 def post(http: httpx.Client, route: str, body) -> httpx.Response:
-    return http.post(route, content=body if isinstance(body, (str, bytes)) else json.dumps(body),
-                     headers={"Content-Type": "application/json"})
+    return http.post(
+        route,
+        content=body if isinstance(body, (str, bytes)) else json.dumps(body),
+        headers={"Content-Type": "application/json"},
+    )
 
 
 def problems(resp: httpx.Response) -> dict[str, str]:
@@ -130,8 +140,12 @@ def test_concurrent_requests_each_get_their_own_answer(server, world, batch):
     bodies.insert(5, json.dumps({"cooperatives": [broken], "as_of_year": AS_OF}))
 
     def send(body: str) -> httpx.Response:
-        return httpx.post(f"{server.url}/score", content=body, timeout=120,
-                          headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
+        return httpx.post(
+            f"{server.url}/score",
+            content=body,
+            timeout=120,
+            headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
+        )
 
     with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
         answers = list(pool.map(send, bodies))
@@ -155,7 +169,7 @@ def test_rank_returns_the_outreach_order_within_capacity(http, world):
     assert ranks == list(range(1, len(ranks) + 1))
     assert len(body["outreach"]) <= 3 and body["capacity"] == 3
     jangkau = [r["coop_id"] for r in body["scores"] if r["action"] == "JANGKAU"]
-    assert body["outreach"] == jangkau == [r["coop_id"] for r in body["scores"][:len(jangkau)]]
+    assert body["outreach"] == jangkau == [r["coop_id"] for r in body["scores"][: len(jangkau)]]
     healthy = [r for r in body["scores"] if r["status"] != "SAKIT_NOW"]
     assert [r["p_sick_next"] for r in healthy] == sorted((r["p_sick_next"] for r in healthy), reverse=True)
 
@@ -188,17 +202,20 @@ def _set(body: dict, path: str, value) -> dict:
     return out
 
 
-@pytest.mark.parametrize("path, value, where, says", [
-    ("cooperatives.0.financials.0.cash", "banyak", "cooperatives.0.financials.0.cash", "number"),
-    ("cooperatives.0.staffing.0.members", ..., "cooperatives.0.staffing.0.members", "required"),
-    ("cooperatives.0.cooperative.coop_type", "KOPERASI_X", "cooperatives.0.cooperative.coop_type", "KSP"),
-    ("cooperatives.0.staffing.0.employees", -3, "cooperatives.0.staffing.0.employees", ""),
-    ("cooperatives.0.financials.0.cahs", 5.0, "cooperatives.0.financials.0.cahs", "Extra"),
-    ("cooperatives.0.financials.0.coop_id", "OTHER", "cooperatives.0.financials.0.coop_id", "own"),
-    ("cooperatives.0.staffing.0.has_manager", "mungkin", "cooperatives.0.staffing.0.has_manager", "boolean"),
-    ("as_of_year", dt.date.today().year + 1, "as_of_year", "future"),
-    ("cooperatives", [], "cooperatives", "at least 1"),
-])
+@pytest.mark.parametrize(
+    "path, value, where, says",
+    [
+        ("cooperatives.0.financials.0.cash", "banyak", "cooperatives.0.financials.0.cash", "number"),
+        ("cooperatives.0.staffing.0.members", ..., "cooperatives.0.staffing.0.members", "required"),
+        ("cooperatives.0.cooperative.coop_type", "KOPERASI_X", "cooperatives.0.cooperative.coop_type", "KSP"),
+        ("cooperatives.0.staffing.0.employees", -3, "cooperatives.0.staffing.0.employees", ""),
+        ("cooperatives.0.financials.0.cahs", 5.0, "cooperatives.0.financials.0.cahs", "Extra"),
+        ("cooperatives.0.financials.0.coop_id", "OTHER", "cooperatives.0.financials.0.coop_id", "own"),
+        ("cooperatives.0.staffing.0.has_manager", "mungkin", "cooperatives.0.staffing.0.has_manager", "boolean"),
+        ("as_of_year", dt.date.today().year + 1, "as_of_year", "future"),
+        ("cooperatives", [], "cooperatives", "at least 1"),
+    ],
+)
 def test_bad_field_is_a_400_naming_the_field(http, one_coop, path, value, where, says):
     found = problems(post(http, "/score", _set({"cooperatives": [one_coop]}, path, value)))
     assert where in found, found
@@ -216,8 +233,7 @@ def test_nan_and_infinity_are_refused(http, one_coop):
 
 def test_contradictory_totals_are_a_400(http, one_coop):
     fin = one_coop["financials"][0]
-    body = _set({"cooperatives": [one_coop]}, "cooperatives.0.financials.0.total_assets",
-                fin["total_assets"] * 3 + 1e9)
+    body = _set({"cooperatives": [one_coop]}, "cooperatives.0.financials.0.total_assets", fin["total_assets"] * 3 + 1e9)
     found = problems(post(http, "/score", body))
     assert any(k.startswith("cooperatives.0.financials.0") for k in found), found
 
@@ -262,8 +278,12 @@ def test_a_body_too_large_is_413_with_and_without_content_length(http, server):
         for _ in range(MAX_BODY // 65536 + 2):
             yield b" " * 65536
 
-    resp = httpx.post(f"{server.url}/score", content=chunks(), timeout=60,
-                      headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
+    resp = httpx.post(
+        f"{server.url}/score",
+        content=chunks(),
+        timeout=60,
+        headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
+    )
     assert resp.status_code == 413
 
 
@@ -271,8 +291,12 @@ def test_the_api_key_is_required_on_our_routes_and_probes_stay_open(server, one_
     body = json.dumps({"cooperatives": [one_coop]})
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": API_KEY}):
         for route in ("/score", "/rank", "/lookup", "/model"):
-            resp = httpx.post(f"{server.url}{route}", content=body, timeout=30,
-                              headers={"Content-Type": "application/json", **headers})
+            resp = httpx.post(
+                f"{server.url}{route}",
+                content=body,
+                timeout=30,
+                headers={"Content-Type": "application/json", **headers},
+            )
             assert resp.status_code == 401, (route, headers, resp.status_code)
             assert resp.headers["www-authenticate"] == "Bearer"
     for probe in ("/livez", "/readyz", "/docs.json"):
@@ -303,8 +327,10 @@ def test_model_says_which_versions_are_served_and_how_good_they_are(http, traine
     for resp in (http.get("/model"), post(http, "/model", {})):
         assert resp.status_code == 200, resp.text[:1000]
         models = resp.json()["models"]
-        for task, name in (("risk", trained_registry.settings.risk_model_name),
-                           ("recovery", trained_registry.settings.recovery_model_name)):
+        for task, name in (
+            ("risk", trained_registry.settings.risk_model_name),
+            ("recovery", trained_registry.settings.recovery_model_name),
+        ):
             champion = client.get_model_version_by_alias(name, "champion")
             info = models[task]
             assert info["name"] == name and info["version"] == str(champion.version)
@@ -316,12 +342,14 @@ def test_model_says_which_versions_are_served_and_how_good_they_are(http, traine
 def test_bentoml_build_makes_a_self_contained_bento(server, trained_registry):
     """Built from the store `klinik serve` filled: the champions pinned by tag, our code, not training."""
     bentoml_cli = str(Path(sys.executable).with_name("bentoml"))
-    built = subprocess.run([bentoml_cli, "build", "--output", "tag"], env=server.env, cwd=REPO,
-                           capture_output=True, text=True, timeout=300)
+    built = subprocess.run(
+        [bentoml_cli, "build", "--output", "tag"], env=server.env, cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert built.returncode == 0, (built.stdout + built.stderr)[-3000:]
     tag = built.stdout.strip().splitlines()[-1].removeprefix("__tag__:")
-    shown = subprocess.run([bentoml_cli, "get", tag, "-o", "json"], env=server.env, capture_output=True,
-                           text=True, timeout=120)
+    shown = subprocess.run(
+        [bentoml_cli, "get", tag, "-o", "json"], env=server.env, capture_output=True, text=True, timeout=120
+    )
     assert shown.returncode == 0, shown.stderr[-2000:]
     (service,) = json.loads(shown.stdout)["services"]
     pinned = {m["tag"].split(":")[0]: m["tag"] for m in service["models"]}

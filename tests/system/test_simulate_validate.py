@@ -7,20 +7,22 @@ import subprocess
 import sys
 from pathlib import Path
 
-from data.simulator import inject_defects, simulate
+from klinik.data.simulator import inject_defects, simulate
 
 COOPS, FIRST, LAST, SEED = 60, 2018, 2023, 3
 KLINIK = [str(Path(sys.executable).with_name("klinik"))]  # the console script installed in the venv
 
 
 def _klinik(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*KLINIK, *args], capture_output=True, text=True, timeout=300,
-                          cwd=Path(__file__).resolve().parents[2])
+    return subprocess.run(
+        [*KLINIK, *args], capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[2]
+    )
 
 
 def _simulate(out: Path, *extra: str) -> None:
-    done = _klinik("simulate", "--out", str(out), "--coops", str(COOPS), "--years", f"{FIRST}-{LAST}",
-                   "--seed", str(SEED), *extra)
+    done = _klinik(
+        "simulate", "--out", str(out), "--coops", str(COOPS), "--years", f"{FIRST}-{LAST}", "--seed", str(SEED), *extra
+    )
     assert done.returncode == 0, done.stderr
     assert f"wrote {COOPS} cooperatives" in done.stdout
 
@@ -40,8 +42,9 @@ def _names(report: list[str], defect: dict) -> bool:
         place = line.strip().split(": ", 1)[0]  # "financials.csv row 12, column cash"
         if not place.startswith(file):
             continue
-        rows_ok = (" row " not in place) if defect["row"] is None else any(
-            f" row {r}," in place for r in defect["rows"])
+        rows_ok = (
+            (" row " not in place) if defect["row"] is None else any(f" row {r}," in place for r in defect["rows"])
+        )
         column = place.split("column ", 1)[-1] if "column " in place else ""
         if rows_ok and any(c in column.split(", ") for c in defect["columns"]):
             return True

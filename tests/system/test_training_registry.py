@@ -32,16 +32,36 @@ def test_both_models_registered_with_aliases_tags_and_a_logged_run(trained_regis
         assert str(champion.version) == str(challenger.version) == s["version"] == "1"
         assert s["promoted"] and s["decision"] == "no champion yet"
         tags = champion.tags
-        for key in ("holdout_roc_auc", "holdout_ece", "training_seconds", "features", "data_hash",
-                    "promotion_decision", "holdout_year", "train_years"):
+        for key in (
+            "holdout_roc_auc",
+            "holdout_ece",
+            "training_seconds",
+            "features",
+            "data_hash",
+            "promotion_decision",
+            "holdout_year",
+            "train_years",
+        ):
             assert tags.get(key), key
         assert float(tags["holdout_roc_auc"]) == pytest.approx(s["metrics"]["roc_auc"], rel=1e-5)
 
         run = client.get_run(s["run_id"])
         m = run.data.metrics
-        for key in ("roc_auc", "pr_auc", "brier", "log_loss", "ece", "precision_at_k", "recall_at_k",
-                    "baseline_logistic_roc_auc", "baseline_persistence_roc_auc", "baseline_office_score_roc_auc",
-                    "truth_roc_auc", "gap_to_truth_roc_auc", "backtest_model_roc_auc"):
+        for key in (
+            "roc_auc",
+            "pr_auc",
+            "brier",
+            "log_loss",
+            "ece",
+            "precision_at_k",
+            "recall_at_k",
+            "baseline_logistic_roc_auc",
+            "baseline_persistence_roc_auc",
+            "baseline_office_score_roc_auc",
+            "truth_roc_auc",
+            "gap_to_truth_roc_auc",
+            "backtest_model_roc_auc",
+        ):
             assert key in m and math.isfinite(m[key]), key
         assert m["gap_to_truth_roc_auc"] == pytest.approx(m["truth_roc_auc"] - m["roc_auc"])
         backtest = client.get_metric_history(s["run_id"], "backtest_model_roc_auc")
@@ -77,13 +97,13 @@ def test_the_logged_model_loads_safely_and_pyfunc_gives_probabilities(trained_re
     import mlflow.pyfunc
     from mlflow.models import Model
 
-    from features.build import build_features
-    from models.persist import SKOPS_TRUSTED_TYPES, load_model, mlflow_store
+    from klinik.features.build import build_features
+    from klinik.models.persist import SKOPS_TRUSTED_TYPES, load_model, mlflow_store
 
     uri = trained_registry.tracking_uri
     feats = build_features(world)
     rows = feats[feats["year"] == 2024].head(40)
-    for task, name in _names(trained_registry.settings).items():
+    for _task, name in _names(trained_registry.settings).items():
         model = load_model(f"models:/{name}@champion", tracking_uri=uri, n_jobs=1)
         X = rows[list(model.feature_names_in_)]
         p = model.predict_proba(X)[:, 1]
@@ -111,8 +131,9 @@ def _copy_store(trained_registry, tmp_path):
     db = tmp_path / "mlflow.db"
     shutil.copy(trained_registry.work_dir / "mlflow.db", db)
     uri = f"sqlite:///{db}"
-    return get_settings(work_dir=tmp_path, tracking_uri=uri, train_folds=trained_registry.settings.train_folds,
-                        train_threads=1)
+    return get_settings(
+        work_dir=tmp_path, tracking_uri=uri, train_folds=trained_registry.settings.train_folds, train_threads=1
+    )
 
 
 def _damage_labels(src, dst, last_clean_year: int, seed: int = 0):
@@ -130,7 +151,7 @@ def _damage_labels(src, dst, last_clean_year: int, seed: int = 0):
 
 
 def test_same_data_same_metrics_and_a_worse_challenger_is_not_promoted(trained_registry, tmp_path):
-    from training.train import train_all
+    from klinik.training.train import train_all
 
     settings = _copy_store(trained_registry, tmp_path)
     names = _names(settings)
@@ -167,17 +188,21 @@ def test_a_champion_this_code_cannot_load_is_replaced_and_says_so(world_dir, tmp
     import mlflow
     from sklearn.dummy import DummyClassifier
 
+    from klinik.models.persist import mlflow_store
     from klinik.settings import get_settings
-    from models.persist import mlflow_store
-    from training.train import train_all
+    from klinik.training.train import train_all
 
     settings = get_settings(work_dir=tmp_path)
     name = settings.risk_model_name
     with mlflow_store(settings.mlflow_uri):
         old = mlflow.create_experiment("older-code", artifact_location=(tmp_path / "old").as_uri())
         with mlflow.start_run(experiment_id=old):
-            mlflow.sklearn.log_model(DummyClassifier().fit([[0], [1]], [0, 1]), name="old",
-                                     serialization_format="pickle", registered_model_name=name)
+            mlflow.sklearn.log_model(
+                DummyClassifier().fit([[0], [1]], [0, 1]),
+                name="old",
+                serialization_format="pickle",
+                registered_model_name=name,
+            )
     client = MlflowClient(tracking_uri=settings.mlflow_uri)
     client.set_registered_model_alias(name, "champion", "1")
 

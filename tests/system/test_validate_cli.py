@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _klinik(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "klinik.cli", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "klinik.cli", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_a_valid_dataset_exits_0_with_a_summary(contract_tables, write_tables, tmp_path):
