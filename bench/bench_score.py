@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_score.py --data work/national --as-of 2024 [--out work/bench/score]
 
 Needs champions in the MLflow store of the settings. The goal's ratio is judged with champions trained on the
-national data itself, what an office scoring the country registers (README, Benchmarks):
+national data itself, what an office scoring the country registers (docs/benchmarks.md, Score):
 
     KLINIK_WORK_DIR=$PWD/work/nattrain3 .venv/bin/klinik train --data work/national-parquet
     MLFLOW_TRACKING_URI=sqlite:///$PWD/work/nattrain3/mlflow.db .venv/bin/python bench/bench_score.py ...
