@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from klinik.data.contract import OPTIONAL_TABLES, REQUIRED_TABLES
+from klinik.data.contract import DTYPES, OPTIONAL_TABLES, REQUIRED_TABLES
 
 
 @dataclass
@@ -49,3 +49,8 @@ class Dataset:
                 if t is not None
             },
         )
+
+
+def empty_table(table: str) -> pd.DataFrame:
+    """A zero-row table with the contract's columns and dtypes (what an absent optional table becomes)."""
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in DTYPES[table].items()})

@@ -26,7 +26,8 @@ import pyarrow.parquet as pq
 
 from klinik.data.contract import COLUMNS, DTYPES, REQUIRED_TABLES, TABLE_FILE_SUFFIXES, WORKBOOK_SUFFIX
 from klinik.data.dataset import Dataset
-from klinik.data.validation import DATASET, DatasetInvalid, Problem, check_tables
+from klinik.data.problems import DATASET, DatasetInvalid, Problem
+from klinik.data.validation import check_tables
 
 # Columns read as text by the CSV reader: identifiers keep leading zeros and dates are checked as written.
 _READ_AS_TEXT = {"str", "datetime64[ns]"}

@@ -3,13 +3,15 @@
 Why: data.validation checks every table with pandera, whose fixed cost per column and check (about a
 millisecond each, a few hundred of them per pass) was most of a pass over a few cooperatives. The service asks
 here first whether a request's tables are clean; only then does it take the tables as typed here. Whatever
-this module flags, or cannot judge, goes through ``klinik.data.validation.validate_tables`` as before, and every 400
-is written from pandera's problems. So this module never writes a problem, and it has no rule of its own:
+this module flags, or cannot judge, goes through ``klinik.data.validation.validate_tables`` as before, and every
+400 is written from pandera's problems. So this module never writes a problem, and it has no rule of its own: it
+reads the rules from the pandera schema that ``klinik.data.rules.table_schema`` derives from the contract's one
+declaration (``klinik.data.contract.TABLES``):
 
-- each column's checks are those of the same pandera schema (``klinik.data.validation.table_schema``), run through
-  pandera's own built-in check functions; a check that is not built in makes this module step aside;
-- the cross-column rules are that schema's table-wide checks (data.validation's rule functions), the keys are
-  the schema's ``unique`` columns, the foreign key is the contract's (``COOP_REFERENCING_TABLES``);
+- each column's checks are that schema's, run through pandera's own built-in check functions; a check that is
+  not built in makes this module step aside;
+- the cross-column rules are that schema's table-wide checks (data.rules' functions), the keys are the schema's
+  ``unique`` columns, the foreign key is the contract's (``COOP_REFERENCING_TABLES``);
 - reading a cell is trusted only where the request types leave no doubt (numbers, booleans, ISO dates, text
   without surrounding blanks); anything else (a padded or empty text, a huge count) is left to data.validation.
 
@@ -28,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from klinik.data.contract import COLUMNS, COOP_REFERENCING_TABLES, DTYPES, NON_EMPTY_TABLES
-from klinik.data.dataset import Dataset
+from klinik.data.dataset import Dataset, empty_table
 
 _EXACT = 2**53  # a whole number beyond this is not exact in float64: data.validation refuses it
 _DAY_MIN, _DAY_MAX = np.datetime64("1678-01-01"), np.datetime64("2261-12-31")  # what datetime64[ns] holds
@@ -170,7 +172,7 @@ _COMPARE = {
 def _table(name: str, rows: list[dict]) -> tuple[pd.DataFrame, np.ndarray]:
     """One table in the contract's dtypes, and its rows that break a rule of its pandera schema (cells,
     table-wide rules, unique keys); the foreign key is checked across tables by ``check_rows``."""
-    from klinik.data.validation import table_schema
+    from klinik.data.rules import table_schema
 
     schema = table_schema(name, list(COLUMNS[name]))
     bad = np.zeros(len(rows), dtype=bool)
@@ -236,8 +238,6 @@ def clean_dataset(rows: dict[str, list[dict]], source: str = "request") -> Datas
     verdict = check_rows(rows)
     if not verdict.clean:
         return None
-    from klinik.data.validation import empty_table
-
     tables = verdict.tables  # in the contract's dtypes: no required cell is missing in a clean table
 
     for name in COLUMNS:
