@@ -1,4 +1,5 @@
-"""The HTTP service's request and response types, declared once: field names are docs/data-contract.md's.
+"""The HTTP service's request and response types; the records' and the Scores' fields derive from the contract's
+declaration (``klinik.data.contract``): names, types, codes, meanings and which may be left out.
 
 A request carries each cooperative with its own records nested under it (``cooperatives[i].financials[j]``), so a
 clinic officer's tool can send one cooperative without repeating its ``coop_id`` on every row. Nested rows may
@@ -12,17 +13,14 @@ the future) is checked once, by ``klinik.data.validation``, on the tables built 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
-from klinik.data.contract import CASE_OUTCOMES, CLINICS, COOP_TYPES, HEALTH_CATEGORIES, MEETING_TYPES
+from klinik.data.contract import SCORES, TABLE, TABLES, Column, Table
 
-CoopType = Literal[COOP_TYPES]  # type: ignore[valid-type]
-MeetingType = Literal[MEETING_TYPES]  # type: ignore[valid-type]
-HealthCategory = Literal[HEALTH_CATEGORIES]  # type: ignore[valid-type]
-Clinic = Literal[CLINICS]  # type: ignore[valid-type]
-CaseOutcome = Literal[CASE_OUTCOMES]  # type: ignore[valid-type]
+# The tables of a cooperative's own records, nested under it in a request: every input table about cooperatives.
+NESTED_TABLES = tuple(t.name for t in TABLES if t.refers_to_cooperatives and t.use in ("required", "train", "optional"))
 
 
 def _fits_int64(value: int) -> int:
@@ -32,6 +30,7 @@ def _fits_int64(value: int) -> int:
 
 
 Int = Annotated[int, AfterValidator(_fits_int64)]  # JSON integers are unbounded; our tables hold int64
+_TYPE = {"text": str, "year": Int, "count": Int, "money": float, "number": float, "flag": bool, "date": dt.date}
 
 
 class _Record(BaseModel):
@@ -40,88 +39,54 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, hide_input_in_errors=True)
 
 
-class _YearRow(_Record):
-    coop_id: str | None = Field(default=None, description="optional; if given, the cooperative's own coop_id")
-    year: Int = Field(description="fiscal year (tahun buku)")
+def _field(column: Column, optional: bool = False, description: str = "") -> tuple[Any, Any]:
+    """A column as a pydantic field: its type (a code as the Literal of its codes), its meaning, None when empty."""
+    kind = Literal[column.codes] if column.kind == "code" else _TYPE[column.kind]  # type: ignore[valid-type]
+    description = description or column.meaning + (f" ({column.unit})" if column.unit else "")
+    if optional or column.optional:
+        return kind | None, Field(default=None, description=description)
+    return kind, Field(description=description)
 
 
-class CooperativeIn(_Record):
-    coop_id: str
-    name: str
-    coop_type: CoopType
-    district: str = Field(description="kecamatan")
-    founded_year: Int
-    dissolved_year: Int | None = None
+def _fields(table: Table) -> dict[str, tuple[Any, Any]]:
+    """Every column of ``table`` as a field; in a nested table coop_id may be left out (the parent's is used)."""
+    return {
+        c.name: _field(c, optional=True, description="optional; if given, the cooperative's own coop_id")
+        if c.name == "coop_id" and table.name in NESTED_TABLES
+        else _field(c)
+        for c in table.columns
+    }
 
 
-class FinancialsIn(_YearRow):
-    """One annual statement (neraca + perhitungan hasil usaha), money in Rupiah."""
-
-    cash: float
-    current_assets: float
-    total_assets: float
-    loans_outstanding: float
-    loans_to_members: float
-    loans_substandard: float
-    loans_doubtful: float
-    loans_loss: float
-    loan_loss_reserve: float
-    current_liabilities: float
-    total_liabilities: float
-    voluntary_savings: float
-    external_borrowings: float
-    equity: float
-    principal_savings: float
-    mandatory_savings: float
-    gross_participation: float
-    other_revenue: float
-    operating_expenses: float
-    personnel_expenses: float
-    net_income: float
+def row_model(model_name: str, spec: Table) -> type[_Record]:
+    """The request type of one row of a contract table."""
+    doc = f"A row of {spec.name}: {spec.about}."
+    return create_model(model_name, __base__=_Record, __module__=__name__, __doc__=doc, **_fields(spec))
 
 
-class StaffingIn(_YearRow):
-    members: Int
-    board_members: Int
-    supervisors: Int
-    employees: Int
-    has_manager: bool
-    certified_staff: Int
-    trained_staff: Int
-    staff_departures: Int
+CooperativeIn = row_model("CooperativeIn", TABLE["cooperatives"])
+FinancialsIn = row_model("FinancialsIn", TABLE["financials"])
+StaffingIn = row_model("StaffingIn", TABLE["staffing"])
+MeetingIn = row_model("MeetingIn", TABLE["meetings"])
+HealthIn = row_model("HealthIn", TABLE["health"])
+ClinicCaseIn = row_model("ClinicCaseIn", TABLE["clinic_cases"])
+_ROW_MODELS = {
+    "financials": FinancialsIn,
+    "staffing": StaffingIn,
+    "meetings": MeetingIn,
+    "health": HealthIn,
+    "clinic_cases": ClinicCaseIn,
+}
+assert tuple(_ROW_MODELS) == NESTED_TABLES, "a nested table of the contract has no request type"
 
-
-class MeetingIn(_Record):
-    coop_id: str | None = None
-    meeting_type: MeetingType
-    fiscal_year: Int
-    held_on: dt.date
-    attendees: Int | None = None
-
-
-class HealthIn(_YearRow):
-    category: HealthCategory
-    score: float | None = None
-
-
-class ClinicCaseIn(_Record):
-    case_id: str
-    coop_id: str | None = None
-    clinic: Clinic
-    opened_on: dt.date
-    closed_on: dt.date | None = None
-    outcome: CaseOutcome | None = None
-
-
-class CoopRecords(_Record):
-    """One cooperative and all its records (a year with no financials row means no statement was filed)."""
-
-    cooperative: CooperativeIn
-    financials: list[FinancialsIn] = Field(default_factory=list)
-    staffing: list[StaffingIn] = Field(default_factory=list)
-    meetings: list[MeetingIn] = Field(default_factory=list)
-    health: list[HealthIn] = Field(default_factory=list)
-    clinic_cases: list[ClinicCaseIn] = Field(default_factory=list)
+CoopRecords = create_model(
+    "CoopRecords",
+    __base__=_Record,
+    __module__=__name__,
+    __doc__="One cooperative and all its records (a year with no financials row means no statement was filed).",
+    cooperative=(CooperativeIn, ...),
+    **{t: (list[m], Field(default_factory=list)) for t, m in _ROW_MODELS.items()},
+)
 
 
 class ScoreRequest(_Record):
@@ -158,20 +123,17 @@ class Reason(BaseModel):
     text_en: str
 
 
-class ScoreRow(BaseModel):
-    """The Scores row of docs/data-contract.md, with the reasons structured (and in words in ``reasons_text``)."""
-
-    coop_id: str
-    as_of_year: int
-    status: str
-    p_sick_next: float | None = None
-    p_recover: float | None = None
-    clinic: str | None = None
-    reasons: list[Reason]
-    reasons_text: str
-    action: str
-    rank: int
-    model_version: str
+# The Scores row of the contract, with the reasons structured (and in words in ``reasons_text``).
+ScoreRow = create_model(
+    "ScoreRow",
+    __module__=__name__,
+    __doc__="The Scores row of docs/data-contract.md, with the reasons structured (and in words in reasons_text).",
+    **{
+        **_fields(SCORES),
+        "reasons": (list[Reason], Field(description="the top reasons, each with its share")),
+        "reasons_text": (str, Field(description=SCORES.column("reasons").meaning)),
+    },
+)
 
 
 class ScoreResponse(BaseModel):
@@ -207,8 +169,8 @@ class ModelResponse(BaseModel):
     models: dict[str, ServedModel]
 
 
-class Problem(BaseModel):
-    """One thing wrong with a request, in the shape BentoML gives its own type errors (``loc``, ``msg``)."""
+class FieldProblem(BaseModel):
+    """One thing wrong with a request, at a field, in the shape BentoML gives its own type errors (``loc``, ``msg``)."""
 
     loc: list[str | int]
     field: str
@@ -218,4 +180,4 @@ class Problem(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: str
-    detail: list[Problem] = Field(default_factory=list)
+    detail: list[FieldProblem] = Field(default_factory=list)

@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from klinik.data.contract import COLUMNS
+from klinik.serving.schemas import NESTED_TABLES
 
 if TYPE_CHECKING:
     from klinik.serving.schemas import CoopRecords
     from klinik.serving.scoring import ScoreResult
     from klinik.settings import Settings
-
-NESTED_TABLES = ("financials", "staffing", "meetings", "health", "clinic_cases")
 
 
 @dataclass
@@ -112,7 +111,7 @@ def request_tables(cooperatives: list[CoopRecords]) -> RequestTables:
 
 
 def problem_text(p, req: RequestTables) -> str:
-    """A data.validation Problem as a message: the rule (its "row N" told as request paths), the value sent,
+    """A data.problems Problem as a message: the rule (its "row N" told as request paths), the value sent,
     and the table when no row is named."""
     rule = re.sub(r"\brow (\d+)\b", lambda m: field_path(req.loc(p.table, int(m[1]), None)), p.rule)
     text = rule if p.row is not None else f"{p.table}: {rule}"
