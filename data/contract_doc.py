@@ -1,0 +1,169 @@
+"""Writes docs/data-contract.md from the contract's one declaration (``klinik.data.contract``).
+
+    python -m klinik.data.contract_doc --out docs/data-contract.md
+
+The page is never edited by hand: a test regenerates it and compares it with the committed file, so the
+documentation says what the code checks. Rules appear in the words of the error messages a clinic officer reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+from pathlib import Path
+
+from klinik.data.contract import (
+    FIRST_YEAR,
+    KINDS,
+    SCORES,
+    SICK_CATEGORIES,
+    TABLE_FILE_SUFFIXES,
+    TABLES,
+    VERSION,
+    WORKBOOK_SUFFIX,
+    Column,
+    OneOf,
+    Table,
+)
+
+COMMAND = "python -m klinik.data.contract_doc --out docs/data-contract.md"
+_USE = {
+    "required": "required",
+    "train": "required to train; optional to score",
+    "optional": "optional",
+    "simulator": "written only by a simulator; never read by features, training or serving",
+    "output": "written by scoring",
+}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _rules(table: Table, column: Column) -> str:
+    """The column's own rules (codes with their meanings), the rules across columns reported on it, its note."""
+    words = ["must be unique"] if table.key == (column.name,) else []
+    for rule in column.rules:
+        if isinstance(rule, OneOf):
+            words.append("must be one of " + ", ".join(f"{c} ({m})" if m else c for c, m in rule.meanings.items()))
+        else:
+            words.append(rule.words())
+    words += [r.words() for r in table.rules if r.column == column.name]
+    if column.note:
+        words.append(column.note)
+    return "; ".join(words)
+
+
+def _key(table: Table) -> str:
+    if len(table.key) > 1:
+        return f" Key: ({', '.join(f'`{k}`' for k in table.key)}); no two rows share it."
+    return f" Key: `{table.key[0]}`." if table.key else ""
+
+
+def table_section(table: Table) -> list[str]:
+    """One table: who needs it, what a row is, its key, its notes, and one line per column."""
+    needed = _USE[table.use]
+    lines = [f"### {table.name}", "", f"{needed[0].upper()}{needed[1:]}: {table.about}.{_key(table)}", ""]
+    if table.needs_rows:
+        lines[-2] += " It must hold at least one row."
+    lines += [*table.notes, ""] if table.notes else []
+    lines += ["| column | type | meaning | may be empty | rules |", "|---|---|---|---|---|"]
+    for c in table.columns:
+        kind = c.kind + (f" ({c.unit})" if c.unit else "")
+        cells = (f"`{c.name}`", kind, c.meaning, "yes" if c.optional else "no", _rules(table, c))
+        lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
+    return [*lines, ""]
+
+
+def _deadline() -> str:
+    from klinik.settings import Settings
+
+    fields = Settings.model_fields
+    month = calendar.month_name[fields["rat_office_deadline_month"].default]
+    return f"{fields['rat_office_deadline_day'].default} {month}"
+
+
+def render(tables: tuple[Table, ...] = TABLES, scores: Table = SCORES) -> str:
+    """The whole page, from the declaration given (by default the contract's)."""
+    sick = " or ".join(SICK_CATEGORIES)
+    referring = [t.name for t in tables if t.refers_to_cooperatives and t.use != "output"]
+    lines = [
+        f"# Data contract, v{VERSION}",
+        "",
+        f"<!-- Generated from data/contract.py by `{COMMAND}`; do not edit by hand. -->",
+        "",
+        "This is the interface between the project and the cooperatives office (Dinas Koperasi dan UKM) that feeds "
+        "it. The simulator writes it, every loader reads it, and data that an office exports from its own "
+        "spreadsheets or database must load through it unchanged. Column names are English snake_case; category "
+        "codes are the official Indonesian terms the office already uses. Extra columns are allowed and ignored "
+        "(with a warning); missing required columns, wrong types and broken rules are errors that name the table, "
+        "file, row and column.",
+        "",
+        "## Where a dataset lives",
+        "",
+        "A dataset is one folder holding one file per table, named "
+        + " or ".join(f"`<table>{s}`" for s in TABLE_FILE_SUFFIXES)
+        + f" (CSV: UTF-8, comma separated, with a header row), or one Excel workbook `*{WORKBOOK_SUFFIX}` with one "
+        "sheet per table, named after the table. A CSV row is numbered as a spreadsheet shows it (the header is "
+        "row 1); a Parquet row by its 1-based record number.",
+        "",
+        "- An empty cell is a missing value: allowed only where a column says so.",
+        "- `year` is the fiscal year (tahun buku), which for cooperatives is the calendar year. "
+        f"No year or date may lie before {FIRST_YEAR} or after the current year.",
+        f"- A table that refers to a cooperative ({', '.join(referring)}) names it by a `coop_id` listed in "
+        "cooperatives.",
+        "",
+        "What a cell of each type holds:",
+        "",
+        "| type | a cell holds |",
+        "|---|---|",
+        *(f"| {kind} | {words} |" for kind, (_, words) in KINDS.items()),
+        "",
+        "## Tables",
+        "",
+        "| table | needed | a row is |",
+        "|---|---|---|",
+        *(f"| [{t.name}](#{t.name}) | {_USE[t.use]} | {t.about} |" for t in tables),
+        "",
+    ]
+    for table in tables:
+        lines += table_section(table)
+    lines += [
+        "## Labels",
+        "",
+        f"- sick(c, t): the health category of cooperative c in year t is {sick}.",
+        "- Risk of falling sick, for each (c, t) assessed and not sick at t: 1 if sick at t+1 or dissolved in t+1; "
+        "0 if assessed and not sick at t+1; otherwise not labelled (scored, never trained on).",
+        "- Recovery, for each (c, t) sick at t: 1 if assessed not sick at t+1 or t+2; 0 if assessed sick at both, "
+        "or dissolved by t+2; otherwise not labelled.",
+        "- Features for (c, t) use only data dated year <= t (and, for the RAT of year t, meetings held on or "
+        f"before the office's deadline in t+1, by default {_deadline()}). Nothing later, ever.",
+        "",
+        "## Scores",
+        "",
+        "What batch scoring writes (`scores.csv` and `scores.parquet`), and what the service returns per "
+        "cooperative (there with the reasons also structured, one entry per reason).",
+        "",
+        *table_section(scores),
+    ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m klinik.data.contract_doc", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="the file to write (default: print the page)")
+    args = parser.parse_args(argv)
+    page = render()
+    if args.out is None:
+        print(page, end="")
+        return 0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(f".{args.out.name}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
