@@ -2,7 +2,7 @@
 
 A schema checks what the typed values must satisfy: required cells, codes, ranges, rules across the columns of a
 row, unique keys and the coop_id foreign key (``klinik.data.contract`` declares each of them once, with its words).
-Pandera reports every failing cell at once (``lazy=True``); :func:`translate` turns the failure cases into
+Pandera reports every failing cell at once (``lazy=True``); :func:`check_rules` turns the failure cases into
 :class:`~klinik.data.problems.Problem` lines a clinic officer can act on. The frames checked are indexed by the row
 number as the user sees it, so a failure case's index *is* the row to report.
 """
@@ -18,6 +18,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute
+from pandera.errors import SchemaErrors
 
 from klinik.data.cells import cell_texts, is_text
 from klinik.data.contract import (
@@ -154,7 +155,7 @@ def table_schema(table: str, present: list[str], coop_ids: pd.Index | None = Non
     """The pandera schema of one table, for the columns that are present (missing ones are reported apart).
 
     ``coop_ids`` (the cooperatives' keys) adds the foreign-key check on coop_id; validate with
-    :func:`validate`, which hands the keys to that check.
+    :func:`check_rules`, which hands the keys to that check.
     """
     return _schema(table, tuple(present), coop_ids is not None, current_year())
 
@@ -176,7 +177,7 @@ def schema_of(spec: Table, present: tuple[str, ...], foreign_key: bool, cy: int)
         if c.name in present
     }
     # A row-wide check reports every column of every failing row; one case is enough to know the rule failed,
-    # and translate() finds the rows by evaluating the rule again (cheap, vectorised).
+    # and _translate() finds the rows by evaluating the rule again (cheap, vectorised).
     rules = [
         pa.Check(
             functools.partial(holds, r), name=type(r).__name__, error=r.words(), ignore_na=False, n_failure_cases=1
@@ -188,7 +189,7 @@ def schema_of(spec: Table, present: tuple[str, ...], foreign_key: bool, cy: int)
     return pa.DataFrameSchema(columns, checks=rules, unique=unique, report_duplicates="all", name=spec.name)
 
 
-def validate(schema: pa.DataFrameSchema, typed: pd.DataFrame, coop_ids: pd.Index | None) -> None:
+def _validate(schema: pa.DataFrameSchema, typed: pd.DataFrame, coop_ids: pd.Index | None) -> None:
     """schema.validate(typed, lazy=True), the foreign-key check (if any) against ``coop_ids``."""
     token = _COOP_IDS.set(coop_ids if coop_ids is not None else pd.Index([]))
     try:
@@ -228,7 +229,7 @@ def _rule_problems(tc: TableCheck, rule: RowRule, rows: np.ndarray) -> list[Prob
     return [tc.problem(r, rule.column, rule.words(), v) for r, v in zip(rows, values.to_numpy())]
 
 
-def translate(tc: TableCheck, fc: pd.DataFrame) -> None:
+def _translate(tc: TableCheck, fc: pd.DataFrame) -> None:
     """pandera failure cases -> Problems on tc (one per cell, or per row for row-wide rules)."""
     rules = {r.words(): r for r in TABLE[tc.name].rules}
     errored = fc["index"].isna()
@@ -259,3 +260,14 @@ def translate(tc: TableCheck, fc: pd.DataFrame) -> None:
         else:
             values = cell_texts(tc.typed.loc[rows, col])  # the failure cases are these cells
             tc.problems += [tc.problem(r, col, str(check), v) for r, v in zip(rows, values)]
+
+
+def check_rules(tc: TableCheck, coop_ids: pd.Index | None) -> None:
+    """Check a parsed table against its schema (``coop_ids``: the foreign key's), its problems added to ``tc``."""
+    if len(tc.typed) == 0:  # no cell to break a rule; the parser gave every column its contract type
+        return
+    schema = table_schema(tc.name, list(tc.typed.columns), coop_ids)
+    try:
+        _validate(schema, tc.typed, coop_ids)
+    except SchemaErrors as err:
+        _translate(tc, err.failure_cases)

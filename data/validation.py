@@ -18,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pandera.errors import SchemaErrors
 
 from klinik.data.cells import cell_texts, parse_column
 from klinik.data.contract import COLUMNS, DTYPES, NON_EMPTY_TABLES, REQUIRED_TABLES, TABLE, TRAINING_TABLES
 from klinik.data.dataset import Dataset, empty_table
 from klinik.data.problems import DATASET, DatasetInvalid, Problem, TableCheck
 from klinik.data.quarantine import quarantine_rows
-from klinik.data.rules import table_schema, translate, validate
+from klinik.data.rules import check_rules
 
 __all__ = ["DATASET", "DatasetInvalid", "Problem", "check_tables", "validate_tables"]
 
@@ -76,16 +75,6 @@ def _prepare(name: str, frame: pd.DataFrame, file: str, warnings: list[str]) -> 
     return tc
 
 
-def _check_rules(tc: TableCheck, coop_ids: pd.Index | None) -> None:
-    if len(tc.typed) == 0:  # no cell to break a rule; the parser gave every column its contract type
-        return
-    schema = table_schema(tc.name, list(tc.typed.columns), coop_ids)
-    try:
-        validate(schema, tc.typed, coop_ids)
-    except SchemaErrors as err:
-        translate(tc, err.failure_cases)
-
-
 def check_tables(
     frames: dict[str, pd.DataFrame],
     files: dict[str, str],
@@ -123,7 +112,7 @@ def check_tables(
         tc = checks[name] = _prepare(name, frames[name], files.get(name, source), warnings)
         if name == "cooperatives" and "coop_id" in tc.typed:
             coop_ids = pd.Index(tc.typed["coop_id"].dropna().unique())
-        _check_rules(tc, coop_ids)
+        check_rules(tc, coop_ids)
     table_problems = [*reader_problems, *missing_tables]
     for name in (*NON_EMPTY_TABLES, *(TRAINING_TABLES if require_health else ())):
         tc = checks.get(name)
