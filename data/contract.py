@@ -78,7 +78,7 @@ BULELENG_DISTRICTS = (
     "Kubutambahan",
     "Tejakula",
 )
-# Score bands of the health assessment: the lowest score of each category, best first.
+# Score bands of the health assessment (docs/domain.md): the lowest score of each category, best first.
 HEALTH_SCORE_BANDS = (
     ("SEHAT", 80.0),
     ("CUKUP_SEHAT", 66.0),
