@@ -3,16 +3,12 @@
 The reader side lives in data/loader.py. This module writes what the contract describes: one
 ``<table>.csv`` or ``<table>.parquet`` per table, or one workbook with a sheet per table; dates as ISO
 YYYY-MM-DD, missing values as empty cells. A folder being replaced is swapped only once the new one is
-complete, so a reader never sees half a dataset.
+complete (data/atomic.py), so a reader never sees half a dataset and a killed run leaves the previous one whole.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import tempfile
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+
+from klinik.data.atomic import atomic_folder
 
 FORMATS = ("csv", "parquet", "xlsx")
 EXCEL_MAX_ROWS = 1_048_576  # rows in one Excel sheet, the header included
@@ -43,10 +41,7 @@ def write_dataset(tables: dict[str, pd.DataFrame], out: Path, fmt: str = "csv") 
     tables = {name: df for name, df in tables.items() if not name.startswith("_")}
     if fmt == "xlsx":
         _check_excel_size(tables)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
-        os.chmod(tmp, 0o755)
+    with atomic_folder(out) as tmp:
         if fmt == "xlsx":
             _write_xlsx(tables, tmp / EXCEL_WORKBOOK)
         else:
@@ -56,25 +51,7 @@ def write_dataset(tables: dict[str, pd.DataFrame], out: Path, fmt: str = "csv") 
                     _write_csv(table, tmp / f"{name}.csv")
                 else:
                     pq.write_table(table, tmp / f"{name}.parquet")
-        _swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
-
-
-def _swap_into_place(new: Path, out: Path) -> None:
-    if not out.exists():
-        os.replace(new, out)
-        return
-    old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-    os.replace(out, old)
-    try:
-        os.replace(new, out)
-    except BaseException:
-        os.replace(old, out)  # put the previous dataset back
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _check_excel_size(tables: dict[str, pd.DataFrame]) -> None:

@@ -5,20 +5,20 @@ The parquet file carries its own documentation in the schema metadata (JSON valu
   feature_catalog     feature -> labels (id, en), unit, risk_direction, change_of
   health_score_rules  the scoring table of features/health_score.py (aspect, ratio, weight, bands, source)
   klinik_features     where it came from: dataset folder, years, rows, cooperatives
-The file is written to a temporary name in the same folder and renamed into place, so a reader never sees
-half a file. Exit codes: 0 written, 1 the dataset breaks the contract (the loader's full report is printed),
-2 a usage error (the output is not a .parquet path).
+The file is written to a temporary name in the same folder and renamed into place (data/atomic.py), so a reader
+never sees half a file. How it ends (klinik/cli.py): 0 written, 1 the dataset breaks the contract (the loader's
+full report on stderr), 2 a usage error (the output is not a .parquet path).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
+
+from klinik.commands import EXIT_USAGE, CommandFailed, DataRefused, command
 
 METADATA_GROUPS = b"feature_groups"
 
@@ -56,34 +56,30 @@ def write_features(features: pd.DataFrame, out: Path, source: str = "") -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    from klinik.data.atomic import atomic_file
+
     table = pa.Table.from_pandas(features, preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **feature_metadata(features, source)})
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_file(out) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
+@command("features")
 def run_features(data_dir: Path, out: Path) -> int:
-    """Load ``data_dir`` (health optional), build every (cooperative, year) row, write ``out``. Exit code."""
+    """Load ``data_dir`` (health optional), build every (cooperative, year) row, write ``out``."""
     from klinik.data.loader import load_dataset
     from klinik.data.validation import DatasetInvalid
     from klinik.features.build import build_features
+    from klinik.settings import get_settings
 
     out = Path(out)
     if out.suffix.lower() != ".parquet":
-        print(f"error: --out must be a .parquet file, got {out}", file=sys.stderr)
-        return 2
+        raise CommandFailed(f"--out must be a .parquet file, got {out}", EXIT_USAGE)
     try:
         ds = load_dataset(Path(data_dir), require_health=False)
     except DatasetInvalid as err:
-        print(err.report())
-        return 1
-    features = build_features(ds)
+        raise DataRefused(err.report(), f"the dataset {data_dir} failed validation; {out} was not written") from None
+    features = build_features(ds, get_settings())
     write_features(features, out, source=str(data_dir))
     n_features = features.shape[1] - 2
     print(

@@ -1,7 +1,20 @@
-"""The one console command, ``klinik``: each sub-command is a thin shell over one module.
+"""The one console command, ``klinik``: each sub-command is a thin typer function over one handler.
 
-Heavy imports (pandas, mlflow, bentoml) happen inside the commands, so ``klinik --help`` is instant.
-Exit codes: 0 success, 1 invalid input data (with the full report), 2 usage errors (typer's own).
+Every command follows one pattern:
+
+- Where it lives: ``klinik X`` is ``run_X(...) -> int`` in the ``cmd.py`` of its stage -- data/cmd.py (simulate,
+  validate), features/cmd.py (features), training/cmd.py (train), serving/cmd.py (score, serve) -- and the demo,
+  which crosses every stage, is klinik/demo.py. The typer function here only turns the options into arguments,
+  calls the handler and exits with what it returns. Heavy imports (pandas, mlflow, bentoml) happen inside the
+  handlers, so ``klinik --help`` is instant.
+- How it ends: the handler prints what it did to stdout and returns 0. When it cannot do its job it raises
+  ``CommandFailed`` (klinik/commands.py), which the handler's ``@command("X")`` prints as one line
+  ``klinik X: what is wrong and what to do`` on stderr; for invalid data (``DataRefused``) the loader's full
+  report comes first, every problem with its file, row and column. ``klinik validate`` prints its report to
+  stdout instead, since the report is what that command is for.
+- Exit codes: 0 done; 1 invalid input data or a step that failed; 2 usage (typer's own parsing errors, and
+  arguments that cannot work, e.g. ``--as-of`` outside the data); 3 no usable model (none in the registry, or
+  one the code can no longer feed: retrain).
 """
 
 from __future__ import annotations
@@ -41,24 +54,9 @@ def simulate(
     dirty: Annotated[bool, typer.Option(help="inject the defects real offices produce")] = False,
 ) -> None:
     """Write a simulated dataset (every contract table plus truth)."""
-    from klinik.data.io import EXCEL_MAX_ROWS, write_dataset
-    from klinik.data.simulator import simulate as run_simulation
+    from klinik.data.cmd import run_simulate
 
-    first, last = _parse_years(years)
-    if format is Format.xlsx and coops * (last - first + 1) >= EXCEL_MAX_ROWS:
-        # Known before simulating: the yearly tables would not fit one Excel sheet.
-        raise typer.BadParameter(
-            f"{coops} cooperatives x {last - first + 1} years do not fit an Excel sheet "
-            f"({EXCEL_MAX_ROWS - 1:,} rows); use --format csv or parquet",
-            param_hint="--format",
-        )
-    tables = run_simulation(n_coops=coops, years=(first, last), seed=seed, dirty=dirty)
-    try:
-        write_dataset(tables, out, fmt=format.value)
-    except (ValueError, OSError) as exc:
-        typer.echo(f"klinik simulate: {exc}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"wrote {coops} cooperatives, {first}-{last}, to {out} ({format.value})")
+    raise typer.Exit(run_simulate(out, coops, _parse_years(years), seed, format.value, dirty))
 
 
 @app.command()
@@ -69,7 +67,7 @@ def validate(
     ] = None,
 ) -> None:
     """Check a dataset folder against the data contract."""
-    from klinik.data.validate_cmd import run_validate
+    from klinik.data.cmd import run_validate
 
     raise typer.Exit(run_validate(data_dir, quarantine))
 
@@ -106,7 +104,7 @@ def score(
     quiet: Annotated[bool, typer.Option(help="no progress bars (for cron)")] = False,
 ) -> None:
     """Score every registered cooperative and write the clinic's lists, report and manifest."""
-    from klinik.serving.batch import run_score
+    from klinik.serving.cmd import run_score
 
     raise typer.Exit(run_score(data, as_of, out, model_version=model_version, quiet=quiet))
 

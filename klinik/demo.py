@@ -8,13 +8,13 @@ promoted only when at least as good, and scores again.
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 import warnings
 from pathlib import Path
 
 import pandas as pd
+
+from klinik.commands import DataRefused, command
 
 DEMO_COOPS = 308
 DEMO_YEARS = (2014, 2024)
@@ -50,20 +50,20 @@ def outreach_top(scores: pd.DataFrame, cooperatives: pd.DataFrame, n: int = 10) 
 
 def _point_latest(scores_root: Path, name: str) -> None:
     """Make scores_root/latest a link to scores_root/name, replaced atomically (never a moment without one)."""
-    link = scores_root / "latest"
-    tmp = scores_root / f".latest.tmp-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(name, target_is_directory=True)
-    os.replace(tmp, link)
+    from klinik.data.atomic import atomic_file
+
+    with atomic_file(scores_root / "latest") as tmp:
+        tmp.symlink_to(name, target_is_directory=True)
 
 
+@command("demo")
 def run_demo(out: Path) -> int:
-    """Run the demo into ``out``; returns the exit code (0 done, 1 the data or a step failed)."""
+    """Run the demo into ``out``; returns the exit code (klinik/cli.py says which)."""
     from klinik.data.io import write_dataset
     from klinik.data.loader import load_dataset
     from klinik.data.simulator import simulate
     from klinik.data.validation import DatasetInvalid
-    from klinik.serving.batch import run_score, swap_into_place
+    from klinik.serving.batch import score_batch
     from klinik.settings import get_settings
     from klinik.training.train import train_all
 
@@ -79,18 +79,13 @@ def run_demo(out: Path) -> int:
     started = time.perf_counter()
 
     _say("1/4", f"simulating Buleleng: {DEMO_COOPS} cooperatives, {first}-{last}, seed {settings.seed}")
-    tables = simulate(n_coops=DEMO_COOPS, years=DEMO_YEARS, seed=settings.seed)
-    tmp = out / f".data.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    write_dataset(tables, tmp, fmt="csv")
-    swap_into_place(tmp, data_dir)
+    write_dataset(simulate(n_coops=DEMO_COOPS, years=DEMO_YEARS, seed=settings.seed), data_dir, fmt="csv")
 
     _say("2/4", f"validating {data_dir} against the data contract")
     try:
         ds = load_dataset(data_dir)
     except DatasetInvalid as err:
-        print(err.report())
-        return 1
+        raise DataRefused(err.report(), f"the simulated dataset {data_dir} failed validation") from None
     _say(
         "2/4",
         f"valid: {len(ds.cooperatives)} cooperatives, {len(ds.financials)} financial statements"
@@ -111,9 +106,7 @@ def run_demo(out: Path) -> int:
         )
 
     _say("4/4", f"scoring as of {last} into {scores_dir}")
-    code = run_score(data_dir, last, scores_dir, quiet=True)
-    if code != 0:
-        return code
+    score_batch(data_dir, last, scores_dir, quiet=True)
     _point_latest(scores_root, scores_dir.name)
     scores = pd.read_parquet(scores_dir / "scores.parquet")
     top = outreach_top(scores, ds.cooperatives)

@@ -33,6 +33,11 @@ class CannotServe(RuntimeError):
     """The service cannot start: the message is one line that says what is wrong and what to do."""
 
 
+class NoUsableModel(CannotServe):
+    """The service cannot start because there is no champion it can serve (none trained, none promoted, or one
+    wanting features the code no longer builds)."""
+
+
 def model_names(settings: Settings) -> dict[str, str]:
     return {"risk": settings.risk_model_name, "recovery": settings.recovery_model_name}
 
@@ -78,7 +83,7 @@ def champion_metadata(client: Any, name: str, uri: str) -> dict[str, Any]:
         client.get_registered_model(name)
     except MlflowException as err:
         if "RESOURCE_DOES_NOT_EXIST" in str(err.error_code):
-            raise CannotServe(
+            raise NoUsableModel(
                 f"no registered model {name!r} in the MLflow store {safe_uri(uri)}: run `klinik train` first"
             ) from None
         raise
@@ -86,7 +91,7 @@ def champion_metadata(client: Any, name: str, uri: str) -> dict[str, Any]:
         mv = client.get_model_version_by_alias(name, ALIAS)
     except MlflowException as err:
         if "RESOURCE_DOES_NOT_EXIST" in str(err.error_code) or "INVALID_PARAMETER" in str(err.error_code):
-            raise CannotServe(
+            raise NoUsableModel(
                 f"registered model {name!r} has no version with alias @{ALIAS} in {safe_uri(uri)}: "
                 f"promote one (klinik train promotes a better model)"
             ) from None
@@ -121,7 +126,7 @@ def _check_store_reachable(uri: str) -> None:
     if uri.startswith("sqlite:///"):
         path = uri[len("sqlite:///") :]
         if not os.path.isfile(path):
-            raise CannotServe(f"no MLflow store at {path}: run `klinik train` first or set MLFLOW_TRACKING_URI")
+            raise NoUsableModel(f"no MLflow store at {path}: run `klinik train` first or set MLFLOW_TRACKING_URI")
 
 
 def import_champions(settings: Settings) -> dict[str, bentoml.Model]:
@@ -180,7 +185,7 @@ def loaded_models(risk: bentoml.Model, recovery: bentoml.Model) -> LoadedModels:
     for task, pipeline in pipelines.items():
         missing = [f for f in pipeline.feature_names_in_ if f not in FEATURES]
         if missing:
-            raise CannotServe(
+            raise NoUsableModel(
                 f"the {task} champion wants features this code no longer builds "
                 f"({', '.join(missing[:5])}): retrain with `klinik train`"
             )

@@ -1,21 +1,35 @@
-"""``klinik serve``: bring the champions into the BentoML store, check they load, then start the HTTP service.
+"""The serving stage's commands: ``klinik score`` (the batch job, serving/batch.py) and ``klinik serve`` (the
+HTTP service, serving/service.py).
 
-Everything that can stop the service from starting is checked here, before any worker is spawned, so the
-answer is one clear line and a non-zero exit (no champion, store unreachable, a model that will not load,
-the port taken) instead of workers that die and respawn.
+``klinik serve`` brings the champions into the BentoML store and checks they load before any worker is spawned,
+so everything that can stop the service from starting (no champion, store unreachable, a model that will not
+load, the port taken) is one clear line and an exit code instead of workers that die and respawn.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
-EXIT_CANNOT_START = 1
+from klinik.commands import EXIT_FAILED, EXIT_NO_MODEL, CommandFailed, command
 
 
-def _fail(message: str) -> int:
-    print(f"klinik serve: cannot start: {message}", file=sys.stderr)
-    return EXIT_CANNOT_START
+@command("score")
+def run_score(data_dir: Path, as_of: int, out: Path, model_version: str | None = None, quiet: bool = False) -> int:
+    """Score every cooperative of ``data_dir`` as of ``as_of`` into the folder ``out``; say what was done."""
+    from klinik.serving.batch import score_batch
+    from klinik.serving.manifest import MANIFEST_FILE
+
+    manifest = score_batch(data_dir, as_of, out, model_version=model_version, quiet=quiet)
+    if not quiet:
+        counts = manifest["counts"]
+        print(
+            f"scored {counts['scored']} cooperatives for {as_of} with {manifest['models']['model_version']}: "
+            + ", ".join(f"{k} {v}" for k, v in counts["by_action"].items())
+        )
+        print(f"outputs in {out}/: " + ", ".join(o["file"] for o in manifest["outputs"]) + f", {MANIFEST_FILE}")
+    return 0
 
 
 def _prepare_environment(settings) -> None:
@@ -32,6 +46,7 @@ def _prepare_environment(settings) -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bars in a server's log
 
 
+@command("serve")
 def run_serve(host: str, port: int, workers: int) -> int:
     """Start the service on host:port with ``workers`` processes (one LightGBM thread each); blocks until stopped."""
     from klinik.settings import get_settings
@@ -46,15 +61,19 @@ def run_serve(host: str, port: int, workers: int) -> int:
             file=sys.stderr,
         )
 
-    from klinik.serving.bento_store import CannotServe, import_champions, loaded_models
+    from klinik.serving.bento_store import CannotServe, NoUsableModel, import_champions, loaded_models
 
     try:
         champions = import_champions(settings)
         loaded_models(champions["risk"], champions["recovery"])  # a model that will not load fails here, once
     except CannotServe as err:
-        return _fail(str(err))
+        code = EXIT_NO_MODEL if isinstance(err, NoUsableModel) else EXIT_FAILED
+        raise CommandFailed(f"cannot start: {err}", code) from None
     except Exception as err:  # noqa: BLE001 -- one line for the officer; the model engineer reads the detail
-        return _fail(f"the champion models do not load: {type(err).__name__}: {str(err).splitlines()[0][:300]}")
+        first = str(err).splitlines()[0][:300] if str(err) else ""
+        raise CommandFailed(
+            f"cannot start: the champion models do not load: {type(err).__name__}: {first}", EXIT_NO_MODEL
+        ) from None
 
     from klinik.serving.service import Klinik
 
@@ -67,7 +86,7 @@ def run_serve(host: str, port: int, workers: int) -> int:
     try:
         Klinik.serve_http(host=host, port=port)
     except OSError as err:
-        return _fail(f"{host}:{port}: {err.strerror or err}")
+        raise CommandFailed(f"cannot start: {host}:{port}: {err.strerror or err}") from None
     except KeyboardInterrupt:
         pass
     return 0

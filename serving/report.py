@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from klinik.models.policy import ACTION_LABELS, DISCLAIMER_EN, DISCLAIMER_ID
+from klinik.serving.backtest import Backtest, evaluate
 
 if TYPE_CHECKING:
     from klinik.serving.scoring import ScoreResult
@@ -35,38 +35,6 @@ COLORS = {
     "KELEMBAGAAN": "#8e44ad",
 }
 MAX_BARS = 25
-
-
-@dataclass
-class Backtest:
-    """Earlier predictions of falling sick beside what happened: one row per coop, columns p_sick_next, rank,
-    outcome (1 fell sick or was dissolved the next year, 0 stayed healthy); ``year`` the year predicted from;
-    ``source`` where the predictions came from (this run, or an earlier run's scores file)."""
-
-    frame: pd.DataFrame
-    year: int
-    source: str
-    model_version: str
-
-
-def evaluate(backtest: Backtest, k: int) -> dict:
-    """Brier score, base rate, and hits among the top ``k`` by rank (1 first)."""
-    f = backtest.frame
-    y = f["outcome"].to_numpy(dtype=float)
-    p = f["p_sick_next"].to_numpy(dtype=float)
-    top = f.nsmallest(min(k, len(f)), "rank")
-    hits = int(top["outcome"].sum())
-    positives = int(y.sum())
-    return {
-        "n": int(len(f)),
-        "positives": positives,
-        "base_rate": float(y.mean()) if len(f) else float("nan"),
-        "brier": float(np.mean((p - y) ** 2)) if len(f) else float("nan"),
-        "k": int(len(top)),
-        "hits": hits,
-        "precision_at_k": hits / len(top) if len(top) else float("nan"),
-        "recall_at_k": hits / positives if positives else float("nan"),
-    }
 
 
 def _png(fig) -> str:

@@ -1,11 +1,15 @@
-"""``klinik train --data DIR``: train both models, print what happened, exit 0 (or 1 on bad data)."""
+"""``klinik train --data DIR``: train both models, judge them, register them; print what happened.
+
+How it ends (klinik/cli.py): 0 trained; 1 the data cannot be used (the loader's full report for a dataset that
+breaks the contract, one line for data that loads but cannot train a model).
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-import typer
+from klinik.commands import CommandFailed, DataRefused, command
 
 
 def _line(s: dict) -> str:
@@ -24,8 +28,9 @@ def _line(s: dict) -> str:
     return text
 
 
+@command("train")
 def run_train(data_dir: Path) -> int:
-    """Train, judge and register both models from ``data_dir``; 1 when the data cannot be used."""
+    """Train, judge and register both models from ``data_dir``."""
     from klinik.data.validation import DatasetInvalid
     from klinik.settings import get_settings
     from klinik.training.train import train_all
@@ -34,21 +39,17 @@ def run_train(data_dir: Path) -> int:
     settings = get_settings()
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        typer.echo(f"error: dataset folder {data_dir} does not exist", err=True)
-        return 1
+        raise CommandFailed(f"dataset folder {data_dir} does not exist")
     try:
         summary = train_all(data_dir, settings)
     except DatasetInvalid as err:
-        # the loader's full report: each problem with its file, row (as in the file) and column
-        typer.echo(err.report(), err=True)
-        typer.echo("nothing was trained: fix the data (or `klinik validate --quarantine`) and run again", err=True)
-        return 1
-    except ValueError as err:
-        # data that loads but cannot train a model, e.g. no labelled rows of both outcomes
-        typer.echo(f"error: cannot train on {data_dir}: {err}", err=True)
-        return 1
-    typer.echo(f"MLflow store: {settings.mlflow_uri}")
+        raise DataRefused(
+            err.report(), "nothing was trained: fix the data (or `klinik validate --quarantine`) and run again"
+        ) from None
+    except ValueError as err:  # data that loads but cannot train a model, e.g. no labelled rows of both outcomes
+        raise CommandFailed(f"cannot train on {data_dir}: {err}") from None
+    print(f"MLflow store: {settings.mlflow_uri}")
     for task in ("risk", "recovery"):
-        typer.echo(_line(summary[task]))
-    typer.echo(f"done in {summary['seconds']:.0f} s")
+        print(_line(summary[task]))
+    print(f"done in {summary['seconds']:.0f} s")
     return 0

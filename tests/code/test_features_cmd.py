@@ -37,7 +37,9 @@ def test_cli_writes_the_feature_table_with_groups(world_dir, tmp_path):
 
 def test_output_must_be_parquet(world_dir, tmp_path, capsys):
     assert run_features(world_dir, tmp_path / "features.csv") == 2
-    assert ".parquet" in capsys.readouterr().err
+    assert (
+        capsys.readouterr().err == f"klinik features: --out must be a .parquet file, got {tmp_path / 'features.csv'}\n"
+    )
     assert not list(tmp_path.iterdir())
 
 
@@ -49,6 +51,7 @@ def test_invalid_data_exits_1_with_the_loaders_report(world_dir, tmp_path, capsy
     fin.to_csv(data / "financials.csv", index=False)
     out = tmp_path / "features.parquet"
     assert run_features(data, out) == 1
-    report = capsys.readouterr().out
+    report = capsys.readouterr().err  # like every command but validate, the report of invalid data is an error
     assert "financials" in report and "total_assets" in report and "row 6" in report
+    assert report.splitlines()[-1].startswith("klinik features: the dataset")
     assert not out.exists()

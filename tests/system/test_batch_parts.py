@@ -1,12 +1,19 @@
-"""The batch job's small parts on real folders: --model-version syntax, the atomic swap and its recovery."""
+"""The batch job's small parts on real folders: --model-version syntax, the folder swap and its recovery, the
+writers of the outputs."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 
 import pytest
 
-from klinik.serving.batch import recover, swap_into_place
+from klinik.data.atomic import atomic_folder, recover
+from klinik.serving.outputs import WriterBeside
 from klinik.serving.scoring import parse_model_version
 
 
@@ -28,16 +35,22 @@ def _folder(path, text):
     return path
 
 
+def _swap_in(out, text):
+    with atomic_folder(out) as tmp:
+        (tmp / "scores.csv").write_text(text)
+
+
 def test_swap_replaces_a_folder_whole(tmp_path):
     out = tmp_path / "scores"
-    swap_into_place(_folder(tmp_path / ".scores.tmp-1", "first"), out)
+    _swap_in(out, "first")
     assert (out / "scores.csv").read_text() == "first"
-    swap_into_place(_folder(tmp_path / ".scores.tmp-2", "second"), out)
+    _swap_in(out, "second")
     assert (out / "scores.csv").read_text() == "second"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores"]
     (tmp_path / "file").write_text("x")
     with pytest.raises(NotADirectoryError):
-        swap_into_place(_folder(tmp_path / ".file.tmp-3", "third"), tmp_path / "file")
+        _swap_in(tmp_path / "file", "third")
+    assert (tmp_path / "file").read_text() == "x"
 
 
 def test_recover_puts_back_a_half_swapped_output_and_clears_dead_runs(tmp_path):
@@ -157,11 +170,10 @@ def test_writers_on_a_handmade_result(handmade_result, tmp_path):
 
 
 def test_swap_through_a_symlink_replaces_its_target(tmp_path):
-    """--out work/scores/latest pointing at 2024/: the run resolves it, so the link survives the swap."""
+    """--out work/scores/latest pointing at 2024/: the folder it points at is replaced, and the link stays."""
     target = _folder(tmp_path / "2024", "old")
     (tmp_path / "latest").symlink_to("2024")
-    out = (tmp_path / "latest").resolve()
-    swap_into_place(_folder(tmp_path / ".2024.tmp-1", "new"), out)
+    _swap_in(tmp_path / "latest", "new")
     assert (tmp_path / "latest").is_symlink() and (tmp_path / "latest" / "scores.csv").read_text() == "new"
     assert target.is_dir()
 
@@ -175,11 +187,9 @@ def _fail_to_write(path, text):
 
 
 def test_a_writer_beside_the_job_writes_its_file_and_reports_its_failure(tmp_path):
-    from klinik.serving.batch import _Beside
-
-    _Beside("note", _write_text, tmp_path / "note.txt", "hello").wait()
+    WriterBeside("note", _write_text, tmp_path / "note.txt", "hello").wait()
     assert (tmp_path / "note.txt").read_text() == "hello"
-    failing = _Beside("workbook", _fail_to_write, tmp_path / "x.xlsx", "disk full")
+    failing = WriterBeside("workbook", _fail_to_write, tmp_path / "x.xlsx", "disk full")
     with pytest.raises(
         RuntimeError, match=r"writing the workbook failed:(.|\n)*ValueError: cannot write x.xlsx: disk full"
     ):
@@ -204,3 +214,44 @@ def test_a_list_with_nobody_on_it_is_an_empty_sheet(handmade_result, tmp_path):
     write_workbook(tmp_path / "x.xlsx", result, settings)
     wb = load_workbook(tmp_path / "x.xlsx")
     assert wb["Pantau Ketat"].max_row == 1 and wb["Bina"].max_row == 4
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or one that has ended and waits to be reaped (a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the writer is forked on Linux only")
+def test_a_writer_beside_ends_with_its_parent_even_after_kill_9():
+    script = textwrap.dedent(
+        """
+        import time
+        from klinik.serving.outputs import WriterBeside
+        writer = WriterBeside("slow", time.sleep, 120)
+        print(writer.proc.pid, flush=True)
+        time.sleep(120)
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        assert not _gone(child)
+        parent.send_signal(signal.SIGKILL)
+    finally:
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while not _gone(child):
+        assert time.monotonic() < deadline, f"the writer {child} outlived its killed parent"
+        time.sleep(0.02)
+
+
+def test_leaving_early_ends_the_writer_beside_at_once():
+    started = time.monotonic()
+    with pytest.raises(ValueError), WriterBeside("slow", time.sleep, 120) as writer:
+        raise ValueError("the scores could not be written")
+    assert writer.proc is None or not writer.proc.is_alive()
+    assert time.monotonic() - started < 30

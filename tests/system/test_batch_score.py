@@ -42,7 +42,7 @@ def store(trained_registry):
 
 
 def score(data: Path, out: Path, as_of: int = AS_OF, **kw) -> int:
-    from klinik.serving.batch import run_score
+    from klinik.serving.cmd import run_score
 
     return run_score(data, as_of, out, quiet=True, **kw)
 
@@ -193,7 +193,7 @@ def test_report_is_one_self_contained_page(run):
 
 
 def test_manifest_is_the_audit_record(run, scores, world_dir, store):
-    from klinik.serving.batch import hash_inputs
+    from klinik.serving.manifest import hash_inputs
 
     m = json.loads((run / "manifest.json").read_text())
     s = store.settings

@@ -1,0 +1,129 @@
+"""The files of a ``klinik score`` run, written into one folder: the scores, the reasons, the clinic's workbook and
+the report.
+
+scores.csv and scores.parquet (the contract's Scores table, ordered by rank), reasons.parquet (the structured
+reasons), klinik-koperasi-<year>.xlsx (the clinic's lists, serving/excel.py), report.html (serving/report.py).
+The folder is the run's temporary one: the batch job swaps it into place whole, manifest included.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from klinik.serving.backtest import Backtest
+    from klinik.serving.scoring import ScoreResult
+    from klinik.settings import Settings
+
+SCORES_CSV, SCORES_PARQUET, REASONS_PARQUET, REPORT_HTML = (
+    "scores.csv",
+    "scores.parquet",
+    "reasons.parquet",
+    "report.html",
+)
+
+
+def workbook_name(as_of_year: int) -> str:
+    return f"klinik-koperasi-{as_of_year}.xlsx"
+
+
+def write_outputs(folder: Path, result: ScoreResult, settings: Settings, backtest: Backtest | None) -> list[Path]:
+    """Every output file but the manifest, into ``folder``; returns their paths.
+
+    The workbook (openpyxl, pure Python, the slowest writer) is written by a forked child process beside the
+    others; each file is complete before this returns.
+    """
+    from klinik.serving.excel import write_workbook
+    from klinik.serving.report import write_report
+
+    scores = result.scores
+    workbook = folder / workbook_name(result.as_of_year)
+    paths = [folder / SCORES_CSV, folder / SCORES_PARQUET, folder / REASONS_PARQUET, workbook, folder / REPORT_HTML]
+    with WriterBeside("workbook", write_workbook, workbook, result, settings) as beside:
+        scores.to_csv(folder / SCORES_CSV, index=False, lineterminator="\n")
+        scores.to_parquet(folder / SCORES_PARQUET, index=False)
+        result.reasons.to_parquet(folder / REASONS_PARQUET, index=False)
+        write_report(folder / REPORT_HTML, result, settings, backtest)
+        beside.wait()
+    return paths
+
+
+class WriterBeside:
+    """``fn(*args)`` in a forked child process, so a pure-Python writer (openpyxl) runs on the other core while
+    this process writes the rest; where fork is not available (or not safe: macOS, Windows) it runs here when
+    waited for.
+
+    ``wait()`` raises what the child raised, as a RuntimeError carrying its traceback. Used as a context manager:
+    leaving the block by an error or an interrupt ends the child at once instead of waiting for it. The child
+    ignores Ctrl-C (the parent decides) and ends by itself when the parent ends, even by kill -9, so a killed
+    run never leaves a writer behind.
+    """
+
+    def __init__(self, what: str, fn, *args):
+        self.what, self.fn, self.args, self.proc = what, fn, args, None
+        if not sys.platform.startswith("linux"):
+            return
+        ctx = multiprocessing.get_context("fork")
+        self._recv, send = ctx.Pipe(duplex=False)
+
+        def child() -> None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            _end_with_parent()
+            try:
+                fn(*args)
+                send.send(None)
+            except BaseException:  # noqa: BLE001 -- everything goes back to the parent, which raises it
+                send.send(traceback.format_exc())
+
+        self.proc = ctx.Process(target=child, name=f"klinik-{what}", daemon=True)
+        self.proc.start()
+        send.close()
+
+    def __enter__(self) -> WriterBeside:
+        return self
+
+    def __exit__(self, kind, error, tb) -> None:
+        if self.proc is not None and self.proc.is_alive():  # left early: the writer's file is not wanted
+            self.proc.kill()
+            self.proc.join()
+
+    def wait(self) -> None:
+        if self.proc is None:
+            self.fn(*self.args)
+            return
+        try:
+            failure = self._recv.recv()
+        except EOFError:
+            failure = "the writer process ended without a word"
+        finally:
+            self.proc.join()
+            self._recv.close()
+        if failure is None and self.proc.exitcode != 0:
+            failure = f"the writer process exited with {self.proc.exitcode}"
+        if failure is not None:
+            raise RuntimeError(f"writing the {self.what} failed:\n{failure}")
+
+
+def _end_with_parent() -> None:
+    """In a forked child: end it as soon as its parent has ended.
+
+    The parent's sentinel (a pipe whose other end only the parent holds) becomes ready when the parent ends,
+    however it ends; a thread waits on it. The portable stand-in for Linux's prctl(PR_SET_PDEATHSIG).
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="klinik-parent-watch", daemon=True).start()
