@@ -2,14 +2,15 @@
 
 Usage:
     .venv/bin/python bench/bench_swap.py                 # 2,000 swaps each way, in a temporary folder
-    .venv/bin/python bench/bench_swap.py --swaps 5000 --dir work/bench-swap
+    .venv/bin/python bench/bench_swap.py --swaps 5000 --dir work
+    .venv/bin/python bench/bench_swap.py --dataset-coops 20000   # and the dataset writer with and without fsync
 
 A second process reads ``<out>/scores.csv`` in a loop (as the service's /lookup reads the latest batch output)
 while this one replaces ``<out>`` again and again: once with the one-step exchange (Linux renameat2
 RENAME_EXCHANGE), once with two renames (the portable way: the previous folder aside, the new one in).
 Reported: how often the reader found the file missing, and the time of one swap with the removal of the previous
 folder. Then the cost of flushing the files to disk (fsync) in ``atomic_folder``, for a folder the size of a
-scored district's outputs.
+scored district's outputs, and (``--dataset-coops``) for ``write_dataset`` of a simulated world.
 """
 
 from __future__ import annotations
@@ -90,10 +91,32 @@ def _fsync_cost(root: Path, files: int, megabytes: float) -> tuple[float, float]
     return times[0], times[1]
 
 
+def _dataset_cost(root: Path, coops: int) -> None:
+    """write_dataset of a simulated world, csv and parquet, with and without fsync, three times each."""
+    from klinik.data.io import write_dataset
+    from klinik.data.simulator import simulate
+
+    tables = simulate(n_coops=coops, years=(2014, 2024), seed=1)
+    kept = atomic._fsync
+    for fmt in ("csv", "parquet"):
+        for flush in (True, False) * 3:
+            atomic._fsync = kept if flush else (lambda path: None)
+            try:
+                t0 = time.perf_counter()
+                out = write_dataset(tables, root / "dataset", fmt=fmt)
+                seconds = time.perf_counter() - t0
+            finally:
+                atomic._fsync = kept
+            size = sum(p.stat().st_size for p in out.iterdir()) / 1e6
+            how = "with" if flush else "without"
+            print(f"write_dataset {coops} coops, {fmt:<7} {size:4.0f} MB: {seconds:5.2f} s {how} fsync")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--swaps", type=int, default=2000)
     parser.add_argument("--dir", type=Path, default=None, help="where to work (default: a temporary folder)")
+    parser.add_argument("--dataset-coops", type=int, default=0, help="also time write_dataset of this many coops")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench_swap_", dir=args.dir))
     try:
@@ -103,6 +126,8 @@ def main() -> int:
             print(f"{name:<22} reader: {reads:>9,} reads, {misses:>6,} found no file   {seconds * 1e3:.3f} ms a swap")
         with_sync, without = _fsync_cost(root, files=6, megabytes=5)
         print(f"atomic_folder, 6 files, 5 MB: {with_sync * 1e3:.1f} ms with fsync, {without * 1e3:.1f} ms without")
+        if args.dataset_coops:
+            _dataset_cost(root, args.dataset_coops)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0
