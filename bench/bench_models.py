@@ -35,6 +35,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from klinik.data.atomic import atomic_file  # noqa: E402
 from klinik.settings import get_settings  # noqa: E402
 from klinik.training.data_prep import feature_table, task_data  # noqa: E402
 from klinik.training.evaluate import metrics  # noqa: E402
@@ -216,10 +217,8 @@ def main(argv=None) -> int:
         parts.append(small(args.small_worlds, get_settings(train_threads=1)))
         print(parts[-1], flush=True)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_suffix(".tmp")
-        tmp.write_text("\n".join(parts))
-        tmp.replace(args.out)
+        with atomic_file(args.out) as tmp:
+            tmp.write_text("\n".join(parts))
     return 0
 
 

@@ -12,6 +12,7 @@ import argparse
 import calendar
 from pathlib import Path
 
+from klinik.data.atomic import atomic_file
 from klinik.data.contract import (
     FIRST_YEAR,
     KINDS,
@@ -157,10 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is None:
         print(page, end="")
         return 0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f".{args.out.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(args.out)
+    with atomic_file(args.out) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
 

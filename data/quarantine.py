@@ -7,8 +7,6 @@ instead of refusing it whole; the file says what went and why.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ import pandas as pd
 import pyarrow
 import pyarrow.csv
 
+from klinik.data.atomic import atomic_file
 from klinik.data.cells import cell_texts
 from klinik.data.contract import COLUMNS, COOP_REFERENCING_TABLES
 from klinik.data.problems import Problem, TableCheck
@@ -63,25 +62,18 @@ def quarantine_rows(checks: dict[str, TableCheck], path: Path) -> tuple[dict[str
     header += list(dict.fromkeys(c for cols in COLUMNS.values() for c in cols))
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     out = out.reindex(columns=header)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        table = pyarrow.table(
-            {
-                c: pyarrow.array(
-                    out[c].to_numpy(dtype=object),
-                    from_pandas=True,
-                    type=pyarrow.int64() if c == "row" else pyarrow.string(),
-                )
-                for c in header
-            }
-        )
+    table = pyarrow.table(
+        {
+            c: pyarrow.array(
+                out[c].to_numpy(dtype=object),
+                from_pandas=True,
+                type=pyarrow.int64() if c == "row" else pyarrow.string(),
+            )
+            for c in header
+        }
+    )
+    with atomic_file(path) as tmp:
         pyarrow.csv.write_csv(table, tmp)  # pandas' writer takes minutes for a million wide rows
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     n_rows = sum(len(v) for v in bad.values())
     per_table = ", ".join(f"{name} {len(rows)}" for name, rows in bad.items() if len(rows))
     note = f"; {cascaded} of them because their cooperative was quarantined" if cascaded else ""
