@@ -8,7 +8,8 @@
 A temporary name carries the writer's process id (``.<name>.tmp-<pid>``), so a later writer of the same path
 tells a killed run's leftovers from those of a run still going and removes only the former (:func:`recover`).
 One writer of a path at a time in a process: two threads writing the same path would share the temporary name.
-This module is the lowest floor's: the dataset writer, the feature table, the batch job and the demo use it.
+It sits on the lowest floor so that every writer can use it: the dataset, the quarantine file, the feature table,
+the batch job's output folder, the demo's ``latest`` link, the generated data-contract page.
 """
 
 from __future__ import annotations
