@@ -8,10 +8,9 @@
 The first rule that applies wins, in the contract's order (so a cooperative assessed healthy at t+1 and
 dissolved at t+2 has recovered).
 
-``status`` (what the Scores contract calls "from the latest assessment"): SAKIT_NOW or SEHAT_NOW from the
-latest assessment at or before the year, UNASSESSED when there is none. When the settings carry
-``status_max_age_years`` (the scoring's rule), an assessment older than that many years no longer sets the
-status and the cooperative is UNASSESSED; without it any earlier assessment counts.
+``status`` (what the Scores contract calls "from the latest assessment"): the rule of features/status.py,
+the same the scoring applies (SAKIT_NOW / SEHAT_NOW from the latest assessment at most
+``Settings.status_max_age_years`` old, UNASSESSED without one).
 """
 
 from __future__ import annotations
@@ -19,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from klinik.data.contract import SICK_CATEGORIES
 from klinik.data.dataset import Dataset
-from klinik.features.panel import Panel, alive, dataset_years, ffill, sorted_coops
+from klinik.features.panel import Panel, alive, dataset_years, sorted_coops
+from klinik.features.status import is_sick, latest_assessment, status_of
 from klinik.settings import Settings
 
 LABEL_COLUMNS = ("coop_id", "year", "assessed", "sick", "status", "risk_label", "recovery_label")
@@ -37,8 +36,7 @@ def make_labels(ds: Dataset, settings: Settings | None = None) -> pd.DataFrame:
     panel = Panel(pd.Index(coops["coop_id"].to_numpy()), np.arange(first, last + 3, dtype=np.int64))
     h = ds.health
     rows, cols = panel.rows_of(h["coop_id"]), panel.cols_of(h["year"].to_numpy())
-    is_sick = h["category"].isin(SICK_CATEGORIES).to_numpy(dtype=float)
-    sick_all = panel.scatter(rows, cols, is_sick)  # 1 sick, 0 healthy, NaN not assessed
+    sick_all = panel.scatter(rows, cols, is_sick(h).astype(float))  # 1 sick, 0 healthy, NaN not assessed
 
     def at(k: int) -> tuple[np.ndarray, np.ndarray]:
         s = panel.at(sick_all, targets + k)
@@ -53,13 +51,8 @@ def make_labels(ds: Dataset, settings: Settings | None = None) -> pd.DataFrame:
     recovery = np.where(well1 | well2, 1.0, np.where((sick1 & sick2) | (dissolved <= t + 2), 0.0, np.nan))
     recovery = np.where(sick0, recovery, np.nan)
 
-    latest = ffill(panel.scatter(rows, cols, is_sick))
-    latest_year = ffill(panel.scatter(rows, cols, h["year"].to_numpy(dtype=float)))
-    latest, latest_year = panel.at(latest, targets), panel.at(latest_year, targets)
-    max_age = getattr(settings if settings is not None else Settings(), "status_max_age_years", None)
-    if max_age is not None:
-        latest = np.where(t - latest_year <= max_age, latest, np.nan)
-    status = np.where(latest == 1, "SAKIT_NOW", np.where(latest == 0, "SEHAT_NOW", "UNASSESSED"))
+    max_age = (settings if settings is not None else Settings()).status_max_age_years
+    status = status_of(h, latest_assessment(h, panel.ids, targets, max_age))
 
     r, c = np.nonzero(alive(coops, targets))
     frame = pd.DataFrame(

@@ -7,9 +7,10 @@ Choices made here (documented in the README through the batch job):
 - Who is scored: every cooperative registered by ``as_of_year`` (founded_year <= as_of_year) and not dissolved
   by then (dissolved_year empty or later than as_of_year).
 - status: from the latest health assessment dated ``as_of_year`` or up to ``Settings.status_max_age_years``
-  before it (the rule of features.labels.make_labels); with none, UNASSESSED. An UNASSESSED cooperative is
-  treated as not sick: it gets ``p_sick_next`` (empty ``p_recover``) and can be reached out to (JANGKAU) like a
-  healthy one -- the risk model sees how long ago it was assessed (``never_assessed``, ``years_since_assessment``).
+  before it (the rule of features/status.py, which the labels apply too); with none, UNASSESSED. An UNASSESSED
+  cooperative is treated as not sick: it gets ``p_sick_next`` (empty ``p_recover``) and can be reached out to
+  (JANGKAU) like a healthy one -- the risk model sees how long ago it was assessed (``never_assessed``,
+  ``years_since_assessment``).
 - p_sick_next from the risk model for coops not sick now; p_recover from the recovery model for coops sick now.
 - clinic and reasons from the RISK model's TreeSHAP contributions for everyone (models/reasons.py says why).
   For a cooperative sick now the clinic sums its contributions of now and of the last year before its sick
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from klinik.data.contract import SCORE_COLUMNS, SICK_CATEGORIES
+from klinik.data.contract import SCORE_COLUMNS
 
 if TYPE_CHECKING:
     from klinik.data.dataset import Dataset
@@ -199,24 +200,22 @@ def registered_coops(ds: Dataset, as_of_year: int) -> pd.DataFrame:
 
 
 def health_facts(ds: Dataset, coop_ids: pd.Index, as_of_year: int, settings: Settings) -> pd.DataFrame:
-    """Per coop: status at ``as_of_year`` -- from the latest assessment at most ``status_max_age_years`` old, the
-    rule of features.labels.make_labels (a system test holds the two equal) -- that assessment's year, category
-    and score, and the office's health score over the last three years ("58 → 52 → 47", "?" for a year not
-    assessed)."""
-    health = ds.health
-    window = max(3, settings.status_max_age_years + 1)
-    h = health.loc[(health["year"] <= as_of_year) & (health["year"] > as_of_year - window)]
-    # coop_ids is unique (a key): its hash table answers membership without isin's conversion to Python objects
-    h = h.loc[coop_ids.get_indexer(h["coop_id"]) >= 0].sort_values(["coop_id", "year"], kind="stable")
-    latest = h.loc[h["year"] >= as_of_year - settings.status_max_age_years].groupby("coop_id").tail(1)
-    latest = latest.set_index("coop_id").reindex(coop_ids)
-    sick_now = latest["category"].isin(SICK_CATEGORIES).to_numpy()
-    status = np.where(latest["year"].isna().to_numpy(), "UNASSESSED", np.where(sick_now, "SAKIT_NOW", "SEHAT_NOW"))
+    """Per coop: status at ``as_of_year`` (the rule of features/status.py, as in the labels), the year, category
+    and score of the assessment that set it, and the office's health score over the last three years
+    ("58 → 52 → 47", "?" for a year not assessed)."""
+    from klinik.features.status import latest_assessment, status_of
 
-    recent = (
-        h.loc[h["year"] > as_of_year - 3]
-        .pivot_table(index="coop_id", columns="year", values="score", aggfunc="last")
-        .reindex(index=coop_ids, columns=range(as_of_year - 2, as_of_year + 1))
+    health = ds.health
+    position = latest_assessment(health, coop_ids, [as_of_year], settings.status_max_age_years)[:, 0]
+    found = position >= 0
+    latest = health.iloc[position[found]].set_index(coop_ids[found]).reindex(coop_ids)
+    status = status_of(health, position)
+
+    h = health.loc[(health["year"] <= as_of_year) & (health["year"] > as_of_year - 3)]
+    # coop_ids is unique (a key): its hash table answers membership without isin's conversion to Python objects
+    h = h.loc[coop_ids.get_indexer(h["coop_id"]) >= 0]
+    recent = h.pivot_table(index="coop_id", columns="year", values="score", aggfunc="last").reindex(
+        index=coop_ids, columns=range(as_of_year - 2, as_of_year + 1)
     )
     words = [recent[y].round().astype("Int64").astype("str").fillna("?") for y in recent.columns]
     trend = words[0].str.cat(words[1:], sep=" → ")
