@@ -36,10 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from klinik.data.atomic import atomic_file  # noqa: E402
+from klinik.features.labels import TASKS  # noqa: E402
 from klinik.settings import get_settings  # noqa: E402
 from klinik.training.data_prep import feature_table, task_data  # noqa: E402
 from klinik.training.evaluate import metrics  # noqa: E402
-from klinik.training.train import TASKS, judge, routing  # noqa: E402
+from klinik.training.train import judge, routing  # noqa: E402
 
 COLS = ["roc_auc", "pr_auc", "brier", "log_loss", "ece", "precision_at_k", "recall_at_k"]
 

@@ -23,6 +23,7 @@ from klinik.features.panel import Panel, alive, dataset_years, sorted_coops
 from klinik.features.status import is_sick, latest_assessment, status_of
 from klinik.settings import Settings
 
+TASKS = ("risk", "recovery")  # the two models, one for each label: risk_label and recovery_label
 LABEL_COLUMNS = ("coop_id", "year", "assessed", "sick", "status", "risk_label", "recovery_label")
 
 

@@ -30,7 +30,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils.validation import check_is_fitted
 
-TASKS = ("risk", "recovery")
+from klinik.features.labels import TASKS
 
 
 def _size_aware(n_rows: int, n_events: int) -> dict:

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from klinik.settings import Settings
 
 ALIAS = "champion"
-TASKS = ("risk", "recovery")
 MLFLOW_FOLDER = "mlflow_model"  # where bentoml.mlflow.import_model puts the MLflow model inside a Bento model
 
 

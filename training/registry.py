@@ -8,6 +8,10 @@ challenger is at least as good on the primary metric -- strictly better, or equa
 ``promotion_tolerance`` and no worse on the tie-break. ROC AUC is primary because the clinic works down a
 ranked list; log loss breaks ties because it judges the probabilities the thresholds act on. The decision
 and both scores go to the run (metrics and tags) and to the version's tags.
+
+Three steps, each its own function: ``challenge`` (the promotion decision), ``log_run`` (one MLflow run:
+parameters, metrics, tables, the dataset, figures, the model) and ``register`` (a registered version with
+its tags, the aliases); ``log_and_register`` runs them in that order for one Candidate.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -25,6 +31,11 @@ from klinik.models.persist import SKOPS_TRUSTED_TYPES
 from klinik.settings import Settings
 from klinik.training.data_prep import TaskData
 from klinik.training.evaluate import HIGHER_IS_BETTER, calibration_points, metrics
+
+if TYPE_CHECKING:
+    from mlflow.models.model import ModelInfo
+
+    from klinik.training.train import Judged
 
 EXPERIMENT = "klinik-koperasi"
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -68,8 +79,45 @@ def model_name(task: str, settings: Settings) -> str:
     return settings.risk_model_name if task == "risk" else settings.recovery_model_name
 
 
-def decide(challenger: dict, champion: dict | None, settings: Settings) -> tuple[bool, str]:
-    """Whether the challenger becomes champion, and why (see the module docstring)."""
+@dataclass
+class Candidate:
+    """One task's model, fitted for its holdout and judged: everything its MLflow run records."""
+
+    td: TaskData
+    judged: Judged  # the holdout's fit-and-judge (the model logged and registered)
+    backtest: pd.DataFrame  # year, predictor, metrics: every test year of the rolling backtest
+    data_dir: Path
+    data_hash: str
+    train_seconds: float
+    extra_metrics: dict[str, float] = field(default_factory=dict)  # e.g. the risk model's routing
+
+    @property
+    def task(self) -> str:
+        return self.td.task
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.judged.model_metrics
+
+    @property
+    def train_years(self) -> str:
+        years = sorted(self.judged.train["year"].unique())
+        return f"{years[0]}-{years[-1]}"
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The promotion rule's verdict on a candidate, and the champion it was weighed against."""
+
+    promote: bool
+    decision: str  # why, in words
+    champion_version: str | None = None  # before this candidate; None when there was none
+    champion_metrics: dict[str, float] | None = None  # the champion re-scored on the candidate's holdout
+
+
+def promotion_decision(challenger: dict, champion: dict | None, settings: Settings) -> tuple[bool, str]:
+    """Whether the challenger becomes champion, and why, from both models' metrics on the same holdout (see
+    the module docstring)."""
     metric, tiebreak, tol = settings.promotion_metric, settings.promotion_tiebreak, settings.promotion_tolerance
     if champion is None:
         return True, "no champion yet"
@@ -100,23 +148,42 @@ def _champion(client, name: str):
         return None
 
 
-def rescore_champion(client, name: str, td: TaskData, test: pd.DataFrame, settings: Settings):
-    """The current champion's version and its metrics on this holdout (None, None when there is none;
-    version, None when it cannot score these rows)."""
+def rescore(client, name: str, mv, test: pd.DataFrame, settings: Settings) -> dict[str, float] | None:
+    """The metrics of version ``mv`` of ``name`` on the holdout rows ``test``; None when it cannot score them
+    (its features are gone, or this code cannot load it)."""
     from klinik.models.persist import load_model
 
-    mv = _champion(client, name)
-    if mv is None:
-        return None, None
     try:
         model = load_model(f"models:/{name}/{mv.version}", tracking_uri=settings.mlflow_uri)
         needed = list(model.feature_names_in_)
         if not set(needed) <= set(test.columns):
-            return mv, None
+            return None
         p = model.predict_proba(test[needed])[:, 1]
     except Exception:  # noqa: BLE001 -- saved by an older version of this code: it cannot be judged, so it cannot win
-        return mv, None
-    return mv, metrics(test["label"].to_numpy(), p, capacity_share=settings.clinic_capacity_share)
+        return None
+    return metrics(test["label"].to_numpy(), p, capacity_share=settings.clinic_capacity_share)
+
+
+def challenge(candidate: Candidate, settings: Settings) -> Promotion:
+    """The promotion decision for ``candidate``: the current champion re-scored on the candidate's holdout and
+    the promotion rule applied; a champion that cannot be weighed (not loadable) is replaced."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=settings.mlflow_uri)
+    name = model_name(candidate.task, settings)
+    mv = _champion(client, name)
+    if mv is None:
+        return Promotion(*promotion_decision(candidate.metrics, None, settings))
+    version = str(mv.version)
+    champion_metrics = rescore(client, name, mv, candidate.judged.test, settings)
+    if champion_metrics is None:
+        return Promotion(
+            True,
+            "champion cannot score this holdout (its features are gone or this code cannot load it); replaced",
+            version,
+        )
+    promote, decision = promotion_decision(candidate.metrics, champion_metrics, settings)
+    return Promotion(promote, decision, version, champion_metrics)
 
 
 def _flat_metrics(judged) -> dict[str, float]:
@@ -161,114 +228,100 @@ def _log_figures(td: TaskData, judged, mlflow) -> pd.DataFrame:
     return contribs
 
 
-def log_and_register(
-    td: TaskData,
-    judged,
-    backtest: pd.DataFrame,
-    settings: Settings,
-    *,
-    data_dir: Path,
-    data_hash: str,
-    train_seconds: float,
-    extra_metrics: dict[str, float],
-    experiment: str,
-) -> dict:
-    """Log the holdout model of ``td`` as one MLflow run, register it and apply the promotion rule."""
+def _run_params(candidate: Candidate, settings: Settings) -> dict:
+    td, judged = candidate.td, candidate.judged
+    clf = judged.model[-1]
+    return {
+        "task": td.task,
+        "data_dir": str(candidate.data_dir),
+        "data_hash": candidate.data_hash,
+        "seed": settings.seed,
+        "holdout_year": judged.test_year,
+        "train_years": candidate.train_years,
+        "n_train": len(judged.train),
+        "n_train_events": int(judged.train["label"].sum()),
+        "n_holdout": len(judged.test),
+        "n_features": len(td.feature_columns),
+        "categorical": ",".join(td.categorical),
+        "monotone": json.dumps(td.monotone, sort_keys=True),
+        "n_trees": clf.n_trees_,
+        "platt_a": clf.calibration_[0],
+        "platt_b": clf.calibration_[1],
+        **{f"lgb_{k}": v for k, v in clf.lgb_params_.items() if k != "monotone_constraints"},
+        **{f"clf_{k}": v for k, v in clf.get_params().items() if k not in ("monotone", "categorical")},
+        "backtest_years": ",".join(str(y) for y in sorted(candidate.backtest["year"].unique())),
+        "promotion_metric": settings.promotion_metric,
+        "promotion_tiebreak": settings.promotion_tiebreak,
+    }
+
+
+def _log_metrics(candidate: Candidate, promotion: Promotion, mlflow) -> None:
+    """The holdout's metrics (model, baselines, truth), the backtest's (one step per test year) and the
+    champion's on the same holdout."""
+    judged = candidate.judged
+    mlflow.log_metrics(
+        {
+            **_flat_metrics(judged),
+            **candidate.extra_metrics,
+            "train_seconds": candidate.train_seconds,
+            "fit_seconds": judged.fit_seconds,
+            "cv_logloss": judged.model[-1].cv_logloss_,
+        }
+    )
+    for _, row in candidate.backtest.iterrows():
+        for key in METRIC_KEYS:
+            if not math.isnan(row[key]):
+                mlflow.log_metric(f"backtest_{row['predictor']}_{key}", float(row[key]), step=int(row["year"]))
+    if promotion.champion_metrics is not None:
+        champion = promotion.champion_metrics
+        mlflow.log_metrics({f"champion_{k}": float(champion[k]) for k in METRIC_KEYS if not math.isnan(champion[k])})
+
+
+def _log_data(candidate: Candidate, mlflow) -> None:
+    """The training and holdout rows as the run's inputs, and the backtest and holdout tables."""
+    td, judged = candidate.td, candidate.judged
+    mlflow.log_text(candidate.backtest.to_csv(index=False), "tables/backtest.csv")
+    mlflow.log_text(judged.metrics.to_csv(index_label="predictor"), "tables/holdout_metrics.csv")
+    source = str(Path(candidate.data_dir).resolve())
+    # MLflow warns that a folder path could be several kinds of source, and that integer columns
+    # (year, label) cannot hold missing values: both are fine here
+    warnings.filterwarnings("ignore", message="The specified dataset source", category=UserWarning)
+    warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
+    mlflow.log_input(
+        mlflow.data.from_pandas(judged.train, source=source, targets="label", name=f"{td.task}-train"),
+        context="training",
+    )
+    mlflow.log_input(
+        mlflow.data.from_pandas(
+            judged.test, source=source, targets="label", name=f"{td.task}-holdout-{judged.test_year}"
+        ),
+        context="holdout",
+    )
+
+
+def log_run(candidate: Candidate, promotion: Promotion, settings: Settings, experiment: str) -> ModelInfo:
+    """One MLflow run for ``candidate`` in ``experiment``: parameters, metrics, tables, the dataset, figures and
+    the model. Returns the logged model's info (its ``model_uri`` and ``run_id``); registers nothing."""
     import mlflow
-    from mlflow import MlflowClient
     from mlflow.models import infer_signature
 
-    client = MlflowClient(tracking_uri=settings.mlflow_uri)
-    name = model_name(td.task, settings)
-    clf = judged.model[-1]
-    model_metrics = judged.model_metrics
-    champion_mv, champion_metrics = rescore_champion(client, name, td, judged.test, settings)
-    if champion_mv is not None and champion_metrics is None:
-        promote, decision = (
-            True,
-            "champion cannot score this holdout (its features are gone or this code cannot load it); replaced",
-        )
-    else:
-        promote, decision = decide(model_metrics, champion_metrics, settings)
-
-    train_years = sorted(judged.train["year"].unique())
+    td, judged = candidate.td, candidate.judged
     with (
         warnings.catch_warnings(),
-        mlflow.start_run(experiment_id=experiment, run_name=f"{td.task}-{judged.test_year}") as run,
+        mlflow.start_run(experiment_id=experiment, run_name=f"{td.task}-{judged.test_year}"),
     ):
         mlflow.set_tags(
             {
                 "task": td.task,
-                "data_hash": data_hash,
+                "data_hash": candidate.data_hash,
                 "holdout_year": str(judged.test_year),
-                "promotion_decision": decision,
-                "promoted": str(promote),
+                "promotion_decision": promotion.decision,
+                "promoted": str(promotion.promote),
             }
         )
-        params = {
-            "task": td.task,
-            "data_dir": str(data_dir),
-            "data_hash": data_hash,
-            "seed": settings.seed,
-            "holdout_year": judged.test_year,
-            "train_years": f"{train_years[0]}-{train_years[-1]}",
-            "n_train": len(judged.train),
-            "n_train_events": int(judged.train["label"].sum()),
-            "n_holdout": len(judged.test),
-            "n_features": len(td.feature_columns),
-            "categorical": ",".join(td.categorical),
-            "monotone": json.dumps(td.monotone, sort_keys=True),
-            "n_trees": clf.n_trees_,
-            "platt_a": clf.calibration_[0],
-            "platt_b": clf.calibration_[1],
-            **{f"lgb_{k}": v for k, v in clf.lgb_params_.items() if k != "monotone_constraints"},
-            **{f"clf_{k}": v for k, v in clf.get_params().items() if k not in ("monotone", "categorical")},
-            "backtest_years": ",".join(str(y) for y in sorted(backtest["year"].unique())),
-            "promotion_metric": settings.promotion_metric,
-            "promotion_tiebreak": settings.promotion_tiebreak,
-        }
-        mlflow.log_params(params)
-        flat = _flat_metrics(judged)
-        mlflow.log_metrics(
-            {
-                **flat,
-                **extra_metrics,
-                "train_seconds": train_seconds,
-                "fit_seconds": judged.fit_seconds,
-                "cv_logloss": clf.cv_logloss_,
-            }
-        )
-        # the backtest: one metric per predictor and measure, one step per test year
-        for _, row in backtest.iterrows():
-            for key in METRIC_KEYS:
-                if not math.isnan(row[key]):
-                    mlflow.log_metric(f"backtest_{row['predictor']}_{key}", float(row[key]), step=int(row["year"]))
-        mlflow.log_text(backtest.to_csv(index=False), "tables/backtest.csv")
-        mlflow.log_text(judged.metrics.to_csv(index_label="predictor"), "tables/holdout_metrics.csv")
-        if champion_metrics is not None:
-            mlflow.log_metrics(
-                {
-                    f"champion_{k}": float(champion_metrics[k])
-                    for k in METRIC_KEYS
-                    if not math.isnan(champion_metrics[k])
-                }
-            )
-
-        source = str(Path(data_dir).resolve())
-        # MLflow warns that a folder path could be several kinds of source, and that integer columns
-        # (year, label) cannot hold missing values: both are fine here
-        warnings.filterwarnings("ignore", message="The specified dataset source", category=UserWarning)
-        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
-        mlflow.log_input(
-            mlflow.data.from_pandas(judged.train, source=source, targets="label", name=f"{td.task}-train"),
-            context="training",
-        )
-        mlflow.log_input(
-            mlflow.data.from_pandas(
-                judged.test, source=source, targets="label", name=f"{td.task}-holdout-{judged.test_year}"
-            ),
-            context="holdout",
-        )
+        mlflow.log_params(_run_params(candidate, settings))
+        _log_metrics(candidate, promotion, mlflow)
+        _log_data(candidate, mlflow)
         contribs = _log_figures(td, judged, mlflow)
         mlflow.log_text(
             contribs.drop(columns="bias")
@@ -278,72 +331,90 @@ def log_and_register(
             .to_csv(header=["mean_abs_contribution"], index_label="feature"),
             "tables/importance.csv",
         )
-
-        X_test = td.X(judged.test)
-        example = X_test.head(5)
-        signature = infer_signature(example, judged.model.predict_proba(example))
-        info = mlflow.sklearn.log_model(
+        example = td.X(judged.test).head(5)
+        return mlflow.sklearn.log_model(
             judged.model,
             name="model",
             serialization_format="skops",
             skops_trusted_types=SKOPS_TRUSTED_TYPES,
             pyfunc_predict_fn="predict_proba",
-            signature=signature,
+            signature=infer_signature(example, judged.model.predict_proba(example)),
             input_example=example,
             pip_requirements=pip_requirements(),
-            registered_model_name=name,
-        )
-        version_no = str(info.registered_model_version)
-
-        client.set_registered_model_alias(name, CHALLENGER, version_no)
-        if promote:
-            client.set_registered_model_alias(name, CHAMPION, version_no)
-        champion_after = version_no if promote else str(champion_mv.version)
-        tags = {
-            "task": td.task,
-            "holdout_year": str(judged.test_year),
-            "train_years": params["train_years"],
-            "data_hash": data_hash,
-            "run_id": run.info.run_id,
-            "training_seconds": f"{train_seconds:.1f}",
-            "features": ",".join(td.feature_columns),
-            "promotion_decision": decision,
-            "promoted": str(promote),
-            "champion_version_before": str(champion_mv.version) if champion_mv is not None else "",
-            **{f"holdout_{k}": f"{model_metrics[k]:.6g}" for k in METRIC_KEYS},
-            f"challenger_{settings.promotion_metric}": f"{model_metrics[settings.promotion_metric]:.6g}",
-        }
-        if champion_metrics is not None:
-            tags[f"champion_{settings.promotion_metric}"] = f"{champion_metrics[settings.promotion_metric]:.6g}"
-            tags[f"champion_{settings.promotion_tiebreak}"] = f"{champion_metrics[settings.promotion_tiebreak]:.6g}"
-        for key, value in tags.items():
-            client.set_model_version_tag(name, version_no, key, value)
-        mlflow.set_tags(
-            {"registered_model": name, "registered_version": version_no, "champion_version": champion_after}
         )
 
-    return {
+
+def _version_tags(candidate: Candidate, promotion: Promotion, run_id: str, settings: Settings) -> dict[str, str]:
+    """What a registered version says about itself: the holdout and its metrics, the data and the promotion
+    decision."""
+    td, metric, tiebreak = candidate.td, settings.promotion_metric, settings.promotion_tiebreak
+    tags = {
         "task": td.task,
-        "run_id": run.info.run_id,
+        "holdout_year": str(candidate.judged.test_year),
+        "train_years": candidate.train_years,
+        "data_hash": candidate.data_hash,
+        "run_id": run_id,
+        "training_seconds": f"{candidate.train_seconds:.1f}",
+        "features": ",".join(td.feature_columns),
+        "promotion_decision": promotion.decision,
+        "promoted": str(promotion.promote),
+        "champion_version_before": promotion.champion_version or "",
+        **{f"holdout_{k}": f"{candidate.metrics[k]:.6g}" for k in METRIC_KEYS},
+        f"challenger_{metric}": f"{candidate.metrics[metric]:.6g}",
+    }
+    if promotion.champion_metrics is not None:
+        tags[f"champion_{metric}"] = f"{promotion.champion_metrics[metric]:.6g}"
+        tags[f"champion_{tiebreak}"] = f"{promotion.champion_metrics[tiebreak]:.6g}"
+    return tags
+
+
+def register(candidate: Candidate, promotion: Promotion, logged: ModelInfo, settings: Settings) -> str:
+    """A new registered version of the logged model with its tags and the alias ``challenger``; ``champion``
+    moves to it when the promotion says so. Returns the version number."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=settings.mlflow_uri)
+    name = model_name(candidate.task, settings)
+    tags = _version_tags(candidate, promotion, logged.run_id, settings)
+    version = str(mlflow.register_model(logged.model_uri, name, tags=tags).version)
+    client.set_registered_model_alias(name, CHALLENGER, version)
+    if promotion.promote:
+        client.set_registered_model_alias(name, CHAMPION, version)
+    champion = version if promotion.promote else promotion.champion_version
+    run_tags = {"registered_model": name, "registered_version": version, "champion_version": champion}
+    for key, value in run_tags.items():
+        client.set_tag(logged.run_id, key, value)
+    return version
+
+
+def log_and_register(candidate: Candidate, settings: Settings, experiment: str) -> dict:
+    """Decide the promotion, log the run, register the version (in that order) for ``candidate``; returns what
+    ``klinik train`` prints: versions, metrics, baselines, truth, the decision. MLflow's store must be
+    ``settings.mlflow_uri`` (models.persist.mlflow_store, as train_all sets it)."""
+    promotion = challenge(candidate, settings)
+    logged = log_run(candidate, promotion, settings, experiment)
+    version = register(candidate, promotion, logged, settings)
+    judged, name = candidate.judged, model_name(candidate.task, settings)
+    table = judged.metrics
+    return {
+        "task": candidate.task,
+        "run_id": logged.run_id,
         "model_name": name,
-        "version": version_no,
-        "model_uri": f"models:/{name}/{version_no}",
+        "version": version,
+        "model_uri": f"models:/{name}/{version}",
         "holdout_year": judged.test_year,
-        "metrics": {k: model_metrics[k] for k in METRIC_KEYS},
+        "metrics": {k: candidate.metrics[k] for k in METRIC_KEYS},
         "baselines": {
-            p: {k: float(judged.metrics.loc[p, k]) for k in METRIC_KEYS}
-            for p in judged.metrics.index
-            if p not in ("model", "truth")
+            p: {k: float(table.loc[p, k]) for k in METRIC_KEYS} for p in table.index if p not in ("model", "truth")
         },
-        "truth": (
-            {k: float(judged.metrics.loc["truth", k]) for k in METRIC_KEYS} if "truth" in judged.metrics.index else None
-        ),
-        "extra": extra_metrics,
-        "promoted": promote,
-        "decision": decision,
-        "champion_version": champion_after,
-        "champion_metrics": champion_metrics and {k: champion_metrics[k] for k in METRIC_KEYS},
-        "train_seconds": train_seconds,
-        "n_trees": int(clf.n_trees_),
-        "backtest": backtest,
+        "truth": {k: float(table.loc["truth", k]) for k in METRIC_KEYS} if "truth" in table.index else None,
+        "extra": candidate.extra_metrics,
+        "promoted": promotion.promote,
+        "decision": promotion.decision,
+        "champion_version": version if promotion.promote else promotion.champion_version,
+        "champion_metrics": promotion.champion_metrics and {k: promotion.champion_metrics[k] for k in METRIC_KEYS},
+        "train_seconds": candidate.train_seconds,
+        "n_trees": int(judged.model[-1].n_trees_),
+        "backtest": candidate.backtest,
     }

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from klinik.data.contract import CLINICS
+from klinik.features.labels import TASKS
 from klinik.models.baselines import LevelBaseline, ScoreBaseline, logistic_baseline
 from klinik.models.estimators import build_estimator
 from klinik.models.explain import main_cause, spell_contributions
@@ -31,8 +32,6 @@ from klinik.training.data_prep import TaskData, data_hash, feature_table, task_d
 from klinik.training.evaluate import metrics_table
 
 log = logging.getLogger(__name__)
-
-TASKS = ("risk", "recovery")
 
 
 def make_baselines(td: TaskData, random_state: int = 0) -> dict:
@@ -169,7 +168,7 @@ def train_all(data_dir: Path, settings: Settings) -> dict:
     from klinik.data.loader import load_dataset
     from klinik.features.labels import make_labels
     from klinik.models.persist import mlflow_store
-    from klinik.training.registry import experiment_id, log_and_register
+    from klinik.training.registry import Candidate, experiment_id, log_and_register
 
     data_dir = Path(data_dir)
     started = time.perf_counter()
@@ -191,17 +190,8 @@ def train_all(data_dir: Path, settings: Settings) -> dict:
                 # routing is always by the risk model (serving does the same): judged on the coops sick in
                 # the risk holdout year
                 extra = routing(holdout.model, feats, columns, labels, td.groups, ds.truth, holdout.test_year)
-            summary[task] = log_and_register(
-                td,
-                holdout,
-                bt,
-                settings,
-                data_dir=data_dir,
-                data_hash=digest,
-                train_seconds=train_seconds,
-                extra_metrics=extra,
-                experiment=experiment,
-            )
+            candidate = Candidate(td, holdout, bt, data_dir, digest, train_seconds, extra)
+            summary[task] = log_and_register(candidate, settings, experiment)
             log.info("%s: version %s, %s", task, summary[task]["version"], summary[task]["decision"])
     summary["seconds"] = time.perf_counter() - started
     return summary

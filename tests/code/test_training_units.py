@@ -11,7 +11,7 @@ import pytest
 from klinik.models.baselines import LevelBaseline, ScoreBaseline, logistic_baseline
 from klinik.settings import get_settings
 from klinik.training.evaluate import expected_calibration_error, metrics, top_k
-from klinik.training.registry import decide
+from klinik.training.registry import promotion_decision
 
 
 def test_ece_by_hand():
@@ -66,8 +66,8 @@ def test_logistic_baseline_takes_text_and_missing_values():
 def test_promotion_rule():
     s = get_settings()
     champ = {"roc_auc": 0.80, "log_loss": 0.30}
-    assert decide({"roc_auc": 0.70, "log_loss": 0.20}, None, s)[0]  # no champion yet
-    assert decide({"roc_auc": 0.81, "log_loss": 0.40}, champ, s)[0]  # better primary
-    assert not decide({"roc_auc": 0.79, "log_loss": 0.10}, champ, s)[0]  # worse primary
-    assert decide({"roc_auc": 0.80, "log_loss": 0.30}, champ, s)[0]  # equal: at least as good
-    assert not decide({"roc_auc": 0.80, "log_loss": 0.31}, champ, s)[0]  # equal primary, worse tie-break
+    assert promotion_decision({"roc_auc": 0.70, "log_loss": 0.20}, None, s)[0]  # no champion yet
+    assert promotion_decision({"roc_auc": 0.81, "log_loss": 0.40}, champ, s)[0]  # better primary
+    assert not promotion_decision({"roc_auc": 0.79, "log_loss": 0.10}, champ, s)[0]  # worse primary
+    assert promotion_decision({"roc_auc": 0.80, "log_loss": 0.30}, champ, s)[0]  # equal: at least as good
+    assert not promotion_decision({"roc_auc": 0.80, "log_loss": 0.31}, champ, s)[0]  # equal primary, worse tie-break

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-pytestmark = pytest.mark.slow
+from klinik.features.labels import TASKS
 
-TASKS = ("risk", "recovery")
+pytestmark = pytest.mark.slow
 
 
 def _names(settings):
