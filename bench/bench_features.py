@@ -46,18 +46,20 @@ def main() -> int:
     from klinik.data.loader import load_dataset, read_tables
     from klinik.features.build import build_features, dataset_years
     from klinik.features.labels import make_labels
+    from klinik.settings import get_settings
 
     _, floor = _timed("read files only (floor)", lambda: read_tables(args.folder))
     ds, load = _timed("load (read + validate)", lambda: load_dataset(args.folder))
     last = dataset_years(ds)[1]
+    settings = get_settings()
 
     def best(label: str, fn):
         runs = [_timed(label, fn) for _ in range(args.repeat)]
         return runs[0][0], min(w for _, w in runs)
 
-    feats, full = best("build_features, every year", lambda: build_features(ds))
-    _, one = best(f"build_features, years=[{last}]", lambda: build_features(ds, years=[last]))
-    _, lab = best("make_labels", lambda: make_labels(ds))
+    feats, full = best("build_features, every year", lambda: build_features(ds, settings))
+    _, one = best(f"build_features, years=[{last}]", lambda: build_features(ds, settings, years=[last]))
+    _, lab = best("make_labels", lambda: make_labels(ds, settings))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"\n{len(ds.cooperatives):,} cooperatives; feature table {feats.shape[0]:,} rows x {feats.shape[1]} columns")
     print(

@@ -85,13 +85,13 @@ def large(n: int, seed: int, settings, tasks=TASKS) -> str:
     started = time.perf_counter()
     tables, records = instrumented(n, seed)  # the same tables as simulate(); records for the routing ceiling
     ds = world(n, seed, tables=tables)
-    feats, columns = feature_table(ds)
+    feats, columns = feature_table(ds, settings)
     out = [f"### Large world: {n:,} cooperatives, 2014-2024, seed {seed}\n"]
     from klinik.features.labels import make_labels
 
-    labels = make_labels(ds)
+    labels = make_labels(ds, settings)
     for task in tasks:
-        td = task_data(ds, task, feats, columns)
+        td = task_data(ds, task, settings, feats, columns)
         test_years = td.years[-settings.backtest_years :]
         judged = [judge(td, y, settings) for y in test_years]
         holdout = judged[-1]
@@ -144,9 +144,9 @@ def small(worlds: int, settings) -> str:
     for i in range(worlds):
         seed = 1000 + i
         ds = world(308, seed)
-        feats, columns = feature_table(ds)
+        feats, columns = feature_table(ds, settings)
         for task in TASKS:
-            td = task_data(ds, task, feats, columns)
+            td = task_data(ds, task, settings, feats, columns)
             for year in td.years[-settings.backtest_years :]:
                 j = judge(td, year, settings)
                 if j.test["label"].nunique() < 2:

@@ -29,6 +29,7 @@ from klinik.data import simulator_risk as risk  # noqa: E402
 from klinik.data.contract import SICK_CATEGORIES  # noqa: E402
 from klinik.data.dataset import Dataset  # noqa: E402
 from klinik.features.labels import make_labels  # noqa: E402
+from klinik.settings import Settings, get_settings  # noqa: E402
 
 YEARS = (2014, 2024)
 
@@ -93,7 +94,7 @@ def clinic_recovery(t: dict[str, pd.DataFrame]) -> tuple[float, float]:
     return recovered[right].mean(), recovered[~right].mean()
 
 
-def figures(n: int, seed: int, sharpness: float | None = None) -> list[tuple[str, str]]:
+def figures(n: int, seed: int, settings: Settings, sharpness: float | None = None) -> list[tuple[str, str]]:
     t, records = instrumented(n, seed, YEARS, sharpness)
     h, truth, coops = t["health"], t["truth"], t["cooperatives"]
     rows = []
@@ -132,7 +133,7 @@ def figures(n: int, seed: int, sharpness: float | None = None) -> list[tuple[str
     x = sick_at[sick_at["sick"]].merge(sick_at.assign(year=sick_at["year"] - 1), on=["coop_id", "year"])
     rows.append(("annual recovery of the sick (assessed sick at t, assessed at t+1)", f"{1 - x['sick_y'].mean():.1%}"))
 
-    lab = make_labels(Dataset(**t)).merge(truth[["coop_id", "year", "p_sick_next", "p_recover"]])
+    lab = make_labels(Dataset(**t), settings).merge(truth[["coop_id", "year", "p_sick_next", "p_recover"]])
     r = lab[lab["risk_label"].notna()]
     rows.append(
         ("risk label rate vs mean p_sick_next", f"{r['risk_label'].mean():.1%} vs {r['p_sick_next'].mean():.1%}")
@@ -168,7 +169,7 @@ def main(argv=None) -> int:
     sharp = args.sharpness if args.sharpness is not None else risk.PARAMS.cause_sharpness
     print(f"{args.coops:,} cooperatives, {YEARS[0]}-{YEARS[1]}, seed {args.seed}, cause_sharpness {sharp}\n")
     print("| | value |\n|---|---|")
-    for name, value in figures(args.coops, args.seed, args.sharpness):
+    for name, value in figures(args.coops, args.seed, get_settings(), args.sharpness):
         print(f"| {name} | {value} |")
     if args.clinic_seeds:
         pairs = np.array(

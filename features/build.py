@@ -439,16 +439,16 @@ def _previous_year(frame: pd.DataFrame, wanted: np.ndarray) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- the public function
-def build_features(ds: Dataset, settings: Settings | None = None, years: Sequence[int] | None = None) -> pd.DataFrame:
+def build_features(ds: Dataset, settings: Settings, years: Sequence[int] | None = None) -> pd.DataFrame:
     """One row per (coop_id, year) of every cooperative registered (founded_year <= year) and not dissolved
     before that year (dissolved_year > year or missing), for every year from the data's first to its last
     (or only ``years``; trends and histories still look back).
 
     Columns: ``coop_id``, ``year``, then every feature of features.catalog.FEATURES in its order: float64
     (flags 0/1), except ``coop_type`` and ``district``, kept as strings. No infinities. Sorted by coop_id,
-    year. ``settings`` gives the RAT deadlines (default: Settings() from the environment).
+    year. ``settings`` gives the RAT deadlines (klinik.settings.FEATURE_LABEL_SETTINGS: a model is scored with
+    the values it was trained with).
     """
-    settings = settings if settings is not None else Settings()
     coops = sorted_coops(ds)
     wanted = target_years(ds, years)
     has_years = any(len(t) for t in (ds.financials, ds.staffing, ds.health))

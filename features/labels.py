@@ -27,10 +27,11 @@ TASKS = ("risk", "recovery")  # the two models, one for each label: risk_label a
 LABEL_COLUMNS = ("coop_id", "year", "assessed", "sick", "status", "risk_label", "recovery_label")
 
 
-def make_labels(ds: Dataset, settings: Settings | None = None) -> pd.DataFrame:
+def make_labels(ds: Dataset, settings: Settings) -> pd.DataFrame:
     """One row per (coop_id, year) of build_features' rows (registered, not dissolved, data's first to last
     year), with the columns LABEL_COLUMNS: assessed and sick (bool; sick is False when not assessed), status
-    (SEHAT_NOW / SAKIT_NOW / UNASSESSED), risk_label and recovery_label (float 1/0/NaN)."""
+    (SEHAT_NOW / SAKIT_NOW / UNASSESSED, by ``settings.status_max_age_years``), risk_label and recovery_label
+    (float 1/0/NaN)."""
     coops = sorted_coops(ds)
     first, last = dataset_years(ds)
     targets = np.arange(first, last + 1, dtype=np.int64)
@@ -52,8 +53,7 @@ def make_labels(ds: Dataset, settings: Settings | None = None) -> pd.DataFrame:
     recovery = np.where(well1 | well2, 1.0, np.where((sick1 & sick2) | (dissolved <= t + 2), 0.0, np.nan))
     recovery = np.where(sick0, recovery, np.nan)
 
-    max_age = (settings if settings is not None else Settings()).status_max_age_years
-    status = status_of(h, latest_assessment(h, panel.ids, targets, max_age))
+    status = status_of(h, latest_assessment(h, panel.ids, targets, settings.status_max_age_years))
 
     r, c = np.nonzero(alive(coops, targets))
     frame = pd.DataFrame(

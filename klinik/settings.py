@@ -9,10 +9,22 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The settings that shape what a model learns from and is scored on: the features (X: which RAT counts by the
+# deadlines) and the labels (y, and the status that says which model scores a cooperative). Training records
+# their values with each model (MLflow run parameters, the registered version's tags, the logged model's
+# metadata); scoring refuses a model recorded with other values (Settings.mismatch).
+FEATURE_LABEL_SETTINGS = (
+    "rat_office_deadline_month",
+    "rat_office_deadline_day",
+    "rat_legal_deadline_months",
+    "status_max_age_years",
+)
 
 
 class Settings(BaseSettings):
@@ -77,6 +89,37 @@ class Settings(BaseSettings):
     @property
     def current_year(self) -> int:
         return _dt.date.today().year
+
+    @property
+    def feature_label_values(self) -> dict[str, int]:
+        """The values of FEATURE_LABEL_SETTINGS, as training records them with a model."""
+        return {name: getattr(self, name) for name in FEATURE_LABEL_SETTINGS}
+
+    def changed(self, recorded: Mapping[str, object]) -> dict[str, tuple[object | None, int]]:
+        """{name: (recorded value or None when not recorded, value now)} for each of FEATURE_LABEL_SETTINGS
+        whose value in ``recorded`` differs from these settings' (compared as text, as MLflow tags hold them)."""
+        return {
+            name: (recorded.get(name), value)
+            for name, value in self.feature_label_values.items()
+            if name not in recorded or str(recorded[name]) != str(value)
+        }
+
+    def mismatch(self, recorded: Mapping[str, object], model: str) -> str | None:
+        """Why ``model`` (e.g. "the risk model koperasi-risk v3"), trained with the ``recorded`` values of
+        FEATURE_LABEL_SETTINGS, cannot be scored with these settings, in one line; None when it can."""
+        changed = self.changed(recorded)
+        if not changed:
+            return None
+        if any(was is None for was, _ in changed.values()):
+            return (
+                f"{model} does not record the settings its features and labels were built with "
+                "(trained by an older version of this code): retrain with `klinik train`"
+            )
+        name, (was, now) = next(iter(changed.items()))
+        return (
+            f"{model} was trained with {name}={was} but the settings now have {name}={now}: "
+            f"score with KLINIK_{name.upper()}={was} or retrain with `klinik train`"
+        )
 
 
 def get_settings(**overrides) -> Settings:

@@ -127,7 +127,7 @@ def score_batch(data_dir: Path, as_of: int, out: Path, model_version: str | None
                 prep = prepare_scoring(ds, as_of, settings)
                 try:
                     models = loading.result()
-                except (ModelNotFound, ModelLoadError) as err:
+                except (ModelNotFound, ModelLoadError, IncompatibleModel) as err:
                     raise CommandFailed(str(err), EXIT_NO_MODEL) from None
                 stages.next(STAGES[2])
                 try:

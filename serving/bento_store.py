@@ -2,13 +2,15 @@
 
 ``import_champions`` runs once when ``klinik serve`` starts: it finds the version each registered model's
 ``champion`` alias points to, and copies it into the BentoML store (``bentoml.mlflow.import_model``) with what
-``/model`` reports (version, run, when it was trained, its holdout metrics) in the Bento model's metadata, so a
-Bento built from the store still knows them without the registry. A champion already copied (same registered
+``/model`` reports (version, run, when it was trained, its holdout metrics) and the settings its features and
+labels were built with in the Bento model's metadata, so a Bento built from the store still knows them without
+the registry. A champion already copied (same registered
 version of the same run) is reused, so restarts do not grow the store; a new import always becomes the store's
 ``latest``, which is what the service declares.
 
 ``loaded_models`` turns the two Bento models back into the scoring core's LoadedModels, loading each pipeline
-with models.persist (skops, our own allow-list) and one LightGBM thread.
+with models.persist (skops, our own allow-list) and one LightGBM thread; it refuses (CannotServe) a model trained
+with other values of those settings than the service runs with, or one that does not record them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from klinik.settings import FEATURE_LABEL_SETTINGS
+
 if TYPE_CHECKING:
     import bentoml
 
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
 
 ALIAS = "champion"
 MLFLOW_FOLDER = "mlflow_model"  # where bentoml.mlflow.import_model puts the MLflow model inside a Bento model
+SETTINGS_KEY = "feature_label_settings"  # in the Bento model's metadata: what its features and labels were built with
 
 
 class CannotServe(RuntimeError):
@@ -95,6 +100,7 @@ def champion_metadata(client: Any, name: str, uri: str) -> dict[str, Any]:
                 f"promote one (klinik train promotes a better model)"
             ) from None
         raise
+    tags = mv.tags or {}
     run_metrics: dict[str, float] = {}
     trained_ms = None
     if mv.run_id:
@@ -110,14 +116,15 @@ def champion_metadata(client: Any, name: str, uri: str) -> dict[str, Any]:
         # BentoML metadata holds no None: "" stands for unknown
         "trained_at": _iso(trained_ms or mv.creation_timestamp) or "",
         "registered_at": _iso(mv.creation_timestamp) or "",
-        "holdout_year": (mv.tags or {}).get("holdout_year", ""),
-        "metrics": _holdout_metrics(mv.tags or {}, run_metrics),
+        "holdout_year": tags.get("holdout_year", ""),
+        "metrics": _holdout_metrics(tags, run_metrics),
+        SETTINGS_KEY: {name: tags[name] for name in FEATURE_LABEL_SETTINGS if name in tags},
     }
 
 
 def _same_champion(stored: bentoml.Model, meta: dict[str, Any]) -> bool:
     have = stored.info.metadata
-    return all(have.get(k) == meta[k] for k in ("registered_name", "version", "run_id", "source"))
+    return all(have.get(k) == meta[k] for k in ("registered_name", "version", "run_id", "source", SETTINGS_KEY))
 
 
 def _check_store_reachable(uri: str) -> None:
@@ -169,17 +176,22 @@ def import_champions(settings: Settings) -> dict[str, bentoml.Model]:
         return out
 
 
-def loaded_models(risk: bentoml.Model, recovery: bentoml.Model) -> LoadedModels:
-    """The scoring core's LoadedModels from the two Bento models (one LightGBM thread each)."""
+def loaded_models(risk: bentoml.Model, recovery: bentoml.Model, settings: Settings) -> LoadedModels:
+    """The scoring core's LoadedModels from the two Bento models (one LightGBM thread each); CannotServe when
+    one was trained with other feature and label settings than ``settings`` (or does not record them)."""
+    from klinik.features.catalog import FEATURES
     from klinik.models.persist import load_local
     from klinik.serving.scoring import LoadedModels
 
     def load(model: bentoml.Model):
         return load_local(model.path_of(MLFLOW_FOLDER), n_jobs=1)
 
-    from klinik.features.catalog import FEATURES
-
     r, c = risk.info.metadata, recovery.info.metadata
+    for task, meta in (("risk", r), ("recovery", c)):
+        what = f"the {task} champion {meta['registered_name']} v{meta['version']}"
+        refused = settings.mismatch(meta.get(SETTINGS_KEY) or {}, what)
+        if refused:
+            raise CannotServe(refused)
     pipelines = {"risk": load(risk), "recovery": load(recovery)}
     for task, pipeline in pipelines.items():
         missing = [f for f in pipeline.feature_names_in_ if f not in FEATURES]

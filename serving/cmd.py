@@ -65,7 +65,7 @@ def run_serve(host: str, port: int, workers: int) -> int:
 
     try:
         champions = import_champions(settings)
-        loaded_models(champions["risk"], champions["recovery"])  # a model that will not load fails here, once
+        loaded_models(champions["risk"], champions["recovery"], settings)  # a model that will not load fails here, once
     except CannotServe as err:
         code = EXIT_NO_MODEL if isinstance(err, NoUsableModel) else EXIT_FAILED
         raise CommandFailed(f"cannot start: {err}", code) from None

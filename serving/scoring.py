@@ -58,7 +58,8 @@ class ModelNotFound(LookupError):
 
 
 class IncompatibleModel(RuntimeError):
-    """A registered model wants input columns this version of the code does not build: retrain it."""
+    """A registered model this code cannot score with: it wants input columns the code does not build, or it
+    was trained with other settings of its features and labels (klinik.settings.FEATURE_LABEL_SETTINGS)."""
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,9 @@ def load_models(settings: Settings, model_version: str | None = None, *, n_threa
     """Load both registered models (champions, or the versions ``model_version`` names, see parse_model_version).
 
     ``n_threads``: LightGBM threads for prediction (1 suits a server answering few rows; the batch job passes the
-    number of cores); None keeps what the model was trained with. Raises ModelNotFound with what to do, and
-    models.persist.ModelLoadError for an artifact that cannot be loaded safely.
+    number of cores); None keeps what the model was trained with. Raises ModelNotFound with what to do,
+    IncompatibleModel when a model's features and labels were built with other settings than ``settings`` (its
+    version's tags record them) and models.persist.ModelLoadError for an artifact that cannot be loaded safely.
     """
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
@@ -174,6 +176,9 @@ def load_models(settings: Settings, model_version: str | None = None, *, n_threa
                 f"no registered model {name} {what} in the MLflow store {uri}: run `klinik train` first "
                 f"(or choose another --model-version)"
             ) from err
+        refused = settings.mismatch(mv.tags or {}, f"the {kind} model {name} v{mv.version}")
+        if refused:
+            raise IncompatibleModel(refused)
         model = load_model(f"models:/{name}/{mv.version}", tracking_uri=uri, n_jobs=n_threads)
         loaded[kind] = (model, str(mv.version), mv.run_id)
     return LoadedModels(

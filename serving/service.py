@@ -29,7 +29,7 @@ class Klinik:
 
     def __init__(self) -> None:
         self.settings = get_settings()
-        self.models = loaded_models(self.risk_model, self.recovery_model)
+        self.models = loaded_models(self.risk_model, self.recovery_model, self.settings)
         self.model_info = {
             "risk": served_model_info("risk", self.risk_model),
             "recovery": served_model_info("recovery", self.recovery_model),

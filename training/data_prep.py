@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from klinik.data.dataset import Dataset
+from klinik.settings import Settings
 
 LABEL = {"risk": "risk_label", "recovery": "recovery_label"}
 TRUTH = {"risk": "p_sick_next", "recovery": "p_recover"}
@@ -59,11 +60,11 @@ class TaskData:
         return train, test
 
 
-def feature_table(ds: Dataset) -> tuple[pd.DataFrame, list[str]]:
+def feature_table(ds: Dataset, settings: Settings) -> tuple[pd.DataFrame, list[str]]:
     """Features for every (cooperative, year) and the names of its feature columns."""
     from klinik.features.build import build_features
 
-    feats = build_features(ds)
+    feats = build_features(ds, settings)
     columns = [c for c in feats.columns if c not in ("coop_id", "year")]
     return feats, columns
 
@@ -85,18 +86,25 @@ def monotone_for(task: str, columns: list[str]) -> dict[str, int]:
     return out
 
 
-def task_data(ds: Dataset, task: str, feats: pd.DataFrame | None = None, columns: list[str] | None = None) -> TaskData:
-    """The labelled rows of ``task`` with their features (and truth when the dataset has it)."""
+def task_data(
+    ds: Dataset,
+    task: str,
+    settings: Settings,
+    feats: pd.DataFrame | None = None,
+    columns: list[str] | None = None,
+) -> TaskData:
+    """The labelled rows of ``task`` with their features (and truth when the dataset has it), both built with
+    ``settings``; ``feats`` and ``columns``: what feature_table already built with the same settings."""
     from klinik.features.catalog import CATEGORICAL, feature_groups
     from klinik.features.labels import make_labels
 
     if task not in LABEL:
         raise ValueError(f"task must be one of {tuple(LABEL)}, got {task!r}")
     if feats is None or columns is None:
-        feats, columns = feature_table(ds)
+        feats, columns = feature_table(ds, settings)
     if ds.health is None or ds.health.empty:
         raise ValueError("the health table is required to train: it holds the office's assessments (labels)")
-    labels = make_labels(ds)
+    labels = make_labels(ds, settings)
     last_observed = int(ds.health["year"].max())
     lab = labels[["coop_id", "year", LABEL[task]]].rename(columns={LABEL[task]: "label"})
     lab = lab[lab["label"].notna() & (lab["year"] + HORIZON[task] <= last_observed)]

@@ -6,8 +6,10 @@ on the challenger's holdout (same rows, same labels). ``champion`` moves to the 
 champion, when the champion cannot score the new holdout (its features no longer exist), or when the
 challenger is at least as good on the primary metric -- strictly better, or equal within
 ``promotion_tolerance`` and no worse on the tie-break. ROC AUC is primary because the clinic works down a
-ranked list; log loss breaks ties because it judges the probabilities the thresholds act on. The decision
-and both scores go to the run (metrics and tags) and to the version's tags.
+ranked list; log loss breaks ties because it judges the probabilities the thresholds act on. A champion
+trained with other values of the settings that shape features and labels (klinik.settings.
+FEATURE_LABEL_SETTINGS), or one that does not record them, is replaced too: scoring with these settings
+refuses it. The decision and both scores go to the run (metrics and tags) and to the version's tags.
 
 Three steps, each its own function: ``challenge`` (the promotion decision), ``log_run`` (one MLflow run:
 parameters, metrics, tables, the dataset, figures, the model) and ``register`` (a registered version with
@@ -166,7 +168,7 @@ def rescore(client, name: str, mv, test: pd.DataFrame, settings: Settings) -> di
 
 def challenge(candidate: Candidate, settings: Settings) -> Promotion:
     """The promotion decision for ``candidate``: the current champion re-scored on the candidate's holdout and
-    the promotion rule applied; a champion that cannot be weighed (not loadable) is replaced."""
+    the promotion rule applied; a champion that cannot be weighed (other settings, not loadable) is replaced."""
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=settings.mlflow_uri)
@@ -175,6 +177,11 @@ def challenge(candidate: Candidate, settings: Settings) -> Promotion:
     if mv is None:
         return Promotion(*promotion_decision(candidate.metrics, None, settings))
     version = str(mv.version)
+    changed = settings.changed(mv.tags or {})
+    if changed:
+        setting, (was, now) = next(iter(changed.items()))
+        why = "does not record its feature and label settings" if was is None else f"has {setting}={was}, now {now}"
+        return Promotion(True, f"champion v{version} {why}: scoring would refuse it; replaced", version)
     champion_metrics = rescore(client, name, mv, candidate.judged.test, settings)
     if champion_metrics is None:
         return Promotion(
@@ -236,6 +243,7 @@ def _run_params(candidate: Candidate, settings: Settings) -> dict:
         "data_dir": str(candidate.data_dir),
         "data_hash": candidate.data_hash,
         "seed": settings.seed,
+        **settings.feature_label_values,  # what the features and labels were built with
         "holdout_year": judged.test_year,
         "train_years": candidate.train_years,
         "n_train": len(judged.train),
@@ -300,8 +308,9 @@ def _log_data(candidate: Candidate, mlflow) -> None:
 
 
 def log_run(candidate: Candidate, promotion: Promotion, settings: Settings, experiment: str) -> ModelInfo:
-    """One MLflow run for ``candidate`` in ``experiment``: parameters, metrics, tables, the dataset, figures and
-    the model. Returns the logged model's info (its ``model_uri`` and ``run_id``); registers nothing."""
+    """One MLflow run for ``candidate`` in ``experiment``: parameters (with the settings its features and labels
+    were built with), metrics, tables, the dataset, figures and the model (its metadata holds those settings
+    too). Returns the logged model's info (its ``model_uri`` and ``run_id``); registers nothing."""
     import mlflow
     from mlflow.models import infer_signature
 
@@ -341,12 +350,13 @@ def log_run(candidate: Candidate, promotion: Promotion, settings: Settings, expe
             signature=infer_signature(example, judged.model.predict_proba(example)),
             input_example=example,
             pip_requirements=pip_requirements(),
+            metadata={"feature_label_settings": settings.feature_label_values},
         )
 
 
 def _version_tags(candidate: Candidate, promotion: Promotion, run_id: str, settings: Settings) -> dict[str, str]:
-    """What a registered version says about itself: the holdout and its metrics, the data and the promotion
-    decision."""
+    """What a registered version says about itself: the holdout and its metrics, the data, the settings its
+    features and labels were built with (scoring checks them), and the promotion decision."""
     td, metric, tiebreak = candidate.td, settings.promotion_metric, settings.promotion_tiebreak
     tags = {
         "task": td.task,
@@ -356,6 +366,7 @@ def _version_tags(candidate: Candidate, promotion: Promotion, run_id: str, setti
         "run_id": run_id,
         "training_seconds": f"{candidate.train_seconds:.1f}",
         "features": ",".join(td.feature_columns),
+        **{name: str(value) for name, value in settings.feature_label_values.items()},
         "promotion_decision": promotion.decision,
         "promoted": str(promotion.promote),
         "champion_version_before": promotion.champion_version or "",

@@ -173,16 +173,18 @@ def train_all(data_dir: Path, settings: Settings) -> dict:
     data_dir = Path(data_dir)
     started = time.perf_counter()
     ds = load_dataset(data_dir)  # refuses bad data before anything is written
-    feats, columns = feature_table(ds)
+    # the Settings given are the only ones the features and labels are built with: the registry records their
+    # values with each model, and scoring refuses other values
+    feats, columns = feature_table(ds, settings)
     digest = data_hash(ds)
-    labels = make_labels(ds)
+    labels = make_labels(ds, settings)
     summary: dict = {}
     # MLflow's global store is set for this call only (set explicitly, never at import) and put back after
     with mlflow_store(settings.mlflow_uri):
         experiment = experiment_id(settings)
         for task in TASKS:
             t0 = time.perf_counter()
-            td = task_data(ds, task, feats, columns)
+            td = task_data(ds, task, settings, feats, columns)
             holdout, bt = backtest(td, settings)
             train_seconds = time.perf_counter() - t0
             extra: dict[str, float] = {}

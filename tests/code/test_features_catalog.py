@@ -10,11 +10,12 @@ from test_features_kit import coop, make_dataset, staff, statement
 from klinik.features.build import build_features
 from klinik.features.catalog import CATEGORICAL, FEATURES, GROUPS, FeatureSpec, describe, feature_groups
 from klinik.features.labels import LABEL_COLUMNS
+from klinik.settings import Settings
 
 
 def test_catalog_is_the_feature_table():
     ds = make_dataset(cooperatives=[coop("A")], financials=[statement("A", 2020)], staffing=[staff("A", 2020)])
-    feats = build_features(ds)
+    feats = build_features(ds, Settings())
     assert list(feats.columns) == ["coop_id", "year", *FEATURES]
     for name in FEATURES:
         if name in CATEGORICAL:

@@ -124,7 +124,7 @@ def test_clinic_treatment(feats):
 
 def test_no_clinic_table_and_no_meetings():
     ds = make_dataset(cooperatives=[coop("A")], staffing=[staff("A", 2020)])
-    r = build_features(ds).iloc[0]
+    r = build_features(ds, Settings()).iloc[0]
     assert r["clinic_cases_total"] == 0 and r["clinic_case_open"] == 0
     assert r["board_meetings"] == 0 and r["rat_held"] == 0 and r["rat_missed_years"] == 1
     assert math.isnan(r["clinic_years_since_first_case"])
@@ -135,7 +135,7 @@ def test_a_dissolved_cooperative_has_no_rows_from_its_dissolution():
         cooperatives=[coop("A", 2015, dissolved=2020), coop("B", 2021)],
         staffing=[staff("A", y) for y in (2018, 2019)] + [staff("B", 2022)],
     )
-    feats = build_features(ds)
+    feats = build_features(ds, Settings())
     assert list(zip(feats["coop_id"], feats["year"])) == [("A", 2018), ("A", 2019), ("B", 2021), ("B", 2022)]
     assert pd.api.types.is_string_dtype(feats["coop_id"]) and feats["year"].dtype == "int64"
 

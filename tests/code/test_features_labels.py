@@ -19,7 +19,7 @@ def labels_of(
     founded: int = 2000,
     dissolved: int | None = None,
     years=range(2018, 2024),
-    max_age: int | None = None,
+    max_age: int = 1,
 ):
     """Labels of one cooperative whose assessments per year are ``history`` (None: not assessed)."""
     ds = make_dataset(
@@ -27,8 +27,7 @@ def labels_of(
         staffing=[staff("A", y) for y in years if dissolved is None or y < dissolved],
         health=[assessed("A", y, c) for y, c in history.items() if c is not None],
     )
-    settings = Settings(**({"status_max_age_years": max_age} if max_age is not None else {}))
-    return make_labels(ds, settings).set_index("year")
+    return make_labels(ds, Settings(status_max_age_years=max_age)).set_index("year")
 
 
 def values(frame, column):
@@ -101,7 +100,7 @@ def test_labels_have_the_rows_of_the_features():
         staffing=[staff("A", 2019), staff("B", 2020), staff("A", 2022)],
         health=[assessed("A", 2019, S)],
     )
-    lab, feats = make_labels(ds), build_features(ds)
+    lab, feats = make_labels(ds, Settings()), build_features(ds, Settings())
     assert list(zip(lab["coop_id"], lab["year"])) == list(zip(feats["coop_id"], feats["year"]))
 
 

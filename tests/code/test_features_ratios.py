@@ -11,10 +11,11 @@ from test_features_kit import coop, make_dataset, staff, statement
 from klinik.features import health_score
 from klinik.features.build import build_features
 from klinik.features.catalog import CATEGORICAL
+from klinik.settings import Settings
 
 
 def one_row(ds, year):
-    feats = build_features(ds, years=[year])
+    feats = build_features(ds, Settings(), years=[year])
     row = feats[feats["year"] == year]
     assert len(row) == 1
     return row.iloc[0]
@@ -214,7 +215,7 @@ def test_a_year_without_statement_or_staffing_report():
     ds = make_dataset(
         cooperatives=[coop("A")], financials=[statement("A", 2019), statement("A", 2021)], staffing=[staff("A", 2019)]
     )
-    feats = build_features(ds).set_index("year")
+    feats = build_features(ds, Settings()).set_index("year")
     gap = feats.loc[2020]
     assert gap["no_financial_statement"] == 1.0 and gap["no_staffing_report"] == 1.0
     for name in ("equity_to_assets", "official_score", "net_loss", "total_assets", "members", "has_manager"):

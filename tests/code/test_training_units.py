@@ -71,3 +71,21 @@ def test_promotion_rule():
     assert not promotion_decision({"roc_auc": 0.79, "log_loss": 0.10}, champ, s)[0]  # worse primary
     assert promotion_decision({"roc_auc": 0.80, "log_loss": 0.30}, champ, s)[0]  # equal: at least as good
     assert not promotion_decision({"roc_auc": 0.80, "log_loss": 0.31}, champ, s)[0]  # equal primary, worse tie-break
+
+
+def test_training_tables_are_built_with_the_settings_given(world):
+    """Features and labels of training follow the Settings passed in, never the environment's: with the RAT due by
+    the end of April, an RAT held in April counts as held (the features scoring builds with the same settings)."""
+    from klinik.features.build import build_features
+    from klinik.settings import Settings
+    from klinik.training.data_prep import task_data
+
+    april = Settings(rat_office_deadline_month=4, rat_office_deadline_day=30)
+    td = task_data(world, "risk", april)
+    keys = td.frame[["coop_id", "year"]]
+    built = {
+        name: keys.merge(build_features(world, s), on=["coop_id", "year"], how="left")
+        for name, s in (("april", april), ("march", Settings()))
+    }
+    np.testing.assert_array_equal(td.frame["rat_held"].to_numpy(), built["april"]["rat_held"].to_numpy())
+    assert (built["april"]["rat_held"] > built["march"]["rat_held"]).any()

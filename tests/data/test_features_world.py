@@ -10,16 +10,17 @@ from klinik.data.contract import SICK_CATEGORIES
 from klinik.features.build import build_features, dataset_years, registered_coop_years
 from klinik.features.catalog import CATEGORICAL, FEATURES
 from klinik.features.labels import make_labels
+from klinik.settings import Settings
 
 
 @pytest.fixture(scope="module")
 def feats(world):
-    return build_features(world)
+    return build_features(world, Settings())
 
 
 @pytest.fixture(scope="module")
 def labels(world):
-    return make_labels(world)
+    return make_labels(world, Settings())
 
 
 def test_one_row_per_registered_cooperative_and_year(world, feats):
@@ -67,7 +68,7 @@ def test_values_are_finite_typed_and_in_range(feats):
 
 def test_single_year_path_is_the_full_build(world, feats):
     last = dataset_years(world)[1]
-    one = build_features(world, years=[last])
+    one = build_features(world, Settings(), years=[last])
     pd.testing.assert_frame_equal(one, feats[feats["year"] == last].reset_index(drop=True))
 
 

@@ -22,11 +22,11 @@ def risk_model(trained_registry):
 
 
 @pytest.fixture(scope="module")
-def healthy_now(world, risk_model) -> pd.DataFrame:
+def healthy_now(world, risk_model, trained_registry) -> pd.DataFrame:
     """Features of the cooperatives not sick in the last year: the ones the risk model scores."""
     from klinik.features.build import build_features
 
-    feats = build_features(world)
+    feats = build_features(world, trained_registry.settings)
     last = feats[(feats["year"] == feats["year"].max()) & (feats["health_category_rank"] <= 1)]
     assert len(last) > 100
     return last[list(risk_model.feature_names_in_)].reset_index(drop=True)

@@ -101,7 +101,7 @@ def test_the_logged_model_loads_safely_and_pyfunc_gives_probabilities(trained_re
     from klinik.models.persist import SKOPS_TRUSTED_TYPES, load_model, mlflow_store
 
     uri = trained_registry.tracking_uri
-    feats = build_features(world)
+    feats = build_features(world, trained_registry.settings)
     rows = feats[feats["year"] == 2024].head(40)
     for _task, name in _names(trained_registry.settings).items():
         model = load_model(f"models:/{name}@champion", tracking_uri=uri, n_jobs=1)
