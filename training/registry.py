@@ -180,8 +180,8 @@ def challenge(candidate: Candidate, settings: Settings) -> Promotion:
     changed = settings.changed(mv.tags or {})
     if changed:
         setting, (was, now) = next(iter(changed.items()))
-        why = "does not record its feature and label settings" if was is None else f"has {setting}={was}, now {now}"
-        return Promotion(True, f"champion v{version} {why}: scoring would refuse it; replaced", version)
+        why = "it records no feature and label settings" if was is None else f"trained with {setting}={was}, now {now}"
+        return Promotion(True, f"champion v{version} cannot be scored with these settings ({why}); replaced", version)
     champion_metrics = rescore(client, name, mv, candidate.judged.test, settings)
     if champion_metrics is None:
         return Promotion(

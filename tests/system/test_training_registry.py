@@ -184,12 +184,15 @@ def test_same_data_same_metrics_and_a_worse_challenger_is_not_promoted(trained_r
 def test_a_champion_this_code_cannot_load_is_replaced_and_says_so(world_dir, tmp_path):
     """A store whose champion was saved by other code (here: a pickled stand-in without our features) must not
     stop training: the champion cannot be judged on the new holdout, so the new version replaces it, and the
-    decision says why."""
+    decision says why. Without the feature and label settings recorded it is replaced before it is loaded."""
+    from types import SimpleNamespace
+
     import mlflow
     from sklearn.dummy import DummyClassifier
 
     from klinik.models.persist import mlflow_store
     from klinik.settings import get_settings
+    from klinik.training.registry import challenge
     from klinik.training.train import train_all
 
     settings = get_settings(work_dir=tmp_path)
@@ -206,9 +209,15 @@ def test_a_champion_this_code_cannot_load_is_replaced_and_says_so(world_dir, tmp
     client = MlflowClient(tracking_uri=settings.mlflow_uri)
     client.set_registered_model_alias(name, "champion", "1")
 
+    promotion = challenge(SimpleNamespace(task="risk", metrics={"roc_auc": 0.5, "log_loss": 1.0}), settings)
+    assert promotion.promote and promotion.champion_version == "1"
+    assert "records no feature and label settings" in promotion.decision, promotion.decision
+
+    for key, value in settings.feature_label_values.items():  # the settings match: now it must be loaded to judge
+        client.set_model_version_tag(name, "1", key, str(value))
     summary = train_all(world_dir, settings)
 
     assert summary["risk"]["version"] == "2"
     assert summary["risk"]["champion_version"] == "2"
-    assert "cannot" in summary["risk"]["decision"]
+    assert "cannot score this holdout" in summary["risk"]["decision"]
     assert str(client.get_model_version_by_alias(name, "champion").version) == "2"
