@@ -13,10 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from klinik.data.contract import SICK_CATEGORIES
+from klinik.data.contract import SICK_CATEGORIES, STATUSES
 from klinik.features.panel import Panel, ffill
 
-SICK_NOW, WELL_NOW, UNASSESSED = "SAKIT_NOW", "SEHAT_NOW", "UNASSESSED"
+WELL_NOW, SICK_NOW, UNASSESSED = STATUSES  # the contract's codes: SEHAT_NOW, SAKIT_NOW, UNASSESSED
 
 
 def is_sick(health: pd.DataFrame) -> np.ndarray:

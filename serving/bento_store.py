@@ -4,12 +4,12 @@
 ``champion`` alias points to, and copies it into the BentoML store (``bentoml.mlflow.import_model``) with what
 ``/model`` reports (version, run, when it was trained, its holdout metrics) and the settings its features and
 labels were built with in the Bento model's metadata, so a Bento built from the store still knows them without
-the registry. A champion already copied (same registered
-version of the same run) is reused, so restarts do not grow the store; a new import always becomes the store's
-``latest``, which is what the service declares.
+the registry. A champion already copied (same registered version of the same run, same settings) is reused, so
+restarts do not grow the store; a new import always becomes the store's ``latest``, which is what the service
+declares.
 
 ``loaded_models`` turns the two Bento models back into the scoring core's LoadedModels, loading each pipeline
-with models.persist (skops, our own allow-list) and one LightGBM thread; it refuses (CannotServe) a model trained
+with models.persist (skops, our own allow-list) and one LightGBM thread; it refuses (NoUsableModel) a model trained
 with other values of those settings than the service runs with, or one that does not record them.
 """
 
@@ -177,7 +177,7 @@ def import_champions(settings: Settings) -> dict[str, bentoml.Model]:
 
 
 def loaded_models(risk: bentoml.Model, recovery: bentoml.Model, settings: Settings) -> LoadedModels:
-    """The scoring core's LoadedModels from the two Bento models (one LightGBM thread each); CannotServe when
+    """The scoring core's LoadedModels from the two Bento models (one LightGBM thread each); NoUsableModel when
     one was trained with other feature and label settings than ``settings`` (or does not record them)."""
     from klinik.features.catalog import FEATURES
     from klinik.models.persist import load_local
@@ -191,7 +191,7 @@ def loaded_models(risk: bentoml.Model, recovery: bentoml.Model, settings: Settin
         what = f"the {task} champion {meta['registered_name']} v{meta['version']}"
         refused = settings.mismatch(meta.get(SETTINGS_KEY) or {}, what)
         if refused:
-            raise CannotServe(refused)
+            raise NoUsableModel(refused)
     pipelines = {"risk": load(risk), "recovery": load(recovery)}
     for task, pipeline in pipelines.items():
         missing = [f for f in pipeline.feature_names_in_ if f not in FEATURES]

@@ -95,7 +95,7 @@ def test_the_settings_are_logged_with_the_run_and_stored_with_the_model(late_sto
 def test_klinik_score_refuses_other_settings_and_scores_with_the_same(late_store, world_dir, tmp_path):
     refused = _score(late_store, world_dir, tmp_path / "default")
     assert refused.returncode == 3, refused.stderr[-3000:]
-    line = _one_line(refused, "error:")
+    line = _one_line(refused, "klinik score:")
     for words in ("rat_office_deadline_month=4", "rat_office_deadline_month=3", "KLINIK_RAT_OFFICE_DEADLINE_MONTH=4"):
         assert words in line, line
     assert not (tmp_path / "default" / "scores").exists()
@@ -107,7 +107,7 @@ def test_klinik_score_refuses_other_settings_and_scores_with_the_same(late_store
 
 def test_klinik_serve_refuses_other_settings_in_one_line(late_store, tmp_path):
     done = _serve(late_store, tmp_path)
-    assert done.returncode != 0
+    assert done.returncode == 3, done.stderr[-3000:]
     line = _one_line(done, "klinik serve: cannot start")
     for words in ("champion", "rat_office_deadline_month=4", "rat_office_deadline_month=3"):
         assert words in line, line
@@ -124,8 +124,10 @@ def test_a_model_that_records_no_settings_is_refused_with_retrain(trained_regist
 
     refused = _score(store, world_dir, tmp_path)
     assert refused.returncode == 3, refused.stderr[-3000:]
-    line = _one_line(refused, "error:")
+    line = _one_line(refused, "klinik score:")
     assert "does not record the settings" in line and "retrain with `klinik train`" in line, line
 
-    line = _one_line(_serve(store, tmp_path), "klinik serve: cannot start")
+    done = _serve(store, tmp_path)
+    assert done.returncode == 3, done.stderr[-3000:]
+    line = _one_line(done, "klinik serve: cannot start")
     assert "does not record the settings" in line and "retrain with `klinik train`" in line, line
