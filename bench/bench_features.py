@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 from bench_load import _timed as _timed_cpu  # noqa: E402  (the same wall + CPU timer as the load benchmark)
+from bench_load import simulate_if_missing  # noqa: E402
 
 
 def _timed(label: str, fn):
@@ -32,16 +33,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1, help="builds per stage (the best is reported)")
     args = parser.parse_args()
 
-    if not args.folder.exists():
-        if args.coops is None:
-            parser.error(f"{args.folder} does not exist (give --coops N to simulate it)")
-        from klinik.data.io import write_dataset
-        from klinik.data.simulator import simulate
-
-        _timed(
-            f"simulate {args.coops} coops",
-            lambda: write_dataset(simulate(n_coops=args.coops, years=(2014, 2024), seed=1), args.folder, fmt="csv"),
-        )
+    simulate_if_missing(parser, args.folder, args.coops, "csv")
 
     from klinik.data.loader import load_dataset, read_tables
     from klinik.features.build import build_features, dataset_years

@@ -34,6 +34,21 @@ def _timed(label: str, fn):
     return out, wall, cpu
 
 
+def simulate_if_missing(parser: argparse.ArgumentParser, folder: Path, coops: int | None, fmt: str) -> None:
+    """Simulate a 2014-2024 world of ``coops`` cooperatives into ``folder`` when it does not exist yet."""
+    if folder.exists():
+        return
+    if coops is None:
+        parser.error(f"{folder} does not exist (give --coops N to simulate it)")
+    from klinik.data.io import write_dataset
+    from klinik.data.simulator import simulate
+
+    _timed(
+        f"simulate {coops} coops",
+        lambda: write_dataset(simulate(n_coops=coops, years=(2014, 2024), seed=1), folder, fmt=fmt),
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
@@ -50,18 +65,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    if not args.folder.exists():
-        if args.coops is None:
-            parser.error(f"{args.folder} does not exist (give --coops N to simulate it)")
-        from klinik.data.io import write_dataset
-        from klinik.data.simulator import simulate
-
-        _timed(
-            f"simulate {args.coops} coops",
-            lambda: write_dataset(
-                simulate(n_coops=args.coops, years=(2014, 2024), seed=1), args.folder, fmt=args.format
-            ),
-        )
+    simulate_if_missing(parser, args.folder, args.coops, args.format)
 
     from klinik.data.loader import load_dataset, read_tables
     from klinik.data.validation import check_tables
