@@ -1,20 +1,32 @@
 """Cell parsing: raw cells (text, numbers, Excel cells, JSON values) into the contract's types, and back to text.
 
 Every column is turned from what a person or a file gave into its contract dtype (``klinik.data.contract``
-DTYPES). A cell that cannot be read ("Rp 1.000" in a money column, "15/03/2021" in a date column) is flagged
-with the rule it breaks, never coerced silently; ``cell_texts`` writes cells back the way a person wrote them,
-for problem reports and the quarantine file. Vectorised: no Python per cell on the national-scale path.
+DTYPES). Besides the contract's plain forms (570584777.5, 2024-09-14, true) a cell may be written the way an
+Indonesian office writes it: amounts as ``Rp 570.584.777`` or ``570.584.777,50`` (a dot between thousands, a
+decimal comma; ``(1.000)`` or ``-Rp 1.000`` negative), dates as ``14/09/2024`` or ``14-09-2024`` (day first), flags
+as ``ya`` / ``tidak``. A cell that cannot be read is flagged with the forms that are read, never coerced silently;
+``cell_texts`` writes cells back the way a person wrote them, for problem reports and the quarantine file.
+
+One number form is ambiguous: ``1.234`` is one point two three four written plainly, one thousand two hundred and
+thirty-four written the Indonesian way. A table's cells are judged by the form they use (:func:`number_form`): in a
+table whose number cells use the Indonesian form somewhere (``Rp``, a decimal comma, ``1.234.567``) and the plain
+form nowhere, ``1.234`` is 1234; in any other table it is 1.234, as the contract always read it; a table written in
+both forms gets such a cell refused as ambiguous.
+
+Vectorised: no Python per cell on the national-scale path (a clean file's number columns arrive as numbers).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from klinik.data.contract import InYears, current_year
+from klinik.data.contract import Column, InYears, Table, current_year
+from klinik.data.messages import Msg
 
 _KIND = {
     "str": "text",
@@ -24,8 +36,21 @@ _KIND = {
     "bool": "bool",
     "datetime64[ns]": "date",
 }
-_BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
+_BOOL_WORDS = {
+    **{"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False},
+    **{"ya": True, "tidak": False},  # as an Indonesian office writes them
+}
 _NOT_A_NUMBER = "\0not a number"  # stands in for cells (booleans, dates) that to_numeric must not accept
+# An amount written the Indonesian way: an optional sign and "Rp", digits grouped by dots (or not grouped), an
+# optional decimal comma (",-" is "no cents"); the whole may stand in brackets, the accountant's negative.
+_INDONESIAN = (
+    r"^(?P<minus>-)?\s*(?:rp\.?\s*)?(?P<minus_after_rp>-)?\s*"
+    r"(?P<whole>\d{1,3}(?:\.\d{3})+|\d+)(?:,(?P<fraction>\d+|-))?$"
+)
+_BLANKS = {"\u00a0": " ", "\u202f": " ", "\u2212": "-"}  # Excel's no-break spaces, a typographic minus
+# The hint of each kind of number when a cell cannot be read (the forms that are read).
+_NOT_READ = {"money": "not_money", "number": "not_number", "count": "not_whole", "year": "not_year"}
+NumberForm = Literal["plain", "indonesian", "mixed"]
 
 
 @dataclass
@@ -86,34 +111,108 @@ def _plain_numbers(s: pd.Series) -> np.ndarray | None:
     return np.array([np.nan if v is None else v for v in cells], dtype=np.float64) + 0.0
 
 
-def _parse_number(s: pd.Series, whole: bool) -> Parsed:
-    if pd.api.types.is_integer_dtype(s.dtype):  # the common case of a clean file: nothing can be wrong
-        return Parsed(s.astype("Int64") if whole else s.astype("float64"))
+def indonesian_numbers(t: pd.Series) -> np.ndarray:
+    """Text cells read as numbers written the Indonesian way (``Rp 570.584.777``, ``570.584.777,50``,
+    ``(1.000)``); NaN where a cell is not written so."""
+    t = t.replace(_BLANKS, regex=True) if t.str.contains("[\u00a0\u202f\u2212]").any() else t
+    bracketed = t.str.startswith("(") & t.str.endswith(")")
+    inner = t.where(~bracketed, t.str.slice(1, -1).str.strip())
+    parts = inner.str.extract(_INDONESIAN, flags=2)  # re.IGNORECASE: rp, Rp, RP
+    minus = parts["minus"].notna() | parts["minus_after_rp"].notna()
+    fraction = parts["fraction"].where(parts["fraction"] != "-")
+    digits = parts["whole"].str.replace(".", "", regex=False) + ("." + fraction).fillna("")
+    values = pd.to_numeric(digits, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    twice = (parts["minus"].notna() & parts["minus_after_rp"].notna()) | (bracketed & minus)
+    negative = (minus | bracketed).to_numpy(dtype=bool)
+    values = np.where(negative, -values, values)
+    values[twice.to_numpy(dtype=bool)] = np.nan
+    return values + 0.0  # -0.0 reads as 0.0
+
+
+def _readable(arr: np.ndarray, whole: bool) -> np.ndarray:
+    """Where ``arr`` holds a number a column can take (a whole column: a whole number, exact in float64)."""
+    ok = np.isfinite(arr)
+    if whole:
+        with np.errstate(invalid="ignore"):
+            ok &= (arr == np.floor(arr)) & (np.abs(arr) <= 2**53)  # a count of 1e30 is a typing slip
+    return ok
+
+
+@dataclass
+class _Numbers:
+    """A number column's cells as numbers: ``plain`` as the contract reads them; for a column with cells written
+    as text, also ``indonesian`` (those cells read the Indonesian way, the other cells as they are) and ``texts``
+    (which cells were text: only they say which form the table uses). A whole-number column takes only a whole
+    reading: there ``1.250`` can only be Indonesian."""
+
+    plain: np.ndarray
+    present: np.ndarray  # the cells not empty
+    whole: bool
+    indonesian: np.ndarray | None = None
+    texts: np.ndarray | None = None
+
+    def forms(self) -> tuple[bool, bool]:
+        """Whether some text cell can only be the Indonesian form, and whether some can only be the plain one."""
+        if self.indonesian is None:
+            return False, False
+        plain, indonesian = _readable(self.plain, self.whole), _readable(self.indonesian, self.whole)
+        return bool((indonesian & ~plain).any()), bool((plain & ~indonesian & self.texts).any())
+
+    def ambiguous(self) -> np.ndarray:
+        """Cells both forms read, as different numbers (1.234)."""
+        if self.indonesian is None:
+            return np.zeros(len(self.plain), dtype=bool)
+        both = _readable(self.plain, self.whole) & _readable(self.indonesian, self.whole)
+        return both & (self.plain != self.indonesian)
+
+
+def _read_numbers(s: pd.Series, whole: bool) -> _Numbers:
+    """The cells of a number column as numbers, both ways where a cell is text."""
     if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
-        num = pd.Series(np.nan, index=s.index)
-        present = s.notna().to_numpy()
-    elif pd.api.types.is_numeric_dtype(s.dtype):
-        num = s.astype("float64")
-        present = s.notna().to_numpy()
-    elif (arr := _plain_numbers(s)) is not None:
-        num = pd.Series(arr, index=s.index)
-        present = ~np.isnan(arr)
-    else:
-        if not is_text(s):  # object: JSON or Excel values; booleans and dates are not numbers
-            s = s.map(lambda v: _NOT_A_NUMBER if isinstance(v, (bool, np.bool_, _dt.date)) else v, na_action="ignore")
-            s = s.map(_cell_text, na_action="ignore").astype("str")
-        t = _blank_to_na(s)
-        present = t.notna().to_numpy()
-        num = pd.to_numeric(t, errors="coerce").astype("float64")
-    arr = num.to_numpy()
-    with np.errstate(invalid="ignore"):
-        bad = present & ~np.isfinite(arr)
-        rule = "must be a number"
-        if whole:  # and small enough to be an exact integer (a count of 1e30 is a typing slip)
-            bad |= present & np.isfinite(arr) & ((arr != np.floor(arr)) | (np.abs(arr) > 2**53))
-            rule = "must be a whole number"
-    values = num.where(~bad) if bad.any() else num
-    return Parsed(values.astype("Int64") if whole else values, [(bad, rule)])
+        return _Numbers(np.full(len(s), np.nan), s.notna().to_numpy(), whole)  # booleans and dates are not numbers
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return _Numbers(s.to_numpy(dtype=np.float64, na_value=np.nan), s.notna().to_numpy(), whole)
+    if (arr := _plain_numbers(s)) is not None:
+        return _Numbers(arr, ~np.isnan(arr), whole)
+    given = np.full(len(s), np.nan)  # cells that are numbers already (Excel, JSON): neither form, just numbers
+    if not is_text(s):
+        cells = s.to_numpy()
+        number = np.fromiter(
+            (isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)) for v in cells),
+            bool,
+            len(s),
+        )
+        given[number] = cells[number].astype(np.float64)
+        s = s.where(~number).map(lambda v: _NOT_A_NUMBER if isinstance(v, (bool, np.bool_, _dt.date)) else v)
+        s = s.map(_cell_text, na_action="ignore").astype("str")
+    t = _blank_to_na(s)
+    texts = t.notna().to_numpy()
+    plain = pd.to_numeric(t, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    indonesian = given.copy()
+    if texts.any():
+        indonesian[texts] = indonesian_numbers(t[texts])
+    return _Numbers(np.where(texts, plain, given), texts | ~np.isnan(given), whole, indonesian, texts)
+
+
+def number_form(columns: list[_Numbers]) -> NumberForm:
+    """How a table writes its numbers, judged by the text cells of all its number columns (see the module)."""
+    forms = [c.forms() for c in columns]
+    indonesian, plain = any(f[0] for f in forms), any(f[1] for f in forms)
+    return "mixed" if indonesian and plain else "indonesian" if indonesian else "plain"
+
+
+def _parse_number(numbers: _Numbers, column: Column, form: NumberForm, index: pd.Index) -> Parsed:
+    arr, whole = numbers.plain, numbers.whole
+    ambiguous = numbers.ambiguous()
+    if numbers.indonesian is not None:  # what only the Indonesian form reads, and 1.234 in an Indonesian table
+        indonesian = ~_readable(arr, whole) & _readable(numbers.indonesian, whole)
+        arr = np.where(indonesian | (ambiguous & (form == "indonesian")), numbers.indonesian, arr)
+    refused = ambiguous if form == "mixed" else np.zeros(len(arr), dtype=bool)
+    unread = numbers.present & ~refused & ~_readable(arr, whole)
+    bad = unread | refused
+    values = pd.Series(np.where(bad, np.nan, arr), index=index, dtype="float64")
+    failures = [(unread, Msg(_NOT_READ[column.kind])), (refused, Msg("ambiguous_number"))]
+    return Parsed(values.astype("Int64") if whole else values, failures)
 
 
 def _parse_bool(s: pd.Series) -> Parsed:
@@ -127,7 +226,13 @@ def _parse_bool(s: pd.Series) -> Parsed:
         present = t.notna().to_numpy()
     flags = t.map(_BOOL_WORDS)
     bad = present & flags.isna().to_numpy()
-    return Parsed(flags.astype("boolean"), [(bad, "must be true or false")])
+    return Parsed(flags.astype("boolean"), [(bad, Msg("not_flag"))])
+
+
+def _day_first(texts: pd.Series) -> pd.Series:
+    """DD/MM/YYYY or DD-MM-YYYY (one or two digits for day and month, one separator) rewritten as YYYY-MM-DD."""
+    parts = texts.str.extract(r"^(\d{1,2})([/-])(\d{1,2})\2(\d{4})$")
+    return parts[3] + "-" + parts[2].str.zfill(2) + "-" + parts[0].str.zfill(2)
 
 
 def _parse_date(s: pd.Series) -> Parsed:
@@ -139,11 +244,12 @@ def _parse_date(s: pd.Series) -> Parsed:
         codes, texts = pd.factorize(s if is_text(s) else _as_text(s))
         texts = _blank_to_na(pd.Series(texts, dtype="str"))
         iso = (texts.str.len() == 10).to_numpy(dtype=bool)  # YYYY-MM-DD exactly, not 2021-3-5
-        days = pd.to_datetime(texts.where(iso), format="%Y-%m-%d", errors="coerce").to_numpy()
+        written = _day_first(texts).fillna(texts.where(iso))
+        days = pd.to_datetime(written, format="%Y-%m-%d", errors="coerce").to_numpy()
         unreadable = texts.notna().to_numpy() & np.isnat(days)
         codes = np.where(codes < 0, len(days), codes)  # an empty cell takes the NaT appended here
         values = pd.Series(np.append(days, np.datetime64("NaT"))[codes], index=s.index)
-        failures = [(np.append(unreadable, False)[codes], "must be a date YYYY-MM-DD")]
+        failures = [(np.append(unreadable, False)[codes], Msg("not_date"))]
     stamps = values.to_numpy()
     # Outside what datetime64[ns] can hold: reported as out of range (the rules stage says the same for any year).
     out = ~np.isnat(stamps) & ((stamps < np.datetime64("1678-01-01")) | (stamps > np.datetime64("2261-12-31")))
@@ -153,14 +259,37 @@ def _parse_date(s: pd.Series) -> Parsed:
     return Parsed(values.astype("datetime64[ns]"), failures)
 
 
-def parse_column(s: pd.Series, dtype: str) -> Parsed:
+def parse_table(frame: pd.DataFrame, table: Table) -> dict[str, Parsed]:
+    """Every column of ``frame`` (named by contract names) in its contract type; the number columns read in the
+    form the table's cells use (:func:`number_form`)."""
+    columns = {name: table.column(name) for name in frame.columns}
+    frame = frame.astype({name: object for name in frame.columns if frame[name].dtype == "category"})
+    numbers = {  # the columns whose cells may say which form the table uses (not those read as integers)
+        name: _read_numbers(frame[name], _KIND[column.dtype] == "whole")
+        for name, column in columns.items()
+        if _KIND[column.dtype] in ("whole", "number") and not pd.api.types.is_integer_dtype(frame[name].dtype)
+    }
+    form = number_form(list(numbers.values()))
+    return {
+        name: _parse_number(numbers[name], column, form, frame.index)
+        if name in numbers
+        else parse_column(frame[name], column)
+        for name, column in columns.items()
+    }
+
+
+def parse_column(s: pd.Series, column: Column) -> Parsed:
+    """One column in its contract type (a number column alone is judged by its own cells' form)."""
     if s.dtype == "category":
         s = s.astype(object)
-    kind = _KIND[dtype]
+    kind = _KIND[column.dtype]
     if kind == "text":
         return _parse_text(s)
     if kind in ("whole", "number"):
-        return _parse_number(s, whole=kind == "whole")
+        if pd.api.types.is_integer_dtype(s.dtype):  # the common case of a clean file: nothing can be wrong
+            return Parsed(s.astype("Int64") if kind == "whole" else s.astype("float64"))
+        numbers = _read_numbers(s, kind == "whole")
+        return _parse_number(numbers, column, number_form([numbers]), s.index)
     if kind == "bool":
         return _parse_bool(s)
     return _parse_date(s)

@@ -7,14 +7,22 @@ and docs/data-contract.md (``python -m klinik.data.contract_doc``). Adding a col
 simulator's generator, which must write it.
 
 A rule is declared as data (``AtLeast(0)``, ``Compare("current_assets", ">=", ("cash",))``); its words are the
-error message a clinic officer reads, and the same words stand in the documentation.
+error message a clinic officer reads, and the same words stand in the documentation. The words come from the one
+message catalogue (data/messages.py), in English and in Indonesian.
+
+Every table an office fills in has an Indonesian sheet name and every column an Indonesian header, declared beside
+its contract name: ``klinik template`` writes them, the loader reads them as well as the contract's names, and an
+Indonesian report names columns by them.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from dataclasses import dataclass
 from typing import Literal
+
+from klinik.data.messages import Col, Msg, Names, Tab, joined
 
 VERSION = "1"
 FIRST_YEAR = 1900  # the earliest year or date the contract accepts
@@ -97,8 +105,8 @@ class AtLeast:
     low: float
     strict: bool = False
 
-    def words(self, year: int | None = None) -> str:
-        return f"must be {'>' if self.strict else '>='} {self.low:g}"
+    def words(self, year: int | None = None) -> Msg:
+        return Msg("more_than" if self.strict else "at_least", low=self.low)
 
 
 @dataclass(frozen=True)
@@ -108,8 +116,8 @@ class Between:
     low: float
     high: float
 
-    def words(self, year: int | None = None) -> str:
-        return f"must be between {self.low:g} and {self.high:g}"
+    def words(self, year: int | None = None) -> Msg:
+        return Msg("between", low=self.low, high=self.high)
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,8 +130,8 @@ class OneOf:
     def codes(self) -> tuple[str, ...]:
         return tuple(self.meanings)
 
-    def words(self, year: int | None = None) -> str:
-        return "must be one of " + ", ".join(self.codes)
+    def words(self, year: int | None = None) -> Msg:
+        return Msg("one_of", codes=joined(self.codes))
 
 
 @dataclass(frozen=True)
@@ -132,11 +140,10 @@ class InYears:
 
     date: bool = False
 
-    def words(self, year: int | None = None) -> str:
-        if self.date:
-            end = f"{year}-12-31" if year else "the end of the current year"
-            return f"must be a date from {FIRST_YEAR}-01-01 to {end}"
-        return f"must be a year from {FIRST_YEAR} to {year or 'the current year'}"
+    def words(self, year: int | None = None) -> Msg:
+        """With ``year`` (the current year) in an error; without, as the documentation says it."""
+        key = ("date_until" if self.date else "year_until") + ("" if year else "_now")
+        return Msg(key, first=FIRST_YEAR, year=year)
 
 
 @dataclass(frozen=True)
@@ -146,8 +153,8 @@ class ListedIn:
     table: str
     column: str
 
-    def words(self, year: int | None = None) -> str:
-        return f"must be a {self.column} listed in {self.table}"
+    def words(self, year: int | None = None) -> Msg:
+        return Msg("listed_in", column=Col(self.column), table=Tab(self.table))
 
 
 ColumnRule = AtLeast | Between | OneOf | InYears | ListedIn
@@ -162,14 +169,15 @@ class Compare:
     column: str
     op: Literal[">=", "<="]
     others: tuple[str, ...]
-    text: str = ""  # the words, where the default ("must be >= a + b") reads badly
+    text: str = ""  # the catalogue's key of the words, where the default ("must be >= a + b") reads badly
 
     @property
     def shows(self) -> tuple[str, ...]:
         return (self.column, *self.others)
 
-    def words(self) -> str:
-        return self.text or f"must be {self.op} {' + '.join(self.others)}"
+    def words(self) -> Msg:
+        key = self.text or ("compare_ge" if self.op == ">=" else "compare_le")
+        return Msg(key, others=joined(map(Col, self.others), " + "))
 
 
 @dataclass(frozen=True)
@@ -184,8 +192,8 @@ class SumOf:
     def shows(self) -> tuple[str, ...]:
         return (self.column, *self.parts)
 
-    def words(self) -> str:
-        return f"must equal {' + '.join(self.parts)} within {self.within:.0%}"
+    def words(self) -> Msg:
+        return Msg("sum_of", parts=joined(map(Col, self.parts), " + "), within=self.within)
 
 
 @dataclass(frozen=True)
@@ -201,8 +209,8 @@ class HeldAfterYear:
     def shows(self) -> tuple[str, ...]:
         return (self.kind, self.year, self.column)
 
-    def words(self) -> str:
-        return f"a {self.code} must be held after the end of its {self.year}"
+    def words(self) -> Msg:
+        return Msg("held_after_year", code=self.code, year=Col(self.year))
 
 
 @dataclass(frozen=True)
@@ -216,7 +224,7 @@ class InScoreBand:
     def shows(self) -> tuple[str, ...]:
         return (self.column, self.score)
 
-    def words(self) -> str:
+    def words(self) -> Msg:
         parts, upper = [], None
         for name, low in HEALTH_SCORE_BANDS:
             if upper is None:
@@ -226,7 +234,7 @@ class InScoreBand:
             else:
                 parts.append(f"{name} <{upper:g}")
             upper = low
-        return f"must match the score band ({', '.join(parts)})"
+        return Msg("score_band", bands=", ".join(parts))
 
 
 RowRule = Compare | SumOf | HeldAfterYear | InScoreBand
@@ -236,22 +244,22 @@ RowRule = Compare | SumOf | HeldAfterYear | InScoreBand
 Kind = Literal["text", "code", "year", "count", "money", "number", "flag", "date"]
 # Each kind of cell: its dtype in memory after loading (every loader returns exactly these, so features never guess;
 # text is pandas' string dtype, "str" in pandas 3; NaN / NaT = missing) and what a cell of it holds, in words.
-KINDS: dict[str, tuple[str, str]] = {
-    "text": ("str", "text"),
-    "code": ("str", "one of the codes listed (the office's own terms)"),
-    "year": ("int64", "a year, a whole number"),
-    "count": ("int64", "a whole number"),
-    "money": ("float64", "an amount in Rupiah, decimals allowed"),
-    "number": ("float64", "a number, decimals allowed"),
-    "flag": ("bool", "true or false (1 or 0 also read)"),
-    "date": ("datetime64[ns]", "a date written YYYY-MM-DD (ISO 8601)"),
+KINDS: dict[str, tuple[str, Msg]] = {
+    "text": ("str", Msg("kind_text")),
+    "code": ("str", Msg("kind_code")),
+    "year": ("int64", Msg("kind_year")),
+    "count": ("int64", Msg("kind_count")),
+    "money": ("float64", Msg("kind_money")),
+    "number": ("float64", Msg("kind_number")),
+    "flag": ("bool", Msg("kind_flag")),
+    "date": ("datetime64[ns]", Msg("kind_date")),
 }
 
 
 @dataclass(frozen=True)
 class Column:
     """One column: its name, kind, meaning (with the office's Indonesian term), whether a cell may be empty,
-    its rules, and a note for what no check says."""
+    its rules, a note for what no check says, and its header in the office's Indonesian template."""
 
     name: str
     kind: Kind
@@ -259,6 +267,7 @@ class Column:
     rules: tuple[ColumnRule, ...] = ()
     optional: bool = False  # the cell may be empty (a missing value); every other cell is required
     note: str = ""
+    header: str = ""  # the Indonesian header (klinik template writes it, the loader reads it); "" for no template
 
     @property
     def dtype(self) -> str:
@@ -274,42 +283,50 @@ class Column:
         return "Rupiah" if self.kind == "money" else ""
 
 
-def text(name: str, meaning: str = "", *rules: ColumnRule, **kw) -> Column:
-    return Column(name, "text", meaning, rules, **kw)
+# Each column is declared as (contract name, Indonesian header, meaning, ...): the header is what the office's
+# template shows and what the loader also accepts; "" where no office fills the table in (truth, scores).
 
 
-def code(name: str, meanings: dict[str, str], meaning: str = "", **kw) -> Column:
-    return Column(name, "code", meaning, (OneOf(meanings),), **kw)
+def text(name: str, header: str, meaning: str = "", *rules: ColumnRule, **kw) -> Column:
+    return Column(name, "text", meaning, rules, header=header, **kw)
 
 
-def year(name: str, meaning: str = "", **kw) -> Column:
-    return Column(name, "year", meaning, (InYears(),), **kw)
+def code(name: str, header: str, meanings: dict[str, str], meaning: str = "", **kw) -> Column:
+    return Column(name, "code", meaning, (OneOf(meanings),), header=header, **kw)
 
 
-def date(name: str, meaning: str = "", **kw) -> Column:
-    return Column(name, "date", meaning, (InYears(date=True),), **kw)
+def year(name: str, header: str, meaning: str = "", **kw) -> Column:
+    return Column(name, "year", meaning, (InYears(),), header=header, **kw)
 
 
-def count(name: str, meaning: str = "", **kw) -> Column:
-    return Column(name, "count", meaning, (AtLeast(0),), **kw)
+def date(name: str, header: str, meaning: str = "", **kw) -> Column:
+    return Column(name, "date", meaning, (InYears(date=True),), header=header, **kw)
 
 
-def money(name: str, meaning: str, *rules: ColumnRule, **kw) -> Column:
-    """An amount in Rupiah, >= 0 unless other rules are given (``()`` after the meaning: may be negative)."""
-    return Column(name, "money", meaning, rules or (AtLeast(0),), **kw)
+def count(name: str, header: str, meaning: str = "", **kw) -> Column:
+    return Column(name, "count", meaning, (AtLeast(0),), header=header, **kw)
 
 
-def signed_money(name: str, meaning: str) -> Column:
-    return Column(name, "money", meaning, note="may be negative")
+def money(name: str, header: str, meaning: str, *rules: ColumnRule, **kw) -> Column:
+    """An amount in Rupiah, >= 0 unless other rules are given."""
+    return Column(name, "money", meaning, rules or (AtLeast(0),), header=header, **kw)
 
 
-def probability(name: str, meaning: str, **kw) -> Column:
-    return Column(name, "number", meaning, (Between(0, 1),), **kw)
+def signed_money(name: str, header: str, meaning: str) -> Column:
+    return Column(name, "money", meaning, note="may be negative", header=header)
+
+
+def flag(name: str, header: str, meaning: str) -> Column:
+    return Column(name, "flag", meaning, header=header)
+
+
+def probability(name: str, header: str, meaning: str, **kw) -> Column:
+    return Column(name, "number", meaning, (Between(0, 1),), header=header, **kw)
 
 
 def coop_id(meaning: str = "the cooperative") -> Column:
     """The coop_id of a table about cooperatives: a key of the cooperatives table."""
-    return text("coop_id", meaning, ListedIn("cooperatives", "coop_id"))
+    return text("coop_id", "ID koperasi", meaning, ListedIn("cooperatives", "coop_id"))
 
 
 # Who needs a table: "required" always; "train" to train (optional to score); "optional"; "simulator" (written
@@ -329,6 +346,7 @@ class Table:
     needs_rows: bool = False  # a header-only table is refused (else valid: e.g. no meeting was held)
     rules: tuple[RowRule, ...] = ()
     notes: tuple[str, ...] = ()
+    sheet: str = ""  # the sheet's name in the office's Indonesian template (also read as a file or sheet name)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -336,6 +354,13 @@ class Table:
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    def contract_name(self, header: str) -> str | None:
+        """The column a file's header names: its contract name as written, or its Indonesian header written in
+        any case and spacing ("Kas dan bank", "KAS DAN  BANK"); None for a column outside the contract."""
+        if header in self.column_names:
+            return header
+        return _by_header(self).get(_fold(header))
 
     @property
     def refers_to_cooperatives(self) -> bool:
@@ -349,44 +374,60 @@ TABLES: tuple[Table, ...] = (
         "cooperatives",
         "one row per cooperative ever registered",
         (
-            text("coop_id", "the cooperative's identifier, as the office writes it"),
-            text("name", "registered name"),
-            code("coop_type", COOP_TYPE_CODES, "jenis koperasi"),
-            text("district", "kecamatan", note="for Buleleng one of " + ", ".join(BULELENG_DISTRICTS)),
-            year("founded_year", "the year it was registered"),
-            year("dissolved_year", "the year it was dissolved", optional=True, note="empty while it exists"),
+            text("coop_id", "ID koperasi", "the cooperative's identifier, as the office writes it"),
+            text("name", "Nama koperasi", "registered name"),
+            code("coop_type", "Jenis koperasi", COOP_TYPE_CODES, "jenis koperasi"),
+            text("district", "Kecamatan", "kecamatan", note="for Buleleng one of " + ", ".join(BULELENG_DISTRICTS)),
+            year("founded_year", "Tahun berdiri", "the year it was registered"),
+            year(
+                "dissolved_year",
+                "Tahun dibubarkan",
+                "the year it was dissolved",
+                optional=True,
+                note="empty while it exists",
+            ),
         ),
         key=("coop_id",),
         needs_rows=True,
         rules=(Compare("dissolved_year", ">=", ("founded_year",)),),
+        sheet="Koperasi",
     ),
     Table(
         "financials",
         "annual statements (neraca + perhitungan hasil usaha)",
         (
             coop_id(),
-            year("year", "fiscal year (tahun buku)"),
-            money("cash", "kas + bank"),
-            money("current_assets", "aktiva lancar"),
-            money("total_assets", "total aset", AtLeast(0, strict=True)),
-            money("loans_outstanding", "pinjaman diberikan (gross)", note="0 for a cooperative that does not lend"),
-            money("loans_to_members", "pinjaman kepada anggota"),
-            money("loans_substandard", "pinjaman kurang lancar (PKL)"),
-            money("loans_doubtful", "pinjaman diragukan (PDR)"),
-            money("loans_loss", "pinjaman macet (PM)"),
-            money("loan_loss_reserve", "cadangan risiko"),
-            money("current_liabilities", "kewajiban lancar"),
-            money("total_liabilities", "total kewajiban"),
-            money("voluntary_savings", "simpanan sukarela + berjangka (members' deposits)"),
-            money("external_borrowings", "pinjaman dari bank / lembaga lain"),
-            signed_money("equity", "modal sendiri"),
-            money("principal_savings", "simpanan pokok"),
-            money("mandatory_savings", "simpanan wajib"),
-            money("gross_participation", "partisipasi bruto (revenue from members' business)"),
-            money("other_revenue", "pendapatan dari non-anggota dan lain-lain"),
-            money("operating_expenses", "beban usaha"),
-            money("personnel_expenses", "biaya karyawan"),
-            signed_money("net_income", "SHU sebelum pajak"),
+            year("year", "Tahun buku", "fiscal year (tahun buku)"),
+            money("cash", "Kas dan bank", "kas + bank"),
+            money("current_assets", "Aktiva lancar", "aktiva lancar"),
+            money("total_assets", "Total aset", "total aset", AtLeast(0, strict=True)),
+            money(
+                "loans_outstanding",
+                "Pinjaman diberikan",
+                "pinjaman diberikan (gross)",
+                note="0 for a cooperative that does not lend",
+            ),
+            money("loans_to_members", "Pinjaman kepada anggota", "pinjaman kepada anggota"),
+            money("loans_substandard", "Pinjaman kurang lancar", "pinjaman kurang lancar (PKL)"),
+            money("loans_doubtful", "Pinjaman diragukan", "pinjaman diragukan (PDR)"),
+            money("loans_loss", "Pinjaman macet", "pinjaman macet (PM)"),
+            money("loan_loss_reserve", "Cadangan risiko", "cadangan risiko"),
+            money("current_liabilities", "Kewajiban lancar", "kewajiban lancar"),
+            money("total_liabilities", "Total kewajiban", "total kewajiban"),
+            money(
+                "voluntary_savings",
+                "Simpanan sukarela dan berjangka",
+                "simpanan sukarela + berjangka (members' deposits)",
+            ),
+            money("external_borrowings", "Pinjaman dari bank dan lembaga lain", "pinjaman dari bank / lembaga lain"),
+            signed_money("equity", "Modal sendiri", "modal sendiri"),
+            money("principal_savings", "Simpanan pokok", "simpanan pokok"),
+            money("mandatory_savings", "Simpanan wajib", "simpanan wajib"),
+            money("gross_participation", "Partisipasi bruto", "partisipasi bruto (revenue from members' business)"),
+            money("other_revenue", "Pendapatan lain", "pendapatan dari non-anggota dan lain-lain"),
+            money("operating_expenses", "Beban usaha", "beban usaha"),
+            money("personnel_expenses", "Biaya karyawan", "biaya karyawan"),
+            signed_money("net_income", "SHU sebelum pajak", "SHU sebelum pajak"),
         ),
         key=("coop_id", "year"),
         needs_rows=True,
@@ -400,88 +441,110 @@ TABLES: tuple[Table, ...] = (
             Compare("personnel_expenses", "<=", ("operating_expenses",)),
         ),
         notes=("A year with no row means the cooperative filed no statement that year: information, not an error.",),
+        sheet="Keuangan",
     ),
     Table(
         "staffing",
         "people, one row per cooperative and year",
         (
             coop_id(),
-            year("year", "fiscal year (tahun buku)"),
-            count("members", "anggota at year end"),
-            count("board_members", "pengurus"),
-            count("supervisors", "pengawas"),
-            count("employees", "karyawan"),
-            Column("has_manager", "flag", "a hired professional manager (manajer)"),
-            count("certified_staff", "pengurus and karyawan with a competency certificate"),
-            count("trained_staff", "people who attended training that year"),
-            count("staff_departures", "employees who left that year"),
+            year("year", "Tahun buku", "fiscal year (tahun buku)"),
+            count("members", "Jumlah anggota", "anggota at year end"),
+            count("board_members", "Jumlah pengurus", "pengurus"),
+            count("supervisors", "Jumlah pengawas", "pengawas"),
+            count("employees", "Jumlah karyawan", "karyawan"),
+            flag("has_manager", "Ada manajer", "a hired professional manager (manajer)"),
+            count("certified_staff", "Bersertifikat kompetensi", "pengurus and karyawan with a competency certificate"),
+            count("trained_staff", "Ikut pelatihan", "people who attended training that year"),
+            count("staff_departures", "Karyawan keluar", "employees who left that year"),
         ),
         key=("coop_id", "year"),
         needs_rows=True,
         rules=(Compare("certified_staff", "<=", ("board_members", "employees")),),
+        sheet="SDM",
     ),
     Table(
         "meetings",
         "one row per meeting held; no row means not held",
         (
             coop_id(),
-            code("meeting_type", MEETING_TYPE_CODES, "kind of meeting"),
-            year("fiscal_year", "for a RAT the book year whose accounts it approves; otherwise the year it was held"),
-            date("held_on", "the day it was held"),
-            count("attendees", "members present", optional=True),
+            code("meeting_type", "Jenis rapat", MEETING_TYPE_CODES, "kind of meeting"),
+            year(
+                "fiscal_year",
+                "Tahun buku",
+                "for a RAT the book year whose accounts it approves; otherwise the year it was held",
+            ),
+            date("held_on", "Tanggal rapat", "the day it was held"),
+            count("attendees", "Jumlah hadir", "members present", optional=True),
         ),
         rules=(HeldAfterYear("held_on", year="fiscal_year", kind="meeting_type", code="RAT"),),
         notes=(
             "The law (UU 25/1992) wants the RAT within six months after the book year; the Buleleng office asks "
             "for it by the end of March. Both deadlines are settings, not constants.",
         ),
+        sheet="Rapat",
     ),
     Table(
         "health",
         "the office's assessments (penilaian kesehatan koperasi)",
         (
             coop_id(),
-            year("year", "fiscal year assessed"),
-            code("category", HEALTH_CATEGORY_CODES, "predikat kesehatan"),
-            Column("score", "number", "total score of the assessment", (Between(0, 100),), optional=True),
+            year("year", "Tahun buku", "fiscal year assessed"),
+            code("category", "Predikat kesehatan", HEALTH_CATEGORY_CODES, "predikat kesehatan"),
+            Column(
+                "score",
+                "number",
+                "total score of the assessment",
+                (Between(0, 100),),
+                optional=True,
+                header="Skor kesehatan",
+            ),
         ),
         key=("coop_id", "year"),
         use="train",
         rules=(InScoreBand("category", score="score"),),
+        sheet="Kesehatan",
     ),
     Table(
         "clinic_cases",
         "the clinic's work, one row per case",
         (
-            text("case_id", "the case's identifier"),
+            text("case_id", "ID kasus", "the case's identifier"),
             coop_id(),
-            code("clinic", CLINIC_CODES, "which clinic treats it"),
-            date("opened_on", "the day the case was opened"),
-            date("closed_on", "the day the case was closed", optional=True, note="empty while open"),
-            code("outcome", CASE_OUTCOME_CODES, "how the case ended", optional=True, note="empty while open"),
+            code("clinic", "Klinik", CLINIC_CODES, "which clinic treats it"),
+            date("opened_on", "Tanggal dibuka", "the day the case was opened"),
+            date("closed_on", "Tanggal ditutup", "the day the case was closed", optional=True, note="empty while open"),
+            code("outcome", "Hasil", CASE_OUTCOME_CODES, "how the case ended", optional=True, note="empty while open"),
         ),
         key=("case_id",),
         use="optional",
-        rules=(Compare("closed_on", ">=", ("opened_on",), text="must be on or after opened_on"),),
+        rules=(Compare("closed_on", ">=", ("opened_on",), text="on_or_after"),),
+        sheet="Kasus klinik",
     ),
     Table(
         "truth",
         "the probabilities the simulator drew its labels with",
         (
             coop_id(),
-            year("year", "fiscal year"),
+            year("year", "", "fiscal year"),
             probability(
                 "p_sick_next",
+                "",
                 "for a cooperative not sick at year: the probability used to draw sick at year + 1",
                 optional=True,
             ),
             probability(
                 "p_recover",
+                "",
                 "for a cooperative sick at year: the probability used to draw recovered within two years",
                 optional=True,
             ),
             code(
-                "cause", CLINIC_CODES, "for a cooperative sick at year: the cause the simulator gave it", optional=True
+                "cause",
+                "",
+                CLINIC_CODES,
+                "for a cooperative sick at year: the cause the simulator gave it",
+                optional=True,
             ),
         ),
         key=("coop_id", "year"),
@@ -494,31 +557,34 @@ SCORES = Table(
     "scores",
     "one row per cooperative scored for as_of_year",
     (
-        text("coop_id", "the cooperative"),
-        year("as_of_year", "the fiscal year scored"),
-        code("status", STATUS_CODES, "health at as_of_year"),
+        text("coop_id", "", "the cooperative"),
+        year("as_of_year", "", "the fiscal year scored"),
+        code("status", "", STATUS_CODES, "health at as_of_year"),
         probability(
             "p_sick_next",
+            "",
             "calibrated probability of being sick next year",
             optional=True,
             note="empty for a cooperative sick now",
         ),
         probability(
             "p_recover",
+            "",
             "calibrated probability of recovering within two years",
             optional=True,
             note="empty for a cooperative not sick now",
         ),
-        code("clinic", CLINIC_CODES, "where the main cause of its risk lies"),
-        text("reasons", "the top reasons, in words, each with its share"),
+        code("clinic", "", CLINIC_CODES, "where the main cause of its risk lies"),
+        text("reasons", "", "the top reasons, in words, each with its share"),
         code(
             "action",
+            "",
             {**ACTION_HEALTHY_CODES, **ACTION_SICK_CODES},
             "what to do: a recommendation to a person, never a decision",
             note=f"{' or '.join(ACTIONS_HEALTHY)} for a healthy cooperative; {', '.join(ACTIONS_SICK)} for a sick one",
         ),
         Column("rank", "count", "outreach order, 1 first", (AtLeast(1),)),
-        text("model_version", "the MLflow registered model versions that produced the row"),
+        text("model_version", "", "the MLflow registered model versions that produced the row"),
     ),
     key=("coop_id",),
     use="output",
@@ -541,6 +607,44 @@ NON_EMPTY_TABLES = tuple(t.name for t in TABLES if t.needs_rows)
 COOP_REFERENCING_TABLES = tuple(t.name for t in TABLES if t.refers_to_cooperatives)
 MONEY_COLUMNS = tuple(c.name for c in TABLE["financials"].columns if c.kind == "money")
 SCORE_COLUMNS = SCORES.column_names
+
+# The tables an office fills in (klinik template writes one sheet for each, named Table.sheet, after its sheet of
+# instructions, which the loader passes over).
+OFFICE_TABLES = tuple(t.name for t in TABLES if t.use in ("required", "train", "optional"))
+TEMPLATE_INSTRUCTIONS_SHEET = "Petunjuk"
+
+
+def _fold(name: str) -> str:
+    """A header or sheet name as compared: case and runs of blanks do not matter."""
+    return " ".join(str(name).split()).casefold()
+
+
+@functools.cache
+def _by_header(table: Table) -> dict[str, str]:
+    return {_fold(c.header): c.name for c in table.columns if c.header}
+
+
+_BY_NAME = {_fold(n): t.name for t in TABLES for n in (t.name, t.sheet) if n}
+
+
+def table_named(name: str) -> str | None:
+    """The table a file's stem or a workbook's sheet names: its contract name or its template sheet, in any case."""
+    return _BY_NAME.get(_fold(name))
+
+
+def indonesian_names(table: str | None) -> Names:
+    """How an Indonesian message says a column of ``table`` (its header) and a table (its sheet); a name without
+    an Indonesian one is said as it is."""
+    spec = TABLE.get(table) if table else None
+    headers = {c.name: c.header for c in spec.columns if c.header} if spec else {}
+
+    def name(ref: Col | Tab) -> str:
+        if isinstance(ref, Tab):
+            return TABLE[ref].sheet or str(ref) if ref in TABLE else str(ref)
+        return headers.get(ref, str(ref))
+
+    return name
+
 
 # File formats of a dataset folder (one workbook holds every table as a sheet).
 TABLE_FILE_SUFFIXES = (".csv", ".parquet")

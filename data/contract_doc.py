@@ -26,6 +26,7 @@ from klinik.data.contract import (
     OneOf,
     Table,
 )
+from klinik.data.messages import Msg
 
 COMMAND = "python -m klinik.data.contract_doc --out docs/data-contract.md"
 _USE = {
@@ -43,7 +44,7 @@ def _cell(text: str) -> str:
 
 def _rules(table: Table, column: Column) -> str:
     """The column's own rules (codes with their meanings), the rules across columns reported on it, its note."""
-    words = ["must be unique"] if table.key == (column.name,) else []
+    words = [Msg("must_be_unique")] if table.key == (column.name,) else []
     for rule in column.rules:
         if isinstance(rule, OneOf):
             words.append("must be one of " + ", ".join(f"{c} ({m})" if m else c for c, m in rule.meanings.items()))

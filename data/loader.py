@@ -1,6 +1,8 @@
 """Reads a dataset folder (CSV files, Parquet files or one Excel workbook) into validated, typed tables.
 
-Reading only finds the tables and gets their cells out of the files, numbering rows as the file shows them;
+A table is found by its contract name or by its sheet name in the office's Indonesian template (``keuangan.csv``,
+sheet ``Keuangan``), in any case. Reading only finds the tables and gets their cells out of the files, numbering
+rows as the file shows them;
 everything about what the cells must be is decided in data/validation.py (``check_tables``), the same code that
 checks tables sent to the HTTP service. Whatever a person puts in the folder -- no file, an empty file, binary
 junk, an HTML page renamed .csv, a Latin-1 export, the same table twice -- ends as a :class:`DatasetInvalid`
@@ -24,19 +26,32 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from klinik.data.contract import COLUMNS, DTYPES, REQUIRED_TABLES, TABLE_FILE_SUFFIXES, WORKBOOK_SUFFIX
+from klinik.data.contract import (
+    COLUMNS,
+    REQUIRED_TABLES,
+    TABLE,
+    TABLE_FILE_SUFFIXES,
+    TEMPLATE_INSTRUCTIONS_SHEET,
+    WORKBOOK_SUFFIX,
+    table_named,
+)
 from klinik.data.dataset import Dataset
+from klinik.data.messages import Msg, Tab, joined
 from klinik.data.problems import DATASET, DatasetInvalid, Problem
 from klinik.data.validation import check_tables
 
 # Columns read as text by the CSV reader: identifiers keep leading zeros and dates are checked as written.
 _READ_AS_TEXT = {"str", "datetime64[ns]"}
+_NUMBERS = {"int64", "Int64", "float64"}
+# A text cell of a number column that only the Indonesian form reads (Rp, a decimal comma, 1.234.567): then every
+# number column of the file is read again as text, so that data/cells.py judges the file by the form it uses.
+_INDONESIAN_HINT = r"(?i)rp|\d,\d|\d\.\d{3}\.\d{3}"
 
 
 class _Unreadable(Exception):
     """A file that cannot be turned into a table; ``row`` where the file shows the trouble."""
 
-    def __init__(self, rule: str, row: int | None = None):
+    def __init__(self, rule: Msg, row: int | None = None):
         super().__init__(rule)
         self.rule = rule
         self.row = row
@@ -48,27 +63,28 @@ def _sniff(head: bytes, expected: str) -> str | None:
         return None
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     kinds = [
-        (head.startswith(b"PK\x03\x04"), "xlsx", "an Excel workbook (or another zip archive)"),
-        (head.startswith(b"PAR1"), "parquet", "a Parquet file"),
-        (head.startswith(b"\xd0\xcf\x11\xe0"), "xls", "an old Excel .xls workbook (save it as .xlsx)"),
-        (head.startswith((b"\xff\xfe", b"\xfe\xff")), "utf16", "UTF-16 text (save it as 'CSV UTF-8')"),
-        (text[:1] == b"<", "html", "an HTML or XML page"),
-        (b"\x00" in head, "binary", "a binary file"),
+        (head.startswith(b"PK\x03\x04"), "xlsx", "a_zip"),
+        (head.startswith(b"PAR1"), "parquet", "a_parquet"),
+        (head.startswith(b"\xd0\xcf\x11\xe0"), "xls", "an_xls"),
+        (head.startswith((b"\xff\xfe", b"\xfe\xff")), "utf16", "utf16"),
+        (text[:1] == b"<", "html", "html"),
+        (b"\x00" in head, "binary", "binary"),
     ]
     for matches, kind, what in kinds:  # signatures first: a Parquet file holds NUL bytes too
         if matches:
             return None if kind == expected else what
-    return "text or another kind of file" if expected in ("xlsx", "parquet") else None
+    return "other_file" if expected in ("xlsx", "parquet") else None
 
 
 def _not_what_it_says(path: Path, expected: str, fix: str) -> None:
+    """``fix``: the catalogue's words for what the file should be."""
     if path.stat().st_size == 0:
-        raise _Unreadable("the file is empty (0 bytes)")
+        raise _Unreadable(Msg("file_empty"))
     with path.open("rb") as f:
         head = f.read(8192)
     what = _sniff(head, expected)
     if what:
-        raise _Unreadable(f"is not {fix}: it looks like {what}")
+        raise _Unreadable(Msg("looks_like", expected=Msg(fix), found=Msg(what)))
 
 
 def _first_bad_utf8(path: Path) -> _Unreadable:
@@ -77,42 +93,49 @@ def _first_bad_utf8(path: Path) -> _Unreadable:
         data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
-        return _Unreadable(
-            f"is not UTF-8 text (byte 0x{data[err.start]:02x} on line {line}); save it as 'CSV UTF-8'", row=line
-        )
-    return _Unreadable("is not UTF-8 text; save it as 'CSV UTF-8'")
+        return _Unreadable(Msg("not_utf8_at", byte=data[err.start], line=line), row=line)
+    return _Unreadable(Msg("not_utf8"))
 
 
 def read_csv_table(path: Path, table: str) -> pd.DataFrame:
     """One CSV file's cells, indexed by the row a spreadsheet shows (header row 1, first data row 2).
 
     Numbers are left to the reader's type inference; a column it cannot read as numbers stays text and
-    validation reports the exact cells. Only an empty cell is missing ("NA", "null" are text).
+    validation reports the exact cells (when some holds an Indonesian amount, every number column is read as
+    text: see _INDONESIAN_HINT). Only an empty cell is missing ("NA", "null" are text). The header may name a
+    column by its contract name or its Indonesian header.
     """
-    _not_what_it_says(path, "csv", "a CSV file")
+    _not_what_it_says(path, "csv", "a_csv")
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
             header = next(csv.reader(f), None)
     except UnicodeDecodeError:
         raise _first_bad_utf8(path) from None
     except csv.Error as err:
-        raise _Unreadable(f"the header row cannot be read as CSV: {err}", row=1) from None
+        raise _Unreadable(Msg("header_unreadable", err=str(err)), row=1) from None
     if not header or not any(h.strip() for h in header):
-        raise _Unreadable(f"the header row is empty: row 1 must name the columns ({', '.join(COLUMNS[table])})", row=1)
+        raise _Unreadable(Msg("header_empty", columns=joined(COLUMNS[table])), row=1)
     names = [h.strip() or _unnamed(i) for i, h in enumerate(header)]
     if len(names) == 1:
         for sep, word in ((";", "semicolons"), ("\t", "tabs")):
             if sep in names[0]:
-                raise _Unreadable(
-                    f"the columns are separated by {word}; the contract wants commas (in Excel: "
-                    f"save as 'CSV UTF-8 (Comma delimited)')",
-                    row=1,
-                )
+                raise _Unreadable(Msg("separated_by", separator=Msg(word)), row=1)
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise _Unreadable(f"the header names a column more than once: {', '.join(twice)}", row=1)
-    as_text = [n for n in names if DTYPES[table].get(n) in _READ_AS_TEXT]
-    dates = [n for n in names if DTYPES[table].get(n) == "datetime64[ns]"]
+        raise _Unreadable(Msg("header_twice", columns=joined(twice)), row=1)
+    spec = TABLE[table]
+    dtypes = {n: spec.column(c).dtype for n in names if (c := spec.contract_name(n))}
+    as_text = [n for n in names if dtypes.get(n) in _READ_AS_TEXT]
+    dates = [n for n in names if dtypes.get(n) == "datetime64[ns]"]
+    frame = _read_csv(path, names, as_text, dates)
+    numbers = [n for n in names if dtypes.get(n) in _NUMBERS]
+    if any(_indonesian_cells(frame[n]) for n in numbers):
+        frame = _read_csv(path, names, as_text + numbers, dates)
+    frame.index = np.arange(2, len(frame) + 2)
+    return _without_unused_columns(frame)
+
+
+def _read_csv(path: Path, names: list[str], as_text: list[str], dates: list[str]) -> pd.DataFrame:
     frame = None
     # dates parsed by pyarrow; after a date it will not parse, dates as text (validation names each bad one)
     for parsed_dates in [dates, []] if dates else [[]]:
@@ -123,8 +146,14 @@ def read_csv_table(path: Path, table: str) -> pd.DataFrame:
             continue
     if frame is None:
         frame = _read_csv_careful(path, names, as_text)  # a messy file: pandas says which line is wrong
-    frame.index = np.arange(2, len(frame) + 2)
-    return _without_unused_columns(frame)
+    return frame
+
+
+def _indonesian_cells(column: pd.Series) -> bool:
+    """Whether a column the reader left as text holds a number only the Indonesian form reads."""
+    if not pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:
+        return False
+    return bool(column.astype("str").str.contains(_INDONESIAN_HINT, regex=True).any())
 
 
 def _unnamed(i: int) -> str:
@@ -185,21 +214,17 @@ def _read_csv_careful(path: Path, names: list[str], as_text: list[str]) -> pd.Da
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
         if found:
             width, line, saw = (int(x) for x in found.groups())
-            raise _Unreadable(
-                f"has {saw} cells in a row but the header has {width} columns (a value holding a "
-                f"comma must be in double quotes)",
-                row=line,
-            ) from None
-        raise _Unreadable(f"cannot be read as CSV: {err}") from None
+            raise _Unreadable(Msg("ragged_row", saw=saw, width=width), row=line) from None
+        raise _Unreadable(Msg("not_csv", err=str(err))) from None
 
 
 def read_parquet_table(path: Path) -> pd.DataFrame:
     """One Parquet file, indexed by 1-based record number."""
-    _not_what_it_says(path, "parquet", "a Parquet file")
+    _not_what_it_says(path, "parquet", "a_parquet")
     try:
         table = pq.read_table(path)
     except Exception as err:  # pyarrow raises many kinds for damaged files; all mean the same to the user
-        raise _Unreadable(f"cannot be read as Parquet: {err}") from None
+        raise _Unreadable(Msg("not_parquet", err=str(err))) from None
     for i, col in enumerate(table.schema):
         if pa.types.is_date(col.type):  # else pandas makes Python date objects, slow to check by the million
             table = table.set_column(i, col.name, table.column(i).cast(pa.timestamp("s")))
@@ -216,7 +241,7 @@ def _sheet_frame(ws) -> pd.DataFrame:
     rows = ws.iter_rows(min_row=1, values_only=True)
     header = next(rows, None)
     if header is None or all(h is None or str(h).strip() == "" for h in header):
-        raise _Unreadable("the sheet has no header in row 1 (it must name the columns)", row=1)
+        raise _Unreadable(Msg("sheet_no_header"), row=1)
     data = list(rows)
     width = max([len(header), *map(len, data)])
     # After reset_dimensions a row ends at its last filled cell: pad, so an all-empty last column still reads.
@@ -240,12 +265,12 @@ class _Source:
         return self.path.name
 
     def describe(self) -> str:
-        return f"{self.path.name} sheet '{self.sheet}'" if self.sheet else self.path.name
+        return Msg("in_sheet", file=self.path.name, sheet=self.sheet) if self.sheet else self.path.name
 
 
 def open_workbook(path: Path):
     """The workbook, opened once in read-only mode (the caller closes it)."""
-    _not_what_it_says(path, "xlsx", "an Excel .xlsx workbook")
+    _not_what_it_says(path, "xlsx", "a_workbook")
     import openpyxl
 
     try:
@@ -253,7 +278,7 @@ def open_workbook(path: Path):
             _warnings.simplefilter("ignore")
             return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as err:  # zipfile, XML and openpyxl errors all mean "not a workbook we can read"
-        raise _Unreadable(f"cannot be opened as an Excel workbook: {err}") from None
+        raise _Unreadable(Msg("not_a_workbook", err=str(err))) from None
 
 
 def read_sheet(wb, sheet: str) -> pd.DataFrame:
@@ -263,7 +288,7 @@ def read_sheet(wb, sheet: str) -> pd.DataFrame:
     except _Unreadable:
         raise
     except Exception as err:  # damaged sheet XML and the like
-        raise _Unreadable(f"sheet '{sheet}' cannot be read: {type(err).__name__}: {err}") from None
+        raise _Unreadable(Msg("sheet_unreadable", sheet=sheet, err=f"{type(err).__name__}: {err}")) from None
 
 
 def _expected_tables(require_health: bool) -> list[str]:
@@ -271,11 +296,12 @@ def _expected_tables(require_health: bool) -> list[str]:
 
 
 def _find_tables(
-    folder: Path, require_health: bool, books: dict
+    folder: Path, require_health: bool, books: dict, only: tuple[str, ...] | None = None
 ) -> tuple[dict[str, list[_Source]], list[Problem], list[str]]:
     """Which file or sheet holds each table; problems of the folder itself; files ignored.
 
-    The workbook, if any, is opened here and left open in ``books`` (path -> workbook) for reading.
+    The workbook, if any, is opened here and left open in ``books`` (path -> workbook) for reading. ``only``: the
+    tables wanted (the others are not read), instead of those a dataset requires.
     """
     problems: list[Problem] = []
     warnings: list[str] = []
@@ -284,27 +310,18 @@ def _find_tables(
     ignored = []
     workbooks = [p for p in files if p.suffix.lower() == WORKBOOK_SUFFIX]
     for p in files:
-        stem, suffix = p.stem.strip().lower(), p.suffix.lower()
-        if suffix in TABLE_FILE_SUFFIXES and stem in COLUMNS:
-            sources.setdefault(stem, []).append(_Source(p))
+        table, suffix = table_named(p.stem), p.suffix.lower()
+        if suffix in TABLE_FILE_SUFFIXES and table is not None:
+            sources.setdefault(table, []).append(_Source(p))
         elif suffix == ".xls":
-            warnings.append(f"{p.name}: old Excel .xls workbooks are not read; save it as .xlsx")
+            warnings.append(Msg("xls_ignored", file=p.name))
         elif suffix != WORKBOOK_SUFFIX:
             ignored.append(p.name)
     if ignored:
-        warnings.append(f"ignored files that are not tables of the data contract: {', '.join(ignored)}")
+        warnings.append(Msg("files_ignored", files=joined(ignored)))
     if len(workbooks) > 1:
         problems.append(
-            Problem(
-                DATASET,
-                folder.name,
-                None,
-                None,
-                "more than one Excel workbook in the folder ("
-                + ", ".join(p.name for p in workbooks)
-                + "): the contract wants one, a sheet per "
-                "table; keep one",
-            )
+            Problem(DATASET, folder.name, None, None, Msg("two_workbooks", files=joined(p.name for p in workbooks)))
         )
     sheets_found: list[str] | None = None
     if len(workbooks) == 1:
@@ -315,39 +332,38 @@ def _find_tables(
         except _Unreadable as err:
             problems.append(Problem(DATASET, book.name, None, None, err.rule))
         for sheet in sheets_found or []:
-            name = sheet.strip().lower()
-            if name in COLUMNS:
-                sources.setdefault(name, []).append(_Source(book, sheet))
-            else:
-                warnings.append(f"{book.name}: sheet '{sheet}' is not a table of the data contract, ignored")
+            table = table_named(sheet)
+            if table is not None:
+                sources.setdefault(table, []).append(_Source(book, sheet))
+            elif sheet.strip().casefold() != TEMPLATE_INSTRUCTIONS_SHEET.casefold():  # the template's instructions
+                warnings.append(Msg("sheet_ignored", book=book.name, sheet=sheet))
+    if only is not None:
+        sources = {table: where for table, where in sources.items() if table in only}
     for table, where in sources.items():
         if len(where) > 1:
-            problems.append(
-                Problem(
-                    table,
-                    where[0].label,
-                    None,
-                    None,
-                    "the table is given more than once (" + ", ".join(s.describe() for s in where) + "): keep one",
-                )
-            )
-    expected = _expected_tables(require_health)
+            rule = Msg("given_twice", where=joined(s.describe() for s in where))
+            problems.append(Problem(table, where[0].label, None, None, rule))
+    expected = list(only) if only is not None else _expected_tables(require_health)
     for table in expected:
         if table in sources or problems and any(p.table == DATASET for p in problems):
             continue
+        name, sheet = table, TABLE[table].sheet
         if sheets_found is not None:
-            rule = (
-                f"no sheet named '{table}' in {workbooks[0].name} (sheets found: {', '.join(sheets_found)}; "
-                f"expected: {', '.join(expected)})"
+            rule = Msg(
+                "no_sheet",
+                name=name,
+                sheet=sheet,
+                book=workbooks[0].name,
+                found=joined(sheets_found),
+                expected=joined(expected),
+                expected_sheets=joined(map(Tab, expected)),
             )
             problems.append(Problem(table, workbooks[0].name, None, None, rule))
         else:
-            found = ", ".join(p.name for p in files) or "no files"
-            rule = (
-                f"required table is missing: put {table}.csv or {table}.parquet in the folder, or a sheet "
-                f"'{table}' in one .xlsx workbook (found: {found})"
+            found = joined(p.name for p in files) if files else Msg("no_files")
+            problems.append(
+                Problem(table, folder.name, None, None, Msg("no_table_file", name=name, sheet=sheet, found=found))
             )
-            problems.append(Problem(table, folder.name, None, None, rule))
     return sources, problems, warnings
 
 
@@ -360,9 +376,10 @@ def _read_source(table: str, src: _Source, books: dict) -> tuple[pd.DataFrame | 
             return read_csv_table(src.path, table), None
         return read_parquet_table(src.path), None
     except _Unreadable as err:
-        return None, Problem(table, src.label, err.row, None, err.rule)
+        return None, Problem(table, src.label, err.row, None, err.rule, sheet=src.sheet)
     except Exception as err:  # the safety net: a file we cannot read is that file's problem, not a crash
-        return None, Problem(table, src.label, None, None, f"cannot be read: {type(err).__name__}: {err}")
+        rule = Msg("cannot_read", err=f"{type(err).__name__}: {err}")
+        return None, Problem(table, src.label, None, None, rule, sheet=src.sheet)
 
 
 def read_tables(
@@ -387,15 +404,16 @@ class _Arriving(Mapping):
     spend their time in pyarrow, outside the GIL, so reading the next file overlaps with checking this one.
     """
 
-    def __init__(self, folder: Path, require_health: bool):
+    def __init__(self, folder: Path, require_health: bool, only: tuple[str, ...] | None = None):
         self._books: dict = {}
         try:
-            sources, self.problems, self.warnings = _find_tables(folder, require_health, self._books)
+            sources, self.problems, self.warnings = _find_tables(folder, require_health, self._books, only)
         except BaseException:
             self._close_books()
             raise
         self._sources = sources
         self.files = {table: where[0].label for table, where in sources.items() if len(where) == 1}
+        self.sheets = {table: where[0].sheet for table, where in sources.items() if len(where) == 1 and where[0].sheet}
         self._frames: dict[str, pd.DataFrame] = {}
         self._ready = {table: threading.Event() for table in self.files}
         self._stop = threading.Event()
@@ -458,29 +476,25 @@ def load_dataset(path: Path, *, quarantine: Path | None = None, require_health: 
     problem at once) or, with ``quarantine`` (a CSV file path), are written there with the reason and left out;
     ``Dataset.warnings`` says how many. Problems of whole tables or files always refuse.
     """
-    path = Path(path)
+    return _load(Path(path), quarantine=quarantine, require_health=require_health)
+
+
+def load_table(path: Path, table: str) -> pd.DataFrame:
+    """One table of the dataset folder ``path``, read and validated alone (the other tables are not read; a
+    foreign key into them is not checked). Raises :class:`DatasetInvalid` as :func:`load_dataset` does."""
+    return getattr(_load(Path(path), quarantine=None, require_health=False, only=(table,)), table)
+
+
+def _load(path: Path, *, quarantine: Path | None, require_health: bool, only: tuple[str, ...] | None = None) -> Dataset:
     source = str(path)
     if not path.exists():
-        raise DatasetInvalid([Problem(DATASET, source, None, None, "the dataset folder does not exist")], source)
+        raise DatasetInvalid([Problem(DATASET, source, None, None, Msg("folder_missing"))], source)
     if not path.is_dir():
-        raise DatasetInvalid(
-            [
-                Problem(
-                    DATASET,
-                    source,
-                    None,
-                    None,
-                    "is a file, not a dataset folder: put the "
-                    "tables (<table>.csv, <table>.parquet or one .xlsx workbook) in a folder "
-                    "and give the folder",
-                )
-            ],
-            source,
-        )
+        raise DatasetInvalid([Problem(DATASET, source, None, None, Msg("is_a_file"))], source)
     try:
-        arriving = _Arriving(path, require_health)
+        arriving = _Arriving(path, require_health, only)
     except PermissionError as err:
-        raise DatasetInvalid([Problem(DATASET, source, None, None, f"cannot be read: {err}")], source) from None
+        raise DatasetInvalid([Problem(DATASET, source, None, None, Msg("cannot_read", err=str(err)))], source) from None
     try:
         return check_tables(
             arriving,
@@ -490,6 +504,8 @@ def load_dataset(path: Path, *, quarantine: Path | None = None, require_health: 
             quarantine=quarantine,
             problems=arriving.problems,
             warnings=arriving.warnings,
+            sheets=arriving.sheets,
+            required=only,
         )
     finally:
         arriving.close()

@@ -17,6 +17,7 @@ import pyarrow.csv
 from klinik.data.atomic import atomic_file
 from klinik.data.cells import cell_texts
 from klinik.data.contract import COLUMNS, COOP_REFERENCING_TABLES
+from klinik.data.messages import Msg, Tab, joined
 from klinik.data.problems import Problem, TableCheck
 
 
@@ -47,7 +48,7 @@ def quarantine_rows(checks: dict[str, TableCheck], path: Path) -> tuple[dict[str
                 rows = ids.index[hit.to_numpy()]
                 cascaded += len(rows)
                 tc.problems += [
-                    tc.problem(r, "coop_id", f"its cooperative was quarantined ({coops.file} row {coop_row[c]})", c)
+                    tc.problem(r, "coop_id", Msg("coop_quarantined", file=coops.file, row=int(coop_row[c])), c)
                     for r, c in zip(rows, ids[hit].to_numpy())
                 ]
                 bad[name] = bad[name].append(rows)
@@ -75,12 +76,11 @@ def quarantine_rows(checks: dict[str, TableCheck], path: Path) -> tuple[dict[str
     with atomic_file(path) as tmp:
         pyarrow.csv.write_csv(table, tmp)  # pandas' writer takes minutes for a million wide rows
     n_rows = sum(len(v) for v in bad.values())
-    per_table = ", ".join(f"{name} {len(rows)}" for name, rows in bad.items() if len(rows))
-    note = f"; {cascaded} of them because their cooperative was quarantined" if cascaded else ""
+    per_table = joined(Msg("table_rows", table=Tab(name), n=len(rows)) for name, rows in bad.items() if len(rows))
+    note = Msg("quarantined_cascade", n=cascaded) if cascaded else ""
     message = (
-        f"quarantined {n_rows} row(s) that break the contract ({per_table}{note}) with "
-        f"{len(out)} problem(s) into {path}"
+        Msg("quarantined", n=n_rows, tables=per_table, note=note, problems=len(out), path=str(path))
         if n_rows
-        else f"no rows quarantined ({path} lists none)"
+        else Msg("nothing_quarantined", path=str(path))
     )
     return bad, message

@@ -40,6 +40,7 @@ from klinik.data.contract import (
     Table,
     current_year,
 )
+from klinik.data.messages import Col, Msg, joined
 from klinik.data.problems import Problem, TableCheck
 
 # Money comparisons allow half a sen of rounding: values written as decimals do not always add up exactly.
@@ -212,32 +213,41 @@ def _uniqueness_problems(tc: TableCheck, rows: np.ndarray) -> list[Problem]:
     first = row.groupby([dup[c] for c in key]).transform("min")
     last = row.groupby([dup[c] for c in key]).transform("max")
     other = first.where(row != first, last)
-    label = ", ".join(key) if len(key) > 1 else key[0]
+    label = ", ".join(key)
     values = dup[key[0]].astype("str").str.cat([dup[c].astype("str") for c in key[1:]], sep=", ")
     return [
-        tc.problem(r, label, f"{label} must be unique: the same as row {o}", v)
+        tc.problem(r, label, Msg("unique", label=joined(map(Col, key)), other=int(o)), v)
         for r, o, v in zip(row.to_numpy(), other.to_numpy(), values.to_numpy())
     ]
 
 
+_EMPTY = Msg("empty")
+
+
 def _rule_problems(tc: TableCheck, rule: RowRule, rows: np.ndarray) -> list[Problem]:
+    """One problem per row breaking ``rule``; its value shows every cell the rule involves (``cash=5, ...``)."""
     shown = tc.typed.loc[rows, list(rule.shows)]
-    values = None
-    for c in rule.shows:
-        part = c + "=" + pd.Series(cell_texts(shown[c])).fillna("empty")
-        values = part if values is None else values + ", " + part
-    return [tc.problem(r, rule.column, rule.words(), v) for r, v in zip(rows, values.to_numpy())]
+    cells = [(Col(c), cell_texts(shown[c])) for c in rule.shows]
+    words = rule.words()
+    return [tc.problem(r, rule.column, words, Msg("cells", cells=joined(_shown(cells, i)))) for i, r in enumerate(rows)]
+
+
+def _shown(cells: list[tuple[Col, np.ndarray]], i: int):
+    return (Msg("cell_is", column=c, value=_EMPTY if texts[i] is None else texts[i]) for c, texts in cells)
 
 
 def _translate(tc: TableCheck, fc: pd.DataFrame) -> None:
     """pandera failure cases -> Problems on tc (one per cell, or per row for row-wide rules)."""
-    rules = {r.words(): r for r in TABLE[tc.name].rules}
+    spec = TABLE[tc.name]
+    rules = {r.words(): r for r in spec.rules}
+    cy = current_year()
+    words = {w: w for c in spec.columns for w in (r.words(cy) for r in c.rules)}  # the error text -> its message
     errored = fc["index"].isna()
     for col, check, case in fc.loc[errored, ["column", "check", "failure_case"]].itertuples(index=False):
         if isinstance(check, str) and check.startswith("dtype("):
-            tc.table_problems.append(tc.problem(None, col, f"has the wrong type: expected {check}, got {case}"))
+            tc.table_problems.append(tc.problem(None, col, Msg("wrong_type", expected=check, got=str(case))))
         else:
-            tc.table_problems.append(tc.problem(None, col, f"could not be checked ({check}): {case}"))
+            tc.table_problems.append(tc.problem(None, col, Msg("not_checked", check=str(check), case=str(case))))
     fc = fc[~errored]
     frame_level = fc["schema_context"] == "DataFrameSchema"
     for check, group in fc[frame_level].groupby("check", sort=False):
@@ -250,16 +260,18 @@ def _translate(tc: TableCheck, fc: pd.DataFrame) -> None:
         else:
             tc.problems += [tc.problem(r, None, str(check)) for r in rows]
     cells = fc[~frame_level]
+    empty = Msg("not_empty")
     for (col, check), group in cells.groupby(["column", "check"], sort=False):
         rows = group["index"].to_numpy()
         if check == "not_nullable":
             if col in tc.parse_failures:  # already reported as unreadable
                 unreadable = tc.typed.index[tc.parse_failures[col]]
                 rows = rows[~np.isin(rows, unreadable)]
-            tc.problems += [tc.problem(r, col, "must not be empty") for r in rows]
+            tc.problems += [tc.problem(r, col, empty) for r in rows]
         else:
             values = cell_texts(tc.typed.loc[rows, col])  # the failure cases are these cells
-            tc.problems += [tc.problem(r, col, str(check), v) for r, v in zip(rows, values)]
+            rule = words.get(str(check), str(check))
+            tc.problems += [tc.problem(r, col, rule, v) for r, v in zip(rows, values)]
 
 
 def check_rules(tc: TableCheck, coop_ids: pd.Index | None) -> None:

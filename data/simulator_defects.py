@@ -48,7 +48,8 @@ def inject_defects(tables: dict[str, pd.DataFrame], seed: int) -> tuple[dict[str
     fin.at[negative_row, "total_assets"] = assets
     defects.append(_defect("negative_assets", "financials", negative_row, "total_assets", assets, ("total_assets",)))
 
-    text = "Rp " + f"{int(fin.at[text_row, 'cash']):,}".replace(",", ".")  # how a clerk types Rupiah
+    # a clerk's shorthand in millions (juta): the contract reads "Rp 3.084.677", not "Rp 3,1 jt"
+    text = "Rp " + f"{fin.at[text_row, 'cash'] / 1e6:.1f}".replace(".", ",") + " jt"
     fin.at[text_row, "cash"] = text
     defects.append(_defect("text_in_number", "financials", text_row, "cash", text, ("cash",)))
     out["financials"] = fin
@@ -63,9 +64,9 @@ def inject_defects(tables: dict[str, pd.DataFrame], seed: int) -> tuple[dict[str
 
     meetings = tables["meetings"].reset_index(drop=True)
     held = meetings["held_on"]
-    late_in_month = np.flatnonzero((held.dt.day > 12).to_numpy())  # day first cannot be read as a month
+    late_in_month = np.flatnonzero((held.dt.day > 12).to_numpy())  # a day > 12 cannot be read as a month
     bad = int(late_in_month[rng.integers(0, len(late_in_month))])
-    wrong = held.iloc[bad].strftime("%d/%m/%Y")
+    wrong = held.iloc[bad].strftime("%m/%d/%Y")  # month first, as an English-language Excel writes it
     text_dates = held.dt.strftime("%Y-%m-%d").astype(object)
     text_dates.iloc[bad] = wrong
     meetings["held_on"] = text_dates

@@ -3,8 +3,8 @@
 Every command follows one pattern:
 
 - Where it lives: ``klinik X`` is ``run_X(...) -> int`` in the ``cmd.py`` of its stage -- data/cmd.py (simulate,
-  validate), features/cmd.py (features), training/cmd.py (train), serving/cmd.py (score, serve) -- and the demo,
-  which crosses every stage, is klinik/demo.py. The typer function here only turns the options into arguments,
+  validate, template), features/cmd.py (features), training/cmd.py (train), serving/cmd.py (score, serve) -- and
+  the demo, which crosses every stage, is klinik/demo.py. The typer function here only turns the options into arguments,
   calls the handler and exits with what it returns. Heavy imports (pandas, mlflow, bentoml) happen inside the
   handlers, so ``klinik --help`` is instant.
 - How it ends: the handler prints what it did to stdout and returns 0. When it cannot do its job it raises
@@ -70,6 +70,19 @@ def validate(
     from klinik.data.cmd import run_validate
 
     raise typer.Exit(run_validate(data_dir, quarantine))
+
+
+@app.command()
+def template(
+    out: Annotated[Path, typer.Option(help="the workbook to write (.xlsx)")],
+    coops: Annotated[
+        Path | None, typer.Option(help="a dataset folder whose cooperatives the workbook lists already")
+    ] = None,
+) -> None:
+    """Write the workbook an office fills in: a sheet per table, Indonesian headers, instructions, Excel checks."""
+    from klinik.data.cmd import run_template
+
+    raise typer.Exit(run_template(out, coops))
 
 
 @app.command()

@@ -11,6 +11,7 @@ import datetime as _dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,9 @@ class Settings(BaseSettings):
     work_dir: Path = Path("work")
     tracking_uri: str | None = Field(default=None, description="MLflow tracking URI; default SQLite in work_dir")
     bentoml_home: Path | None = None
+
+    # --- the office ---
+    language: Literal["en", "id"] = "en"  # what klinik validate and klinik score say: English or Indonesian
 
     # --- the law and the office (docs/domain.md: settings, not constants) ---
     rat_legal_deadline_months: int = 6  # UU 25/1992: RAT within six months after the book year

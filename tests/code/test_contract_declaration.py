@@ -45,7 +45,7 @@ def test_the_page_command_writes_the_file(tmp_path, capsys):
 
 def _with_grants(spec: Table) -> Table:
     """financials with one more column: what adding a column to the contract is (the one declaration)."""
-    grant = money("grants_received", "hibah (grants received)")
+    grant = money("grants_received", "Hibah", "hibah (grants received)")
     return dataclasses.replace(
         spec,
         columns=(*spec.columns, grant),

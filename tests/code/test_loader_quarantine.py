@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from klinik.data.loader import load_dataset
+from klinik.data.messages import Msg
 from klinik.data.validation import DatasetInvalid, Problem, validate_tables
 
 
@@ -88,10 +89,10 @@ def test_in_memory_rows_are_numbered_from_zero(contract_tables):
     with pytest.raises(DatasetInvalid) as err:
         validate_tables(contract_tables, source="POST /score")
     assert err.value.problems == [
-        Problem("financials", "POST /score", 1, "cash", "must be a number", "lima ribu"),
+        Problem("financials", "POST /score", 1, "cash", Msg("not_money"), "lima ribu"),
         Problem("staffing", "POST /score", 0, "members", "must be >= 0", "-3"),
     ]
-    assert str(err.value.problems[0]) == "POST /score [financials] row 1, column cash: must be a number (got lima ribu)"
+    assert str(err.value.problems[0]) == f"POST /score [financials] row 1, column cash: {Msg('not_money')} (got lima ribu)"
 
 
 def test_in_memory_tables_from_json_rows(tmp_path):

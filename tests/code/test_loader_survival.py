@@ -165,13 +165,13 @@ def test_blank_lines_are_ignored_with_a_warning(folder):
 
 
 def test_text_in_a_money_column_and_words_for_missing(folder, contract_tables):
-    contract_tables["financials"].loc[0, "cash"] = "1.000.000"
+    contract_tables["financials"].loc[0, "cash"] = "1,000,000"  # English grouping: not a form the contract reads
     contract_tables["financials"].loc[1, "cash"] = "NA"
     contract_tables["financials"].loc[2, "cash"] = "nan"
     contract_tables["financials"].to_csv(folder / "financials.csv", index=False)
     problems = _refused(folder)
-    assert [(p.row, p.rule, p.value) for p in problems] == [
-        (2, "must be a number", "1.000.000"),
+    assert [(p.row, p.rule.split(" (")[0], p.value) for p in problems] == [
+        (2, "must be a number", "1,000,000"),
         (3, "must be a number", "NA"),
         (4, "must be a number", "nan"),
     ]
@@ -186,12 +186,12 @@ def test_duplicated_keys(folder, contract_tables):
 
 
 def test_dates_in_the_wrong_format(folder, contract_tables):
-    contract_tables["clinic_cases"].loc[0, "opened_on"] = "10/01/2022"
+    contract_tables["clinic_cases"].loc[0, "opened_on"] = "2022/01/10"
     contract_tables["clinic_cases"].loc[1, "opened_on"] = "2021-06-01 08:30"
     contract_tables["clinic_cases"].to_csv(folder / "clinic_cases.csv", index=False)
     problems = _refused(folder)
     assert [(p.row, p.column, p.value) for p in problems] == [
-        (2, "opened_on", "10/01/2022"),
+        (2, "opened_on", "2022/01/10"),
         (3, "opened_on", "2021-06-01 08:30"),
     ]
 

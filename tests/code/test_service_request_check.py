@@ -172,7 +172,7 @@ def test_the_simulators_dirty_data_is_judged_like_pandera():
     verdict = check_rows(rows)
     assert not verdict.clean and clean_dataset(rows) is None
     assert assert_same_verdict(rows, where) in ("flagged", "unsure")
-    # "Rp 3.084.677" for a number, "20/07/2023" for a date: pandera reads such cells and reports them
+    # "Rp 3,1 jt" for a number, "07/20/2023" (month first) for a date: pandera reads such cells and reports them
     texts = [
         (t, i, c)
         for t, c in (("financials", "cash"), ("meetings", "held_on"))
@@ -181,7 +181,8 @@ def test_the_simulators_dirty_data_is_judged_like_pandera():
     ]
     assert len(texts) == 2 and verdict.unsure
     for t, i, c in texts:  # without them, every other defect (totals, a negative total, a duplicated key, a
-        rows[t][i][c] = 0.0 if c == "cash" else "-".join(reversed(rows[t][i][c].split("/")))  # lost column)
+        month, day, year = rows[t][i][c].split("/") if c == "held_on" else (0, 0, 0)  # lost column)
+        rows[t][i][c] = 0.0 if c == "cash" else f"{year}-{month}-{day}"
     assert assert_same_verdict(rows, where) == "flagged"  # is flagged on exactly pandera's rows
 
 

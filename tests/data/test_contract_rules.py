@@ -37,7 +37,7 @@ CASES = [
     ("financials", 0, {"year": NEXT_YEAR}, "year", "must be a year from 1900", str(NEXT_YEAR)),
     ("financials", 0, {"year": "2020.5"}, "year", "must be a whole number", "2020.5"),
     ("financials", 12 // 3, {"cash": -5000}, "cash", "must be >= 0", "-5000"),
-    ("financials", 1, {"cash": "Rp 1.000"}, "cash", "must be a number", "Rp 1.000"),
+    ("financials", 1, {"cash": "Rp 1,000.00"}, "cash", "must be a number", "Rp 1,000.00"),  # English grouping
     ("financials", 1, {"cash": 6000}, "current_assets", "must be >= cash", "current_assets=5000, cash=6000"),
     (
         "financials",
@@ -100,7 +100,7 @@ CASES = [
     # staffing
     ("staffing", 0, {"members": -3}, "members", "must be >= 0", "-3"),
     ("staffing", 0, {"employees": 2.5}, "employees", "must be a whole number", "2.5"),
-    ("staffing", 0, {"has_manager": "ya"}, "has_manager", "must be true or false", "ya"),
+    ("staffing", 0, {"has_manager": "mungkin"}, "has_manager", "must be true or false", "mungkin"),
     (
         "staffing",
         0,
@@ -120,7 +120,7 @@ CASES = [
         "a RAT must be held after the end of its fiscal_year",
         "meeting_type=RAT, fiscal_year=2020, held_on=2020-12-31",
     ),
-    ("meetings", 0, {"held_on": "20/03/2021"}, "held_on", "must be a date YYYY-MM-DD", "20/03/2021"),
+    ("meetings", 0, {"held_on": "03/20/2021"}, "held_on", "must be a date YYYY-MM-DD", "03/20/2021"),  # month first
     ("meetings", 0, {"held_on": "2021-3-20"}, "held_on", "must be a date YYYY-MM-DD", "2021-3-20"),
     ("meetings", 0, {"held_on": "2021-02-30"}, "held_on", "must be a date YYYY-MM-DD", "2021-02-30"),
     (
@@ -198,7 +198,7 @@ def test_every_problem_is_reported_at_once(contract_tables, write_tables, tmp_pa
     report = err.value.report()
     assert "is invalid: 6 problems in 5 tables" in report
     assert (
-        "financials: 2 problems" in report and "financials.csv row 7, column cash: must be a number (got x)" in report
+        "financials: 2 problems" in report and "financials.csv row 7, column cash: must be a number (an amount" in report
     )
 
 
