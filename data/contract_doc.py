@@ -63,16 +63,24 @@ def _key(table: Table) -> str:
 
 
 def table_section(table: Table) -> list[str]:
-    """One table: who needs it, what a row is, its key, its notes, and one line per column."""
+    """One table: who needs it, what a row is, its key, its sheet in the office's template, its notes, and one
+    line per column (with its Indonesian header where the office fills the table in)."""
     needed = _USE[table.use]
     lines = [f"### {table.name}", "", f"{needed[0].upper()}{needed[1:]}: {table.about}.{_key(table)}", ""]
     if table.needs_rows:
         lines[-2] += " It must hold at least one row."
+    if table.sheet:
+        lines[-2] += f" In the office's template: sheet `{table.sheet}`."
     lines += [*table.notes, ""] if table.notes else []
-    lines += ["| column | type | meaning | may be empty | rules |", "|---|---|---|---|---|"]
+    headers = any(c.header for c in table.columns)
+    lines += [
+        "| column |" + (" Indonesian header |" if headers else "") + " type | meaning | may be empty | rules |",
+        "|---|" + ("---|" if headers else "") + "---|---|---|---|",
+    ]
     for c in table.columns:
         kind = c.kind + (f" ({c.unit})" if c.unit else "")
-        cells = (f"`{c.name}`", kind, c.meaning, "yes" if c.optional else "no", _rules(table, c))
+        header = (c.header,) if headers else ()
+        cells = (f"`{c.name}`", *header, kind, c.meaning, "yes" if c.optional else "no", _rules(table, c))
         lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
     return [*lines, ""]
 
@@ -120,6 +128,27 @@ def render(tables: tuple[Table, ...] = TABLES, scores: Table = SCORES) -> str:
         "| type | a cell holds |",
         "|---|---|",
         *(f"| {kind} | {words} |" for kind, (_, words) in KINDS.items()),
+        "",
+        "## Written as an office writes it",
+        "",
+        "`klinik template --out FILE.xlsx` writes the workbook an office fills in (docs/office-data.md): a sheet per "
+        "table named as in the tables below (`Keuangan` for financials), each column headed by its Indonesian header. "
+        "The loader reads those names and headers as well as the contract's (in any case and spacing), and cells "
+        "written the way an Indonesian office writes them:",
+        "",
+        "- amounts and other numbers: `Rp 570.584.777`, `570.584.777,50`, `Rp 570.584.777,-` (a dot between "
+        "thousands, a decimal comma; `-Rp 1.000` or `(1.000)` negative), besides the plain `570584777.5`;",
+        "- dates: `14/09/2024`, `14-09-2024` (day first) and Excel dates, besides `2024-09-14`;",
+        "- flags: `ya` / `tidak`, besides `true` / `false` and `1` / `0`.",
+        "",
+        "One form is ambiguous: `1.234` is one point two three four written plainly and one thousand two hundred "
+        "and thirty-four written the Indonesian way. A table (a file, or a sheet of a workbook) is judged by the form "
+        "its number cells use: if some cell can only be Indonesian (`Rp`, a decimal comma, `1.234.567`, or "
+        "`1.250` in a whole-number column) and none can only be plain (`1234.5`), `1.234` is 1234; in a table with "
+        "no such cell it is 1.234, as the contract always read it; in a table written both ways it is refused as "
+        "ambiguous. Cells Excel already holds as numbers or dates say nothing about the form. `klinik validate` "
+        "and `klinik score` answer in Indonesian with `KLINIK_LANGUAGE=id`, naming sheets and columns as the "
+        "template does.",
         "",
         "## Tables",
         "",
