@@ -296,6 +296,20 @@ CATALOGUE: dict[str, tuple[str | tuple[str, str], str]] = {
         "templat {out} ditulis: petunjuk dan satu lembar per tabel untuk diisi, {n} koperasi sudah tercantum",
     ),
     "cannot_write": ("cannot write {path}: {err}", "{path} tidak dapat ditulis: {err}"),
+    # --- klinik score (serving/batch.py, serving/cmd.py) ---------------------------------------------------------
+    "score_refused": (
+        "the dataset {data} failed validation; nothing was scored, {out} is unchanged.",
+        "dataset {data} tidak lolos pemeriksaan; tidak ada yang dinilai, {out} tidak berubah.",
+    ),
+    "as_of_outside": (
+        "--as-of {as_of} is outside the dataset {data}, which holds fiscal years {first}-{last}",
+        "--as-of {as_of} di luar dataset {data}, yang berisi tahun buku {first}-{last}",
+    ),
+    "scored": (
+        "scored {n} cooperatives for {year} with {version}: {actions}",
+        "{n} koperasi dinilai untuk tahun buku {year} dengan {version}: {actions}",
+    ),
+    "outputs_in": ("outputs in {out}/: {files}", "hasil di {out}/: {files}"),
     "quarantine_unwritable": (
         "cannot write the quarantine file {path}: {err}",
         "berkas karantina {path} tidak dapat ditulis: {err}",

@@ -62,23 +62,22 @@ class _Stages:
         self.bar.set_description_str(name)
 
 
-def _load_checked(data_dir: Path, as_of: int, out: Path) -> Dataset:
-    """The dataset, valid and holding ``as_of``; else the run ends here, before any model is loaded."""
+def _load_checked(data_dir: Path, as_of: int, out: Path, language: str = "en") -> Dataset:
+    """The dataset, valid and holding ``as_of``; else the run ends here, before any model is loaded. What is
+    wrong is said in ``language`` (the office's setting), from the data contract's message catalogue."""
     from klinik.data.loader import load_dataset
+    from klinik.data.messages import Msg
     from klinik.data.validation import DatasetInvalid
 
     try:
         ds = load_dataset(data_dir, require_health=False)
     except DatasetInvalid as err:
-        raise DataRefused(
-            err.report(), f"the dataset {data_dir} failed validation; nothing was scored, {out} is unchanged."
-        ) from None
+        refused = Msg("score_refused", data=str(data_dir), out=str(out))
+        raise DataRefused(err.report(language=language), refused.say(language)) from None
     first = int(ds.financials["year"].min()) if len(ds.financials) else ds.last_year
     if not first <= as_of <= ds.last_year:
-        raise CommandFailed(
-            f"--as-of {as_of} is outside the dataset {data_dir}, which holds fiscal years {first}-{ds.last_year}",
-            EXIT_USAGE,
-        )
+        outside = Msg("as_of_outside", as_of=as_of, data=str(data_dir), first=first, last=ds.last_year)
+        raise CommandFailed(outside.say(language), EXIT_USAGE)
     return ds
 
 
@@ -120,7 +119,7 @@ def score_batch(data_dir: Path, as_of: int, out: Path, model_version: str | None
     with stages.bar, ThreadPoolExecutor(max_workers=2, thread_name_prefix="klinik-score") as pool:
         hashing = pool.submit(hash_inputs, data_dir, cancel_hashing)
         try:
-            ds = _load_checked(data_dir, as_of, out)
+            ds = _load_checked(data_dir, as_of, out, settings.language)
             with atomic_folder(out) as folder:
                 stages.next(STAGES[1])
                 loading = pool.submit(load_models, settings, model_version, n_threads=os.cpu_count() or 1)

@@ -18,17 +18,19 @@ from klinik.commands import EXIT_FAILED, EXIT_NO_MODEL, CommandFailed, command
 @command("score")
 def run_score(data_dir: Path, as_of: int, out: Path, model_version: str | None = None, quiet: bool = False) -> int:
     """Score every cooperative of ``data_dir`` as of ``as_of`` into the folder ``out``; say what was done."""
+    from klinik.data.messages import Msg, joined
     from klinik.serving.batch import score_batch
     from klinik.serving.manifest import MANIFEST_FILE
+    from klinik.settings import get_settings
 
     manifest = score_batch(data_dir, as_of, out, model_version=model_version, quiet=quiet)
     if not quiet:
-        counts = manifest["counts"]
-        print(
-            f"scored {counts['scored']} cooperatives for {as_of} with {manifest['models']['model_version']}: "
-            + ", ".join(f"{k} {v}" for k, v in counts["by_action"].items())
-        )
-        print(f"outputs in {out}/: " + ", ".join(o["file"] for o in manifest["outputs"]) + f", {MANIFEST_FILE}")
+        counts, language = manifest["counts"], get_settings().language
+        actions = joined(f"{k} {v}" for k, v in counts["by_action"].items())
+        version = manifest["models"]["model_version"]
+        print(Msg("scored", n=counts["scored"], year=as_of, version=version, actions=actions).say(language))
+        files = joined([*(o["file"] for o in manifest["outputs"]), MANIFEST_FILE])
+        print(Msg("outputs_in", out=str(out), files=files).say(language))
     return 0
 
 

@@ -92,7 +92,9 @@ def test_in_memory_rows_are_numbered_from_zero(contract_tables):
         Problem("financials", "POST /score", 1, "cash", Msg("not_money"), "lima ribu"),
         Problem("staffing", "POST /score", 0, "members", "must be >= 0", "-3"),
     ]
-    assert str(err.value.problems[0]) == f"POST /score [financials] row 1, column cash: {Msg('not_money')} (got lima ribu)"
+    assert (
+        str(err.value.problems[0]) == f"POST /score [financials] row 1, column cash: {Msg('not_money')} (got lima ribu)"
+    )
 
 
 def test_in_memory_tables_from_json_rows(tmp_path):

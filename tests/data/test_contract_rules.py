@@ -198,7 +198,8 @@ def test_every_problem_is_reported_at_once(contract_tables, write_tables, tmp_pa
     report = err.value.report()
     assert "is invalid: 6 problems in 5 tables" in report
     assert (
-        "financials: 2 problems" in report and "financials.csv row 7, column cash: must be a number (an amount" in report
+        "financials: 2 problems" in report
+        and "financials.csv row 7, column cash: must be a number (an amount" in report
     )
 
 

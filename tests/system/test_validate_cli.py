@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,17 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _klinik(*args) -> subprocess.CompletedProcess:
+def _klinik(*args, language: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "KLINIK_LANGUAGE"}
+    if language:
+        env["KLINIK_LANGUAGE"] = language
     return subprocess.run(
-        [sys.executable, "-m", "klinik.cli", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "klinik.cli", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
 
 
@@ -37,8 +46,32 @@ def test_an_invalid_dataset_exits_1_with_every_problem(contract_tables, write_ta
     assert run.returncode == 1
     assert "is invalid: 2 problems in 2 tables" in run.stdout
     assert "financials.csv row 6, column cash: must be >= 0 (got -5000)" in run.stdout
-    assert "staffing.csv row 2, column has_manager: must be true or false (got mungkin)" in run.stdout
+    assert "staffing.csv row 2, column has_manager: must be true or false (ya or tidak) (got mungkin)" in run.stdout
     assert "Traceback" not in run.stderr
+
+
+def test_the_office_language_gives_the_same_report_in_indonesian(contract_tables, write_tables, tmp_path):
+    """KLINIK_LANGUAGE=id: the same problems, places and values, in Indonesian words and the template's names."""
+    contract_tables["financials"].loc[12 // 3, "cash"] = -5000
+    contract_tables["staffing"].loc[0, "has_manager"] = "mungkin"
+    folder = write_tables(contract_tables, tmp_path / "data", "csv")
+    english, indonesian = _klinik("validate", folder), _klinik("validate", folder, language="id")
+    assert indonesian.returncode == english.returncode == 1
+    assert len(indonesian.stdout.splitlines()) == len(english.stdout.splitlines())  # the same structure
+    assert "tidak valid: 2 masalah di 2 tabel" in indonesian.stdout
+    assert "Keuangan: 1 masalah" in indonesian.stdout
+    assert (
+        "financials.csv, baris 6, kolom 'Kas dan bank' (cash): tidak boleh kurang dari 0 (tertulis: -5000)"
+        in indonesian.stdout
+    )
+    assert "staffing.csv, baris 2, kolom 'Ada manajer' (has_manager): harus ya atau tidak" in indonesian.stdout
+    contract_tables["financials"].loc[12 // 3, "cash"] = 5000
+    contract_tables["staffing"].loc[0, "has_manager"] = "ya"
+    valid = _klinik("validate", write_tables(contract_tables, tmp_path / "ok", "csv"), language="id")
+    assert valid.returncode == 0, valid.stdout
+    assert "berisi dataset yang valid" in valid.stdout and "3 koperasi (1 dibubarkan), tahun buku 2020-2021" in (
+        valid.stdout
+    )
 
 
 def test_a_missing_folder_exits_1_without_a_traceback(tmp_path):
