@@ -24,6 +24,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from klinik.data.contract import Column, InYears, Table, current_year
 from klinik.data.messages import Msg
@@ -43,11 +45,11 @@ _BOOL_WORDS = {
 _NOT_A_NUMBER = "\0not a number"  # stands in for cells (booleans, dates) that to_numeric must not accept
 # An amount written the Indonesian way: an optional sign and "Rp", digits grouped by dots (or not grouped), an
 # optional decimal comma (",-" is "no cents"); the whole may stand in brackets, the accountant's negative.
+# (RE2, through pyarrow; Excel's no-break spaces and a typographic minus are made plain first)
 _INDONESIAN = (
-    r"^(?P<minus>-)?\s*(?:rp\.?\s*)?(?P<minus_after_rp>-)?\s*"
-    r"(?P<whole>\d{1,3}(?:\.\d{3})+|\d+)(?:,(?P<fraction>\d+|-))?$"
+    r"^(?P<open>\(?)\s*(?P<minus>-?)\s*(?i:rp\.?)?\s*(?P<minus_after_rp>-?)\s*"
+    r"(?P<whole>\d{1,3}(?:\.\d{3})+|\d+)(?:,(?P<fraction>\d+|-))?\s*(?P<close>\)?)$"
 )
-_BLANKS = {"\u00a0": " ", "\u202f": " ", "\u2212": "-"}  # Excel's no-break spaces, a typographic minus
 # The hint of each kind of number when a cell cannot be read (the forms that are read).
 _NOT_READ = {"money": "not_money", "number": "not_number", "count": "not_whole", "year": "not_year"}
 NumberForm = Literal["plain", "indonesian", "mixed"]
@@ -114,19 +116,28 @@ def _plain_numbers(s: pd.Series) -> np.ndarray | None:
 def indonesian_numbers(t: pd.Series) -> np.ndarray:
     """Text cells read as numbers written the Indonesian way (``Rp 570.584.777``, ``570.584.777,50``,
     ``(1.000)``); NaN where a cell is not written so."""
-    t = t.replace(_BLANKS, regex=True) if t.str.contains("[\u00a0\u202f\u2212]").any() else t
-    bracketed = t.str.startswith("(") & t.str.endswith(")")
-    inner = t.where(~bracketed, t.str.slice(1, -1).str.strip())
-    parts = inner.str.extract(_INDONESIAN, flags=2)  # re.IGNORECASE: rp, Rp, RP
-    minus = parts["minus"].notna() | parts["minus_after_rp"].notna()
-    fraction = parts["fraction"].where(parts["fraction"] != "-")
-    digits = parts["whole"].str.replace(".", "", regex=False) + ("." + fraction).fillna("")
-    values = pd.to_numeric(digits, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    twice = (parts["minus"].notna() & parts["minus_after_rp"].notna()) | (bracketed & minus)
-    negative = (minus | bracketed).to_numpy(dtype=bool)
-    values = np.where(negative, -values, values)
-    values[twice.to_numpy(dtype=bool)] = np.nan
-    return values + 0.0  # -0.0 reads as 0.0
+    return _indonesian(pa.array(t.to_numpy(dtype=object), type=pa.string()))[0]
+
+
+def _indonesian(cells: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers written the Indonesian way (NaN where not), and where a cell cannot be a plain number at all (it
+    holds Rp, a comma, a bracket or two dots): RE2 through pyarrow, vectorised."""
+    if pc.any(pc.match_substring_regex(cells, "[\u00a0\u202f\u2212]")).as_py():
+        cells = pc.replace_substring_regex(cells, "[\u00a0\u202f]", " ")
+        cells = pc.replace_substring(cells, "\u2212", "-")
+    parts = pc.extract_regex(cells, _INDONESIAN)  # null where the cell does not match
+    field = {f.name: column for f, column in zip(parts.type, parts.flatten())}  # null where the cell is
+    digits = pc.replace_substring(field["whole"], ".", "")
+    fraction = pc.if_else(pc.equal(field["fraction"], "-"), "", field["fraction"])
+    digits = pc.if_else(pc.equal(fraction, ""), digits, pc.binary_join_element_wise(digits, fraction, "."))
+    values = np.array(pc.cast(digits, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)  # null: NaN
+    flag = {name: pc.fill_null(pc.not_equal(field[name], ""), False).to_numpy(zero_copy_only=False) for name in field}
+    minus = flag["minus"] | flag["minus_after_rp"]
+    wrong = (flag["minus"] & flag["minus_after_rp"]) | (flag["open"] != flag["close"]) | (flag["open"] & minus)
+    values = np.where(minus | flag["open"], -values, values) + 0.0  # -0.0 reads as 0.0
+    values[wrong] = np.nan
+    not_plain = pc.fill_null(pc.match_substring_regex(cells, "(?i)rp|,|\\(|\\..*\\."), False)
+    return values, not_plain.to_numpy(zero_copy_only=False)
 
 
 def _readable(arr: np.ndarray, whole: bool) -> np.ndarray:
@@ -187,11 +198,15 @@ def _read_numbers(s: pd.Series, whole: bool) -> _Numbers:
         s = s.map(_cell_text, na_action="ignore").astype("str")
     t = _blank_to_na(s)
     texts = t.notna().to_numpy()
-    plain = pd.to_numeric(t, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    indonesian = given.copy()
+    plain, indonesian = given.copy(), given.copy()
     if texts.any():
-        indonesian[texts] = indonesian_numbers(t[texts])
-    return _Numbers(np.where(texts, plain, given), texts | ~np.isnan(given), whole, indonesian, texts)
+        written = t[texts]
+        read, not_plain = _indonesian(pa.array(written.to_numpy(dtype=object), type=pa.string()))
+        indonesian[texts] = read
+        maybe = np.flatnonzero(texts)[~not_plain]  # to_numeric is slow; Rp 1.000 or 1.000,5 cannot be plain
+        plain[texts] = np.nan
+        plain[maybe] = pd.to_numeric(written[~not_plain], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return _Numbers(plain, texts | ~np.isnan(given), whole, indonesian, texts)
 
 
 def number_form(columns: list[_Numbers]) -> NumberForm:

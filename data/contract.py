@@ -142,8 +142,9 @@ class InYears:
 
     def words(self, year: int | None = None) -> Msg:
         """With ``year`` (the current year) in an error; without, as the documentation says it."""
-        key = ("date_until" if self.date else "year_until") + ("" if year else "_now")
-        return Msg(key, first=FIRST_YEAR, year=year)
+        if self.date:
+            return Msg("date_until", first=FIRST_YEAR, year=year) if year else Msg("date_until_now", first=FIRST_YEAR)
+        return Msg("year_until", first=FIRST_YEAR, year=year) if year else Msg("year_until_now", first=FIRST_YEAR)
 
 
 @dataclass(frozen=True)

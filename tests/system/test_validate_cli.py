@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _klinik(*args, language: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "KLINIK_LANGUAGE"}
-    if language:
-        env["KLINIK_LANGUAGE"] = language
-    return subprocess.run(
-        [sys.executable, "-m", "klinik.cli", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+from console import run_klinik
 
 
 def test_a_valid_dataset_exits_0_with_a_summary(contract_tables, write_tables, tmp_path):
     folder = write_tables(contract_tables, tmp_path / "data", "csv")
     (folder / "health.csv").unlink()  # not needed to validate (scoring does without it)
-    run = _klinik("validate", folder)
+    run = run_klinik("validate", folder)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "holds a valid dataset" in run.stdout
     assert "financials" in run.stdout and "6 rows" in run.stdout
@@ -42,7 +22,7 @@ def test_an_invalid_dataset_exits_1_with_every_problem(contract_tables, write_ta
     contract_tables["financials"].loc[12 // 3, "cash"] = -5000
     contract_tables["staffing"].loc[0, "has_manager"] = "mungkin"
     folder = write_tables(contract_tables, tmp_path / "data", "csv")
-    run = _klinik("validate", folder)
+    run = run_klinik("validate", folder)
     assert run.returncode == 1
     assert "is invalid: 2 problems in 2 tables" in run.stdout
     assert "financials.csv row 6, column cash: must be >= 0 (got -5000)" in run.stdout
@@ -55,7 +35,7 @@ def test_the_office_language_gives_the_same_report_in_indonesian(contract_tables
     contract_tables["financials"].loc[12 // 3, "cash"] = -5000
     contract_tables["staffing"].loc[0, "has_manager"] = "mungkin"
     folder = write_tables(contract_tables, tmp_path / "data", "csv")
-    english, indonesian = _klinik("validate", folder), _klinik("validate", folder, language="id")
+    english, indonesian = run_klinik("validate", folder), run_klinik("validate", folder, KLINIK_LANGUAGE="id")
     assert indonesian.returncode == english.returncode == 1
     assert len(indonesian.stdout.splitlines()) == len(english.stdout.splitlines())  # the same structure
     assert "tidak valid: 2 masalah di 2 tabel" in indonesian.stdout
@@ -67,7 +47,7 @@ def test_the_office_language_gives_the_same_report_in_indonesian(contract_tables
     assert "staffing.csv, baris 2, kolom 'Ada manajer' (has_manager): harus ya atau tidak" in indonesian.stdout
     contract_tables["financials"].loc[12 // 3, "cash"] = 5000
     contract_tables["staffing"].loc[0, "has_manager"] = "ya"
-    valid = _klinik("validate", write_tables(contract_tables, tmp_path / "ok", "csv"), language="id")
+    valid = run_klinik("validate", write_tables(contract_tables, tmp_path / "ok", "csv"), KLINIK_LANGUAGE="id")
     assert valid.returncode == 0, valid.stdout
     assert "berisi dataset yang valid" in valid.stdout and "3 koperasi (1 dibubarkan), tahun buku 2020-2021" in (
         valid.stdout
@@ -75,7 +55,7 @@ def test_the_office_language_gives_the_same_report_in_indonesian(contract_tables
 
 
 def test_a_missing_folder_exits_1_without_a_traceback(tmp_path):
-    run = _klinik("validate", tmp_path / "tidak-ada")
+    run = run_klinik("validate", tmp_path / "tidak-ada")
     assert run.returncode == 1 and "does not exist" in run.stdout and "Traceback" not in run.stderr
 
 
@@ -83,7 +63,7 @@ def test_quarantine_exits_0_and_counts_the_rows(contract_tables, write_tables, t
     contract_tables["health"].loc[0, "score"] = 20.0  # SEHAT with a score of 20
     folder = write_tables(contract_tables, tmp_path / "data", "csv")
     out = tmp_path / "karantina.csv"
-    run = _klinik("validate", folder, "--quarantine", out)
+    run = run_klinik("validate", folder, "--quarantine", out)
     assert run.returncode == 0, run.stdout
     assert "quarantined 1 row(s)" in run.stdout and "health        " in run.stdout
     assert pd.read_csv(out)["rule"].str.startswith("must match the score band").tolist() == [True]
