@@ -8,7 +8,7 @@ as ``ya`` / ``tidak``. A cell that cannot be read is flagged with the forms that
 ``cell_texts`` writes cells back the way a person wrote them, for problem reports and the quarantine file.
 
 One number form is ambiguous: ``1.234`` is one point two three four written plainly, one thousand two hundred and
-thirty-four written the Indonesian way. A table's cells are judged by the form they use (:func:`number_form`): in a
+thirty-four written the Indonesian way. A table's cells are judged by the form they use (:func:`_number_form`): in a
 table whose number cells use the Indonesian form somewhere (``Rp``, a decimal comma, ``1.234.567``) and the plain
 form nowhere, ``1.234`` is 1234; in any other table it is 1.234, as the contract always read it; a table written in
 both forms gets such a cell refused as ambiguous.
@@ -209,7 +209,7 @@ def _read_numbers(s: pd.Series, whole: bool) -> _Numbers:
     return _Numbers(plain, texts | ~np.isnan(given), whole, indonesian, texts)
 
 
-def number_form(columns: list[_Numbers]) -> NumberForm:
+def _number_form(columns: list[_Numbers]) -> NumberForm:
     """How a table writes its numbers, judged by the text cells of all its number columns (see the module)."""
     forms = [c.forms() for c in columns]
     indonesian, plain = any(f[0] for f in forms), any(f[1] for f in forms)
@@ -276,7 +276,7 @@ def _parse_date(s: pd.Series) -> Parsed:
 
 def parse_table(frame: pd.DataFrame, table: Table) -> dict[str, Parsed]:
     """Every column of ``frame`` (named by contract names) in its contract type; the number columns read in the
-    form the table's cells use (:func:`number_form`)."""
+    form the table's cells use (:func:`_number_form`)."""
     columns = {name: table.column(name) for name in frame.columns}
     frame = frame.astype({name: object for name in frame.columns if frame[name].dtype == "category"})
     numbers = {  # the columns whose cells may say which form the table uses (not those read as integers)
@@ -284,7 +284,7 @@ def parse_table(frame: pd.DataFrame, table: Table) -> dict[str, Parsed]:
         for name, column in columns.items()
         if _KIND[column.dtype] in ("whole", "number") and not pd.api.types.is_integer_dtype(frame[name].dtype)
     }
-    form = number_form(list(numbers.values()))
+    form = _number_form(list(numbers.values()))
     return {
         name: _parse_number(numbers[name], column, form, frame.index)
         if name in numbers
@@ -304,7 +304,7 @@ def parse_column(s: pd.Series, column: Column) -> Parsed:
         if pd.api.types.is_integer_dtype(s.dtype):  # the common case of a clean file: nothing can be wrong
             return Parsed(s.astype("Int64") if kind == "whole" else s.astype("float64"))
         numbers = _read_numbers(s, kind == "whole")
-        return _parse_number(numbers, column, number_form([numbers]), s.index)
+        return _parse_number(numbers, column, _number_form([numbers]), s.index)
     if kind == "bool":
         return _parse_bool(s)
     return _parse_date(s)

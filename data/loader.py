@@ -2,11 +2,10 @@
 
 A table is found by its contract name or by its sheet name in the office's Indonesian template (``keuangan.csv``,
 sheet ``Keuangan``), in any case. Reading only finds the tables and gets their cells out of the files, numbering
-rows as the file shows them;
-everything about what the cells must be is decided in data/validation.py (``check_tables``), the same code that
-checks tables sent to the HTTP service. Whatever a person puts in the folder -- no file, an empty file, binary
-junk, an HTML page renamed .csv, a Latin-1 export, the same table twice -- ends as a :class:`DatasetInvalid`
-naming the file, never as a traceback.
+rows as the file shows them; everything about what the cells must be is decided in data/validation.py
+(``check_tables``), the same code that checks tables sent to the HTTP service. Whatever a person puts in the
+folder -- no file, an empty file, binary junk, an HTML page renamed .csv, a Latin-1 export, the same table twice --
+ends as a :class:`DatasetInvalid` naming the file, never as a traceback.
 """
 
 from __future__ import annotations
@@ -43,8 +42,9 @@ from klinik.data.validation import check_tables
 # Columns read as text by the CSV reader: identifiers keep leading zeros and dates are checked as written.
 _READ_AS_TEXT = {"str", "datetime64[ns]"}
 _NUMBERS = {"int64", "Int64", "float64"}
-# A text cell of a number column that only the Indonesian form reads (Rp, a decimal comma, 1.234.567): then every
-# number column of the file is read again as text, so that data/cells.py judges the file by the form it uses.
+# A text cell of a number column that only the Indonesian form reads (Rp, a decimal comma, 1.234.567), or a
+# whole-number column read as fractions (1.250 members): then every number column of the file is read again as
+# text, so that data/cells.py judges the file by the form it uses.
 _INDONESIAN_HINT = r"(?i)rp|\d,\d|\d\.\d{3}\.\d{3}"
 
 
@@ -129,7 +129,7 @@ def read_csv_table(path: Path, table: str) -> pd.DataFrame:
     dates = [n for n in names if dtypes.get(n) == "datetime64[ns]"]
     frame = _read_csv(path, names, as_text, dates)
     numbers = [n for n in names if dtypes.get(n) in _NUMBERS]
-    if any(_indonesian_cells(frame[n]) for n in numbers):
+    if any(_indonesian_cells(frame[n], dtypes[n] != "float64") for n in numbers):
         frame = _read_csv(path, names, as_text + numbers, dates)
     frame.index = np.arange(2, len(frame) + 2)
     return _without_unused_columns(frame)
@@ -149,8 +149,10 @@ def _read_csv(path: Path, names: list[str], as_text: list[str], dates: list[str]
     return frame
 
 
-def _indonesian_cells(column: pd.Series) -> bool:
-    """Whether a column the reader left as text holds a number only the Indonesian form reads."""
+def _indonesian_cells(column: pd.Series, whole: bool) -> bool:
+    """Whether a number column as the reader gave it may hold numbers written the Indonesian way."""
+    if pd.api.types.is_float_dtype(column.dtype):
+        return whole and bool((column.dropna() % 1 != 0).any())
     if not pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:
         return False
     return bool(column.astype("str").str.contains(_INDONESIAN_HINT, regex=True).any())

@@ -1,5 +1,5 @@
 """What the data layer says to a person, in English and in Indonesian: one catalogue for every rule's words, every
-hint and every line of the validation report.
+hint, and every line of the report and the summaries ``klinik validate``, ``template`` and ``score`` print.
 
 A message is a :class:`Msg`: a ``str`` holding its English text -- so code that compares, joins, logs or sends a
 problem's rule works as it always did -- that also keeps its catalogue key and arguments, so a report can say it in
@@ -16,8 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-Language = Literal["en", "id"]
-LANGUAGES: tuple[Language, ...] = ("en", "id")
+Language = Literal["en", "id"]  # the office's setting, klinik/settings.py ``language``
 
 # key -> (English, Indonesian). An English text given as (one, many) is chosen by the argument n (1 or not).
 # Arguments are str.format fields; a Col or Tab argument is said as a column's or table's name in each language.
@@ -283,6 +282,11 @@ CATALOGUE: dict[str, tuple[str | tuple[str, str], str]] = {
     ),
     "warnings": ("Warnings ({n}):", "Peringatan ({n}):"),
     "warning_line": ("  - {warning}", "  - {warning}"),
+    "quarantine_unwritable": (
+        "cannot write the quarantine file {path}: {err}",
+        "berkas karantina {path} tidak dapat ditulis: {err}",
+    ),
+    # --- klinik template (data/cmd.py) ---------------------------------------------------------------------------
     "template_not_xlsx": (
         "--out must be an Excel workbook (.xlsx), got {out}",
         "--out harus buku kerja Excel (.xlsx), tertulis {out}",
@@ -310,10 +314,6 @@ CATALOGUE: dict[str, tuple[str | tuple[str, str], str]] = {
         "{n} koperasi dinilai untuk tahun buku {year} dengan {version}: {actions}",
     ),
     "outputs_in": ("outputs in {out}/: {files}", "hasil di {out}/: {files}"),
-    "quarantine_unwritable": (
-        "cannot write the quarantine file {path}: {err}",
-        "berkas karantina {path} tidak dapat ditulis: {err}",
-    ),
 }
 
 Names = Callable[["Col | Tab"], str]
@@ -349,6 +349,14 @@ class Msg(str):
         self.key, self.args = key, args
         return self
 
+    @classmethod
+    def written(cls, english: str, key: str, **args) -> Msg:
+        """A message whose English text is already written (for many rows at once, vectorised): the arguments
+        are said in another language only when asked. ``english`` must be what ``Msg(key, **args)`` would say."""
+        self = super().__new__(cls, english)
+        self.key, self.args = key, args
+        return self
+
     def __reduce__(self):  # pickled (a problem sent between processes) as its key and arguments
         return (_restore, (self.key, self.args))
 
@@ -362,8 +370,9 @@ def _restore(key: str, args: dict) -> Msg:
 
 
 def say(text, language: Language = "en", names: Names | None = None) -> str:
-    """Any value of a message (a Msg, a Col, a Tab, Joined values, a number, plain text) in ``language``."""
-    if isinstance(text, Msg):
+    """Any value of a message (a Msg or anything else with ``say``, a Col, a Tab, Joined values, a number, plain
+    text) in ``language``."""
+    if isinstance(text, Msg) or (hasattr(text, "say") and not isinstance(text, str)):
         return text.say(language, names)
     if isinstance(text, (Col, Tab)):
         return names(text) if language != "en" and names is not None else str(text)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from klinik.data.contract import COLUMNS, indonesian_names
+from klinik.data.contract import COLUMNS, indonesian_names, table_named
 from klinik.data.messages import Col, Language, Msg, Tab
 
 DATASET = "(dataset)"  # Problem.table for problems of the folder itself, not of one table
@@ -50,7 +50,7 @@ class Problem:
         place = Msg("at_file", file=self.file)
         if self.sheet is not None:
             place = Msg("at_sheet", place=place, sheet=self.sheet)
-        elif self.table and self.table != DATASET and Path(self.file).stem != self.table:
+        elif self.table and self.table != DATASET and table_named(Path(self.file).stem) != self.table:
             place = Msg("at_sheet", place=place, sheet=Tab(self.table))
         if self.row is not None:
             place = Msg("at_row", place=place, row=self.row)

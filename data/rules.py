@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import operator
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ from klinik.data.contract import (
     Table,
     current_year,
 )
-from klinik.data.messages import Col, Msg, joined
+from klinik.data.messages import Col, Language, Msg, Names, joined
 from klinik.data.problems import Problem, TableCheck
 
 # Money comparisons allow half a sen of rounding: values written as decimals do not always add up exactly.
@@ -224,16 +225,35 @@ def _uniqueness_problems(tc: TableCheck, rows: np.ndarray) -> list[Problem]:
 _EMPTY = Msg("empty")
 
 
+@dataclass(frozen=True, slots=True)
+class _Cells:
+    """The cells of one row that a broken rule involves, said as ``column=value, ...`` in either language."""
+
+    columns: tuple[Col, ...]
+    texts: tuple[str | None, ...]
+
+    def say(self, language: Language = "en", names: Names | None = None) -> str:
+        cells = (Msg("cell_is", column=c, value=_EMPTY if t is None else t) for c, t in zip(self.columns, self.texts))
+        return ", ".join(cell.say(language, names) for cell in cells)
+
+    def __str__(self) -> str:
+        return self.say()
+
+
 def _rule_problems(tc: TableCheck, rule: RowRule, rows: np.ndarray) -> list[Problem]:
-    """One problem per row breaking ``rule``; its value shows every cell the rule involves (``cash=5, ...``)."""
+    """One problem per row breaking ``rule``; its value shows every cell the rule involves (``cash=5, ...``),
+    written in English at once for every row (vectorised), in Indonesian only for the rows a report shows."""
     shown = tc.typed.loc[rows, list(rule.shows)]
-    cells = [(Col(c), cell_texts(shown[c])) for c in rule.shows]
-    words = rule.words()
-    return [tc.problem(r, rule.column, words, Msg("cells", cells=joined(_shown(cells, i)))) for i, r in enumerate(rows)]
-
-
-def _shown(cells: list[tuple[Col, np.ndarray]], i: int):
-    return (Msg("cell_is", column=c, value=_EMPTY if texts[i] is None else texts[i]) for c, texts in cells)
+    texts = [cell_texts(shown[c]) for c in rule.shows]
+    english = None
+    for c, column in zip(rule.shows, texts):
+        part = c + "=" + pd.Series(column, dtype=object).fillna(str(_EMPTY))
+        english = part if english is None else english + ", " + part
+    columns, words = tuple(map(Col, rule.shows)), rule.words()
+    return [
+        tc.problem(r, rule.column, words, Msg.written(text, "cells", cells=_Cells(columns, cells)))
+        for r, text, cells in zip(rows, english.to_numpy(), zip(*texts))
+    ]
 
 
 def _translate(tc: TableCheck, fc: pd.DataFrame) -> None:

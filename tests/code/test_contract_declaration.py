@@ -145,3 +145,23 @@ def test_money_may_be_negative_only_where_declared():
     assert signed == {"equity", "net_income"}
     frame = pd.DataFrame({"equity": [-5.0], "net_income": [-1.0]})
     table_schema("financials", ["equity", "net_income"]).validate(frame)
+
+
+def test_every_table_an_office_fills_in_has_a_sheet_and_every_column_an_indonesian_header():
+    from klinik.data.contract import OFFICE_TABLES, TEMPLATE_INSTRUCTIONS_SHEET, table_named
+
+    sheets = [TABLE[t].sheet for t in OFFICE_TABLES]
+    assert all(s and len(s) <= 31 and not set(s) & set("[]:*?/\\") for s in sheets)  # what Excel allows
+    assert len({s.casefold() for s in [*sheets, TEMPLATE_INSTRUCTIONS_SHEET]}) == len(sheets) + 1
+    assert all(table_named(s.upper()) == t and table_named(t) == t for s, t in zip(sheets, OFFICE_TABLES))
+    headers: dict[str, str] = {}
+    for name in OFFICE_TABLES:
+        spec = TABLE[name]
+        folded = [" ".join(c.header.split()).casefold() for c in spec.columns]
+        assert all(folded) and len(set(folded)) == len(folded), name  # one header each, none twice
+        assert not set(folded) & set(COLUMNS[name]), name  # a header is never another column's contract name
+        for c in spec.columns:
+            assert spec.contract_name(c.header) == c.name and spec.contract_name(c.name) == c.name
+            assert headers.setdefault(c.name, c.header) == c.header, c.name  # one header per name everywhere
+    assert TABLE["financials"].contract_name("kas  DAN bank") == "cash"
+    assert TABLE["financials"].contract_name("Kas") is None

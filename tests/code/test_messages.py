@@ -100,3 +100,19 @@ def test_the_report_keeps_its_structure_in_indonesian():
     assert "Keuangan: 2 masalah" in indonesian and "... dan 1 lagi: tidak boleh kurang dari 0" in indonesian
     assert "pakai --quarantine BERKAS" in indonesian
     assert "k.xlsx, lembar 'SDM', kolom 'Jumlah anggota' (members): kolom wajib tidak ada" in indonesian
+
+
+def test_a_rule_across_columns_shows_its_cells_in_either_language(contract_tables):
+    from klinik.data.validation import validate_tables
+
+    contract_tables["financials"].loc[1, "cash"] = 6000.0  # above current_assets (5000)
+    contract_tables["financials"].loc[2, "current_assets"] = None
+    with pytest.raises(DatasetInvalid) as err:
+        validate_tables(contract_tables)
+    rule = next(p for p in err.value.problems if p.rule == "must be >= cash")
+    assert rule.value == "current_assets=5000, cash=6000"
+    assert rule.say("id").endswith(
+        "tidak boleh kurang dari Kas dan bank (tertulis: Aktiva lancar=5000, Kas dan bank=6000)"
+    )
+    again = pickle.loads(pickle.dumps(rule))
+    assert again == rule and again.say("id") == rule.say("id")

@@ -194,6 +194,16 @@ def test_a_csv_file_named_and_headed_as_the_template_reads_like_the_contract(con
     assert got.financials["coop_id"].iloc[0] == "00001" and got.financials["net_income"].iloc[0] == -700.5
 
 
+def test_a_csv_count_with_a_dot_between_thousands(contract_tables, write_tables, tmp_path):
+    """1.250 members in a CSV: the reader's 1.25 is no count, so the file is read again as written."""
+    contract_tables["staffing"]["members"] = ["1.250", "2.000", "120", "120", "120", "120"]
+    contract_tables["financials"]["cash"] = "1.000"  # another file, judged by its own cells
+    contract_tables["financials"]["current_assets"] = "5.000"
+    ds = load_dataset(write_tables(contract_tables, tmp_path, "csv"))
+    assert ds.staffing["members"].tolist() == [1250, 2000, 120, 120, 120, 120]
+    assert ds.financials["cash"].tolist() == [1.0] * 6  # the financials file says nothing Indonesian: 1.000 is 1
+
+
 def _office_workbook(tables, folder):
     book = write_template(folder / "kantor.xlsx")
     fill_template(book, tables)
