@@ -29,7 +29,6 @@ from klinik.data.contract import (
     AtLeast,
     Between,
     Column,
-    ListedIn,
     Table,
     indonesian_names,
 )
@@ -90,8 +89,7 @@ def _said(table: str, text: str) -> str:
 def column_rules(table: Table, column: Column) -> list[str]:
     """A column's rules in Indonesian: its own, and those across the columns of a row reported on it."""
     rules = [Msg("must_be_unique").say("id")] if table.key == (column.name,) else []
-    rules += [_said(table.name, r.words()) for r in column.rules if not isinstance(r, ListedIn)]
-    rules += [_said(table.name, r.words()) for r in column.rules if isinstance(r, ListedIn)]
+    rules += [_said(table.name, r.words()) for r in column.rules]
     rules += [_said(table.name, r.words()) for r in table.rules if r.column == column.name]
     if column.name == "district":
         rules.append("untuk Buleleng salah satu dari " + ", ".join(BULELENG_DISTRICTS))
@@ -121,7 +119,7 @@ def _validation(table: Table, column: Column):
         errorTitle=header[:32],
         error=words[:255],
     )
-    limits = [r for r in column.rules if isinstance(r, (AtLeast, Between))]
+    limit = next((r for r in column.rules if isinstance(r, (AtLeast, Between))), None)
     if column.codes:
         return DataValidation(type="list", formula1=f'"{",".join(column.codes)}"', **common)
     if kind == "flag":
@@ -147,16 +145,13 @@ def _validation(table: Table, column: Column):
             formula2="DATE(YEAR(TODAY()),12,31)", errorStyle="warning", **common,
         )  # fmt: skip
     if kind in ("count", "money", "number"):
-        number = "whole" if kind == "count" else "decimal"
-        for rule in limits:
-            if isinstance(rule, Between):
-                bounds = dict(operator="between", formula1=f"{rule.low:g}", formula2=f"{rule.high:g}")
-            else:
-                bounds = dict(operator="greaterThan" if rule.strict else "greaterThanOrEqual", formula1=f"{rule.low:g}")
-            return DataValidation(type=number, errorStyle="warning", **bounds, **common)
-        return DataValidation(
-            type=number, operator="between", formula1="-1E+15", formula2="1E+15", errorStyle="warning", **common
-        )
+        if isinstance(limit, AtLeast):
+            bounds = dict(operator="greaterThan" if limit.strict else "greaterThanOrEqual", formula1=f"{limit.low:g}")
+        elif isinstance(limit, Between):
+            bounds = dict(operator="between", formula1=f"{limit.low:g}", formula2=f"{limit.high:g}")
+        else:  # may be negative: any number
+            bounds = dict(operator="between", formula1="-1E+15", formula2="1E+15")
+        return DataValidation(type="whole" if kind == "count" else "decimal", errorStyle="warning", **bounds, **common)
     return None
 
 
