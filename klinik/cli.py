@@ -144,5 +144,87 @@ def demo(
     raise typer.Exit(run_demo(out))
 
 
+# ---------------------------------------------------------------- the decision record (serving/records.py)
+db_app = typer.Typer(no_args_is_help=True, help="The decision record's database (KLINIK_DATABASE_URL).")
+users_app = typer.Typer(no_args_is_help=True, help="Staff accounts: petugas record decisions, kepala also audit.")
+decisions_app = typer.Typer(no_args_is_help=True, help="Officers' decisions on the advice.")
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(decisions_app, name="decisions")
+
+
+class Role(StrEnum):
+    petugas = "petugas"
+    kepala = "kepala"
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create the record's tables, or migrate them to this version of klinik (back the record up first)."""
+    from klinik.serving.decisions_cmd import run_db_upgrade
+
+    raise typer.Exit(run_db_upgrade())
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Say which schema the record is at, and whether this version of klinik can use it."""
+    from klinik.serving.decisions_cmd import run_db_current
+
+    raise typer.Exit(run_db_current())
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="the login name")],
+    role: Annotated[Role, typer.Option(help="petugas records decisions; kepala also reads the audit trail")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password as one line from standard input")
+    ] = False,
+) -> None:
+    """Add a staff account; the password is asked twice at the terminal (never given on the command line)."""
+    from klinik.serving.decisions_cmd import run_users_add
+
+    raise typer.Exit(run_users_add(name, role.value, password_stdin))
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List the staff accounts."""
+    from klinik.serving.decisions_cmd import run_users_list
+
+    raise typer.Exit(run_users_list())
+
+
+@users_app.command("deactivate")
+def users_deactivate(name: Annotated[str, typer.Argument()]) -> None:
+    """Switch an account off: it can no longer log in or decide; what it recorded stays."""
+    from klinik.serving.decisions_cmd import run_users_active
+
+    raise typer.Exit(run_users_active(name, False))
+
+
+@users_app.command("activate")
+def users_activate(name: Annotated[str, typer.Argument()]) -> None:
+    """Switch an account back on."""
+    from klinik.serving.decisions_cmd import run_users_active
+
+    raise typer.Exit(run_users_active(name, True))
+
+
+@decisions_app.command("import")
+def decisions_import(
+    workbook: Annotated[Path, typer.Argument(help="a clinic workbook (klinik-koperasi-<year>.xlsx) staff filled in")],
+    officer: Annotated[str, typer.Option(help="the staff account the decisions are recorded under")],
+    scores: Annotated[
+        Path | None, typer.Option(help="the batch output folder the workbook came from (default: its own folder)")
+    ] = None,
+) -> None:
+    """Record the decisions typed into a workbook's "Keputusan petugas" and "Catatan" columns: all or none."""
+    from klinik.serving.decisions_cmd import run_decisions_import
+
+    raise typer.Exit(run_decisions_import(workbook, officer, scores))
+
+
 if __name__ == "__main__":
     app()

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     work_dir: Path = Path("work")
     tracking_uri: str | None = Field(default=None, description="MLflow tracking URI; default SQLite in work_dir")
     bentoml_home: Path | None = None
+    database_url: str | None = Field(
+        default=None, description="the decision record (SQLAlchemy URL); default SQLite work_dir/klinik.db"
+    )
 
     # --- the office ---
     language: Literal["en", "id"] = "en"  # what klinik validate and klinik score say: English or Indonesian
@@ -76,6 +79,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 16_000_000  # 500 cooperatives x 11 years of records is about 8 MB of JSON
     lookup_scores_path: Path | None = None  # default: work_dir/scores/latest/scores.parquet
 
+    # --- staff accounts (serving/records.py) ---
+    login_max_failures: int = 5  # failed logins in a row before the account pauses
+    login_pause_seconds: int = 300  # how long it pauses
+
     @property
     def mlflow_uri(self) -> str:
         """MLFLOW_TRACKING_URI wins, then KLINIK_TRACKING_URI, then SQLite under work_dir."""
@@ -85,6 +92,11 @@ class Settings(BaseSettings):
         if self.tracking_uri:
             return self.tracking_uri
         return f"sqlite:///{(self.work_dir / 'mlflow.db').resolve()}"
+
+    @property
+    def records_url(self) -> str:
+        """KLINIK_DATABASE_URL, else the SQLite file klinik.db under work_dir."""
+        return self.database_url or f"sqlite:///{(self.work_dir / 'klinik.db').resolve()}"
 
     @property
     def bento_home(self) -> Path:

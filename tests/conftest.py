@@ -213,3 +213,24 @@ def trained_registry(world_dir, tmp_path_factory):
     settings = get_settings(work_dir=work, tracking_uri=uri, train_folds=3, train_threads=1)
     summary = train_all(world_dir, settings)
     return SimpleNamespace(tracking_uri=uri, work_dir=work, settings=settings, summary=summary, data_dir=world_dir)
+
+
+# --- the decision record: the same tests on SQLite and on a real PostgreSQL server ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL cluster started for this session (tests/postgres_server.py); fails, never skips, without one."""
+    from postgres_server import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """An empty decision record: a SQLite file, or a fresh database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'klinik.db'}"
+    return request.getfixturevalue("postgres_server").new_database()

@@ -1,0 +1,121 @@
+"""What an officer may decide on each kind of advice: the fixed lists, declared once, and the check of one entry.
+
+The batch job advises (models/policy.py); a person decides. For each recommended action the officer picks one
+decision from a short fixed list; some decisions need a note (the reason), and every decision on closure review
+does (UU 25/1992 Pasal 46-47: the record is the clinic's defence). The lists are used by the JSON API, the
+workbook import, the workbook's drop-downs and the staff page; nothing else declares them.
+
+A decision is stored by its code (``DIJANGKAU``) and shown by its Indonesian label (``dijangkau``); both are
+accepted when typed, in any case and with any spacing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from klinik.data.contract import ACTIONS_HEALTHY, ACTIONS_SICK
+
+NOTE_MAX_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One decision an officer can take: stored ``code``, Indonesian ``label`` (drop-downs, the page), English
+    ``label_en``, and whether a note (the reason) is required with it."""
+
+    code: str
+    label: str
+    label_en: str
+    needs_note: bool = False
+
+
+_REACHED = Choice("DIJANGKAU", "dijangkau", "reached")
+_SCHEDULED = Choice("DIJADWALKAN", "dijadwalkan", "scheduled")
+_NOT_NEEDED = Choice("TIDAK_PERLU", "tidak perlu", "not needed", needs_note=True)
+_TREATED = Choice("DIBINA", "dibina", "in treatment")
+
+CHOICES: dict[str, tuple[Choice, ...]] = {
+    # healthy, at risk, within the clinic's capacity: was the cooperative reached?
+    "JANGKAU": (_REACHED, _SCHEDULED, _NOT_NEEDED),
+    # healthy: watched as usual, unless the officer knows more than the model
+    "PANTAU": (
+        Choice("DIPANTAU", "dipantau", "watched"),
+        Choice("DIJANGKAU", "dijangkau", "reached", needs_note=True),  # off the list: say why
+        Choice("DIJADWALKAN", "dijadwalkan", "scheduled", needs_note=True),
+    ),
+    # sick, likely to recover: treatment by the clinic of the main cause
+    "BINA": (
+        _TREATED,
+        _SCHEDULED,
+        Choice("DIRUJUK", "dirujuk ke klinik lain", "referred to another clinic", needs_note=True),
+        _NOT_NEEDED,
+    ),
+    # sick, less likely to recover: watched closely, or treated after all
+    "PANTAU_KETAT": (
+        Choice("DIPANTAU_KETAT", "dipantau ketat", "watched closely"),
+        Choice("DIBINA", "dibina", "in treatment", needs_note=True),
+        _NOT_NEEDED,
+    ),
+    # closure review: grave and contestable, so every decision carries its reason
+    "PERTIMBANGKAN_PEMBUBARAN": (
+        Choice("LANJUT_PEMBINAAN", "lanjut pembinaan", "continue treatment", needs_note=True),
+        Choice(
+            "USULKAN_PEMBUBARAN",
+            "usulkan pembubaran ke rapat anggota",
+            "propose dissolution to the members' meeting",
+            needs_note=True,
+        ),
+        Choice("TUNDA", "tunda", "postpone", needs_note=True),
+    ),
+}
+assert set(CHOICES) == {*ACTIONS_HEALTHY, *ACTIONS_SICK}, "one list per action of the policy"
+
+
+class DecisionInvalid(ValueError):
+    """One entry breaks the fixed list: ``field`` names what is wrong (``decision`` or ``note``)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\s_]+", " ", text.strip()).lower()
+
+
+def labels(action: str) -> list[str]:
+    """The Indonesian labels an officer picks from for ``action`` (the workbook's drop-down)."""
+    return [c.label for c in CHOICES[action]]
+
+
+def choice(action: str, typed: str) -> Choice:
+    """The decision ``typed`` (a code or a label, any case and spacing) on advice ``action``, or DecisionInvalid."""
+    if action not in CHOICES:
+        raise DecisionInvalid("action", f"unknown action {action!r}; one of {', '.join(CHOICES)}")
+    wanted = _key(typed or "")
+    for c in CHOICES[action]:
+        if wanted in (_key(c.code), _key(c.label)):
+            return c
+    allowed = " / ".join(labels(action))
+    shown = typed if len(typed or "") <= 60 else typed[:57] + "..."
+    raise DecisionInvalid("decision", f"{shown!r} is not a decision on {action}; choose one of: {allowed}")
+
+
+def check(action: str, typed: str, note: str | None) -> tuple[Choice, str | None]:
+    """The decision and its note, checked: (Choice, the note stripped or None). DecisionInvalid otherwise."""
+    picked = choice(action, typed)
+    note = (note or "").strip() or None
+    if note is not None and len(note) > NOTE_MAX_CHARS:
+        raise DecisionInvalid("note", f"the note is {len(note)} characters long; at most {NOTE_MAX_CHARS}")
+    if picked.needs_note and note is None:
+        raise DecisionInvalid("note", f"'{picked.label}' on {action} needs a note giving the reason")
+    return picked, note
+
+
+def label_of(action: str, code: str) -> str:
+    """The Indonesian label of a stored decision code (the code itself when the list no longer holds it)."""
+    for c in CHOICES.get(action, ()):
+        if c.code == code:
+            return c.label
+    return code
