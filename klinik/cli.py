@@ -115,11 +115,15 @@ def score(
         str | None, typer.Option(help="a registered version instead of champion, e.g. 3 or risk=3,recovery=2")
     ] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bars (for cron)")] = False,
+    officer: Annotated[
+        str | None,
+        typer.Option(help="record decisions typed into the workbook being replaced under this staff account"),
+    ] = None,
 ) -> None:
     """Score every registered cooperative and write the clinic's lists, report and manifest."""
     from klinik.serving.cmd import run_score
 
-    raise typer.Exit(run_score(data, as_of, out, model_version=model_version, quiet=quiet))
+    raise typer.Exit(run_score(data, as_of, out, model_version=model_version, quiet=quiet, officer=officer))
 
 
 @app.command()

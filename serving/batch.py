@@ -16,7 +16,14 @@ Safe and repeatable:
 ``--model-version``: "3" (version 3 of both models), "risk=3,recovery=2", or an alias ("challenger");
 default the champions. How it ends (klinik/commands.py): invalid input data (the full validation report),
 bad arguments (--as-of outside the data, a malformed --model-version), no usable model (none in the registry,
-or one wanting features the code no longer builds: retrain).
+or one wanting features the code no longer builds: retrain), the decision record refused (its schema is not
+this code's: ``klinik db upgrade``; or the workbook in ``--out`` holds decisions not in the record, below).
+
+The officers' decisions (serving/decisions_io.py): the workbook is written with the decisions in force for the
+year, and a drop-down of the allowed decisions in every decision cell. Before ``--out`` is replaced, decisions
+typed into its workbook that the record lacks are recorded under ``--officer``; without one the run stops before
+scoring and says how to record them. The report shows last year's decisions beside what became of the
+cooperatives.
 """
 
 from __future__ import annotations
@@ -81,7 +88,14 @@ def _load_checked(data_dir: Path, as_of: int, out: Path, language: str = "en") -
     return ds
 
 
-def score_batch(data_dir: Path, as_of: int, out: Path, model_version: str | None = None, quiet: bool = False) -> dict:
+def score_batch(
+    data_dir: Path,
+    as_of: int,
+    out: Path,
+    model_version: str | None = None,
+    quiet: bool = False,
+    officer: str | None = None,
+) -> dict:
     """Run the job (see the module's notes); returns the manifest written. Raises CommandFailed (DataRefused for
     invalid data) with the exit code, leaving ``out`` as it was.
 
@@ -114,12 +128,14 @@ def score_batch(data_dir: Path, as_of: int, out: Path, model_version: str | None
         parse_model_version(model_version)
     except ValueError as err:
         raise CommandFailed(str(err), EXIT_USAGE) from None
+    record = _open_record(settings, out, officer)
     stages = _Stages(quiet)
     cancel_hashing = threading.Event()
-    with stages.bar, ThreadPoolExecutor(max_workers=2, thread_name_prefix="klinik-score") as pool:
+    with stages.bar, record, ThreadPoolExecutor(max_workers=2, thread_name_prefix="klinik-score") as pool:
         hashing = pool.submit(hash_inputs, data_dir, cancel_hashing)
         try:
             ds = _load_checked(data_dir, as_of, out, settings.language)
+            _keep_decisions(record.keep, out, quiet)
             with atomic_folder(out) as folder:
                 stages.next(STAGES[1])
                 loading = pool.submit(load_models, settings, model_version, n_threads=os.cpu_count() or 1)
@@ -137,7 +153,9 @@ def score_batch(data_dir: Path, as_of: int, out: Path, model_version: str | None
                 stages.next(STAGES[3])
                 backtest = find_backtest(ds, result, out, settings)
                 stages.next(STAGES[4])
-                outputs = write_outputs(folder, result, settings, backtest)
+                outputs = write_outputs(
+                    folder, result, settings, backtest, record.entries(as_of), record.review(result.scores, as_of)
+                )
                 stages.next(STAGES[5])
                 inputs = hashing.result()
                 stages.next("done")
@@ -154,6 +172,34 @@ def score_batch(data_dir: Path, as_of: int, out: Path, model_version: str | None
                     stages.seconds,
                 )
                 write_manifest(folder, manifest)
+                _keep_decisions(record.keep_again, out, quiet)  # a workbook saved meanwhile is looked at again
         finally:
             cancel_hashing.set()
     return manifest
+
+
+def _open_record(settings, out: Path, officer: str | None):
+    """The decision record, or the run ends here with the reason in one line."""
+    from klinik.serving.decisions_io import BatchRecord
+    from klinik.serving.records import RecordsError
+
+    try:
+        return BatchRecord(settings, out, officer)
+    except RecordsError as err:
+        raise CommandFailed(f"{err}; nothing was scored.") from None
+
+
+def _keep_decisions(keep, out: Path, quiet: bool) -> None:
+    """Decisions typed into the workbook ``out`` holds are recorded before it is replaced, or the run ends."""
+    from klinik.data.atomic import recover
+    from klinik.serving.decisions import DecisionInvalid
+    from klinik.serving.decisions_io import ImportRefused
+    from klinik.serving.records import RecordsError
+
+    recover(out)  # a swap killed half-way put back first: its workbook is the one to look at
+    try:
+        said = keep()
+    except (ImportRefused, RecordsError, DecisionInvalid) as err:
+        raise CommandFailed(f"{err}\nNothing was written; {out} is unchanged.") from None
+    for line in said if not quiet else ():
+        print(line, file=sys.stderr)

@@ -16,14 +16,21 @@ from klinik.commands import EXIT_FAILED, EXIT_NO_MODEL, CommandFailed, command
 
 
 @command("score")
-def run_score(data_dir: Path, as_of: int, out: Path, model_version: str | None = None, quiet: bool = False) -> int:
+def run_score(
+    data_dir: Path,
+    as_of: int,
+    out: Path,
+    model_version: str | None = None,
+    quiet: bool = False,
+    officer: str | None = None,
+) -> int:
     """Score every cooperative of ``data_dir`` as of ``as_of`` into the folder ``out``; say what was done."""
     from klinik.data.messages import Msg, joined
     from klinik.serving.batch import score_batch
     from klinik.serving.manifest import MANIFEST_FILE
     from klinik.settings import get_settings
 
-    manifest = score_batch(data_dir, as_of, out, model_version=model_version, quiet=quiet)
+    manifest = score_batch(data_dir, as_of, out, model_version=model_version, quiet=quiet, officer=officer)
     if not quiet:
         counts, language = manifest["counts"], get_settings().language
         actions = joined(f"{k} {v}" for k, v in counts["by_action"].items())
@@ -62,6 +69,13 @@ def run_serve(host: str, port: int, workers: int) -> int:
             f"--workers {cores} or fewer serves faster",
             file=sys.stderr,
         )
+
+    from klinik.serving.records import RecordsError, open_records
+
+    try:
+        open_records(settings).close()  # the decision record: a first run creates it, another schema refuses
+    except RecordsError as err:
+        raise CommandFailed(f"cannot start: {err}") from None
 
     from klinik.serving.bento_store import CannotServe, NoUsableModel, import_champions, loaded_models
 

@@ -119,3 +119,43 @@ def label_of(action: str, code: str) -> str:
         if c.code == code:
             return c.label
     return code
+
+
+# ---------------------------------------------------------------- the workbook's decision columns
+def workbook_cells(recorded: dict[str, tuple[str, str, str | None]] | None, action: str, coop_id: str) -> list:
+    """The two decision cells of one workbook row: the decision in force (label, note) when it answers this
+    action, else empty for the officer to fill in. ``recorded``: coop_id -> (action, label, note)."""
+    entry = (recorded or {}).get(coop_id)
+    if entry is None or entry[0] != action:
+        return [None, None]
+    return [entry[1], entry[2]]
+
+
+def dropdown(action: str, cells: str):
+    """The Excel drop-down of the decisions allowed on ``action`` for the range ``cells`` (e.g. "K2:K40")."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    allowed = labels(action)
+    assert not any("," in label or '"' in label for label in allowed), 'a list entry of Excel cannot hold , or "'
+    dv = DataValidation(
+        type="list",
+        formula1='"' + ",".join(allowed) + '"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Keputusan tidak dikenal",
+        error="Pilih salah satu keputusan dari daftar: " + " / ".join(allowed),
+        showInputMessage=True,
+        promptTitle="Keputusan petugas",
+        prompt="Pilih dari daftar. " + _note_hint(action),
+    )
+    dv.add(cells)
+    return dv
+
+
+def _note_hint(action: str) -> str:
+    needing = [c.label for c in CHOICES[action] if c.needs_note]
+    if not needing:
+        return "Catatan boleh diisi."
+    if len(needing) == len(CHOICES[action]):
+        return "Setiap keputusan wajib diberi catatan (alasan)."
+    return "Wajib catatan (alasan) untuk: " + ", ".join(needing) + "."

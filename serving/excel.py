@@ -175,12 +175,20 @@ def _width(header: str, values: pd.Series) -> float:
     return float(min(MAX_WIDTH, max(len(header), longest) + 2))
 
 
-def write_workbook(path: Path, result: ScoreResult, settings: Settings) -> None:
-    """Write the clinic's workbook to ``path`` (the caller makes it atomic by writing into a temp folder)."""
+def write_workbook(
+    path: Path, result: ScoreResult, settings: Settings, decisions: dict[str, tuple] | None = None
+) -> None:
+    """Write the clinic's workbook to ``path`` (the caller makes it atomic by writing into a temp folder).
+
+    ``decisions``: the decisions in force (serving/decisions_io.workbook_entries) go into the decision columns;
+    every decision cell gets a drop-down of the decisions allowed on its sheet's action.
+    """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
+
+    from klinik.serving.decisions import dropdown, workbook_cells
 
     frames = list_frames(result)
     wb = Workbook(write_only=True)
@@ -210,6 +218,7 @@ def write_workbook(path: Path, result: ScoreResult, settings: Settings) -> None:
         ws.freeze_panes = "A2"
         ws.append([_styled(WriteOnlyCell(ws, value=h), font=bold, fill=header_fill) for h in headers])
         percent_cols = [j for j, h in enumerate(frame.columns) if h in PERCENT_HEADERS]
+        id_col = list(frame.columns).index("ID koperasi")
         for values in frame.itertuples(index=False, name=None):
             row: list = [_plain(v) for v in values]
             for j in percent_cols:
@@ -217,7 +226,10 @@ def write_workbook(path: Path, result: ScoreResult, settings: Settings) -> None:
                     cell = WriteOnlyCell(ws, value=row[j])
                     cell.number_format = "0.0%"
                     row[j] = cell
-            ws.append(row + [None] * len(DECISION_HEADERS))
+            ws.append(row + workbook_cells(decisions, SHEETS[sheet], values[id_col]))
+        if len(frame):
+            column = get_column_letter(len(frame.columns) + 1)
+            ws.data_validations.append(dropdown(SHEETS[sheet], f"{column}2:{column}{len(frame) + 1}"))
     wb.save(path)
 
 

@@ -1,8 +1,8 @@
 """The service's door: the API key and the body-size limit, checked before BentoML reads a request.
 
 An ASGI middleware (BentoML has no API keys of its own for self-hosting): every route of ours (``/score``,
-``/rank``, ``/lookup``, ``/model``) needs ``Authorization: Bearer <KLINIK_API_KEY>`` when a key is configured,
-compared in constant time; BentoML's own pages (``/livez``, ``/readyz``, ``/metrics``, ``/docs.json``,
+``/rank``, ``/lookup``, ``/model``, ``/decisions``) needs ``Authorization: Bearer <KLINIK_API_KEY>`` when a key
+is configured, compared in constant time; BentoML's own pages (``/livez``, ``/readyz``, ``/metrics``, ``/docs.json``,
 ``/schema.json``, the Swagger page at ``/``) stay open. A missing or wrong key is answered 401 with
 ``WWW-Authenticate: Bearer`` from here: BentoML reserves 401 only for exceptions raised inside an API (it then
 hides the message), and a response sent by a middleware passes through untouched.
@@ -19,7 +19,7 @@ import json
 
 from klinik.settings import get_settings
 
-PROTECTED = ("/score", "/rank", "/lookup", "/model")
+PROTECTED = ("/score", "/rank", "/lookup", "/model", "/decisions")
 
 
 async def _answer(send, status: int, body: dict, headers: tuple = ()) -> None:

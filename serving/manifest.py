@@ -72,7 +72,7 @@ def build_manifest(
 ) -> dict:
     scores = result.scores
     finished = dt.datetime.now(dt.UTC)
-    kept = settings.model_dump(mode="json", exclude={"api_key"})  # a secret never goes into a record
+    kept = settings.model_dump(mode="json", exclude={"api_key", "database_url"})  # secrets stay out of records
     return {
         "command": "klinik score",
         "arguments": args,

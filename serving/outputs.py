@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from klinik.serving.backtest import Backtest
+    from klinik.serving.decisions_io import DecisionReview
     from klinik.serving.scoring import ScoreResult
     from klinik.settings import Settings
 
@@ -35,8 +36,16 @@ def workbook_name(as_of_year: int) -> str:
     return f"klinik-koperasi-{as_of_year}.xlsx"
 
 
-def write_outputs(folder: Path, result: ScoreResult, settings: Settings, backtest: Backtest | None) -> list[Path]:
-    """Every output file but the manifest, into ``folder``; returns their paths.
+def write_outputs(
+    folder: Path,
+    result: ScoreResult,
+    settings: Settings,
+    backtest: Backtest | None,
+    decisions: dict | None = None,
+    review: DecisionReview | None = None,
+) -> list[Path]:
+    """Every output file but the manifest, into ``folder``; returns their paths (``decisions``, the decisions in
+    force for the workbook, and ``review``, last year's for the report: serving/decisions_io.py).
 
     The workbook (openpyxl, pure Python, the slowest writer) is written by a forked child process beside the
     others; each file is complete before this returns.
@@ -47,11 +56,11 @@ def write_outputs(folder: Path, result: ScoreResult, settings: Settings, backtes
     scores = result.scores
     workbook = folder / workbook_name(result.as_of_year)
     paths = [folder / SCORES_CSV, folder / SCORES_PARQUET, folder / REASONS_PARQUET, workbook, folder / REPORT_HTML]
-    with WriterBeside("workbook", write_workbook, workbook, result, settings) as beside:
+    with WriterBeside("workbook", write_workbook, workbook, result, settings, decisions) as beside:
         scores.to_csv(folder / SCORES_CSV, index=False, lineterminator="\n")
         scores.to_parquet(folder / SCORES_PARQUET, index=False)
         result.reasons.to_parquet(folder / REASONS_PARQUET, index=False)
-        write_report(folder / REPORT_HTML, result, settings, backtest)
+        write_report(folder / REPORT_HTML, result, settings, backtest, review)
         beside.wait()
     return paths
 

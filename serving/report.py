@@ -22,6 +22,7 @@ from klinik.models.policy import ACTION_LABELS, DISCLAIMER_EN, DISCLAIMER_ID
 from klinik.serving.backtest import Backtest, evaluate
 
 if TYPE_CHECKING:
+    from klinik.serving.decisions_io import DecisionReview
     from klinik.serving.scoring import ScoreResult
     from klinik.settings import Settings
 
@@ -187,8 +188,13 @@ h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #
 td,th{border:1px solid #ddd;padding:.25em .5em;text-align:left}th{background:#eaf2f8}"""
 
 
-def render(result: ScoreResult, settings: Settings, backtest: Backtest | None = None) -> str:
-    """The report as one HTML string."""
+def render(
+    result: ScoreResult,
+    settings: Settings,
+    backtest: Backtest | None = None,
+    review: DecisionReview | None = None,
+) -> str:
+    """The report as one HTML string (``review``: last year's decisions, serving/decisions_io.py)."""
     scores = result.scores
     joined = scores.merge(result.evidence, on="coop_id", how="left")
     counts = scores["action"].value_counts()
@@ -231,6 +237,8 @@ def render(result: ScoreResult, settings: Settings, backtest: Backtest | None = 
         _table(top_table) if len(top_table) else "<p>Daftar jangkau kosong / the outreach list is empty.</p>",
         "<h2>Bagaimana prediksi sebelumnya terbukti / how earlier predictions turned out</h2>",
         _backtest_html(backtest, result.capacity or 0),
+        "<h2>Keputusan tahun lalu dan hasilnya / last year's decisions and what followed</h2>",
+        _review_html(review, result.as_of_year),
         f"<p><small>Model: {html.escape(result.model_version)}</small></p>",
     ]
     return (
@@ -260,5 +268,58 @@ def _backtest_html(backtest: Backtest | None, k: int) -> str:
     return f"<p>{text}</p>" + _img(_calibration(backtest), "calibration")
 
 
-def write_report(path: Path, result: ScoreResult, settings: Settings, backtest: Backtest | None = None) -> None:
-    path.write_text(render(result, settings, backtest), encoding="utf-8")
+def _review_html(review: DecisionReview | None, as_of_year: int) -> str:
+    from klinik.serving.decisions import label_of
+
+    if review is None:
+        return (
+            f"<p>Belum ada keputusan petugas yang tercatat atas rekomendasi {as_of_year - 1}. "
+            f"<i>No decisions recorded on the advice for {as_of_year - 1} (klinik decisions import, the JSON API "
+            "or the staff page record them).</i></p>"
+        )
+    t, y = review.table, review.outcome_year
+    lines = []
+    for action, done, word in (("JANGKAU", "DIJANGKAU", "sakit"), ("BINA", "DIBINA", "sehat kembali")):
+        rows = t.loc[t["action"] == action]
+        if rows.empty:
+            continue
+        outcome = "SAKIT_NOW" if word == "sakit" else "SEHAT_NOW"
+        part = rows.loc[rows["decision"] == done]
+        rest = rows.loc[rows["decision"] != done]
+        n, k = int(part["coops"].sum()), int(part[outcome].sum())
+        m, j = int(rest["coops"].sum()), int(rest[outcome].sum())
+        label = ACTION_LABELS[action][0]
+        lines.append(
+            f"Dari {n} koperasi {label} yang {label_of(action, done)}, {k} {word} pada {y}"
+            + (f" ({k / n:.0%})" if n else "")
+            + f"; dari {m} yang diputuskan lain, {j} {word}"
+            + (f" ({j / m:.0%})." if m else ".")
+        )
+    table = t.assign(action=t["action"].map(lambda a: ACTION_LABELS.get(a, (a,))[0]))
+    table = table.drop(columns="decision").rename(
+        columns={
+            "action": f"Rekomendasi {review.advice_year}",
+            "label": "Keputusan petugas",
+            "coops": "Koperasi",
+            "SAKIT_NOW": f"Sakit {y}",
+            "SEHAT_NOW": f"Sehat {y}",
+            "UNASSESSED": "Belum dinilai",
+            "GONE": "Tidak terdaftar lagi",
+        }
+    )
+    caveat = (
+        "Bukan bukti sebab-akibat: petugas memilih siapa yang dijangkau dan dibina. <i>Not evidence of cause and "
+        "effect: officers chose whom to reach and treat; a first step toward learning which treatment helps whom."
+        "</i>"
+    )
+    return "".join(f"<p>{html.escape(line)}</p>" for line in lines) + _table(table) + f"<p><small>{caveat}</small></p>"
+
+
+def write_report(
+    path: Path,
+    result: ScoreResult,
+    settings: Settings,
+    backtest: Backtest | None = None,
+    review: DecisionReview | None = None,
+) -> None:
+    path.write_text(render(result, settings, backtest, review), encoding="utf-8")

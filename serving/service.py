@@ -3,8 +3,9 @@
 Start it with ``klinik serve`` (serving/cmd.py), which first copies the registry's champions into the BentoML
 store; the service declares them here, so ``bentoml build`` makes a self-contained Bento. Every score goes
 through the same ``score_dataset`` as ``klinik score``: the same records give the same numbers.
-Routes: POST /score, /rank, /lookup, /model (GET too); BentoML adds /livez, /readyz, /metrics and the OpenAPI
-page at /. Request bodies are never logged; errors name the field, not the value sent.
+Routes: POST /score, /rank, /lookup, /model (GET too), and the decision record's GET and POST /decisions
+(serving/decisions_api.py, mounted); BentoML adds /livez, /readyz, /metrics and the OpenAPI page at /.
+Request bodies are never logged; errors name the field, not the value sent.
 """
 
 import gc
@@ -15,6 +16,7 @@ from starlette.responses import JSONResponse
 from klinik.serving import schemas
 from klinik.serving.batching import Answer, Batcher, Job
 from klinik.serving.bento_store import loaded_models, model_names, served_model_info
+from klinik.serving.decisions_api import decisions_app
 from klinik.serving.guard import RequestGuard
 from klinik.serving.service_io import LatestScores, RequestInvalid, error_body
 from klinik.settings import get_settings
@@ -102,4 +104,5 @@ class Klinik:
         return schemas.ModelResponse(models=self.model_info)
 
 
+Klinik.mount_asgi_app(decisions_app(), path="/")  # answers /decisions only (BentoML mounts passively)
 Klinik.add_asgi_middleware(RequestGuard)

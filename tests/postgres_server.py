@@ -15,12 +15,16 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-BIN_DIRS = ("/usr/lib/postgresql/15/bin",)
 INSTALL_HINT = "apt-get install -y postgresql-15 (.ci/run does this), or set KLINIK_TEST_PG_BIN to its bin folder"
 
 
 def _bin_dir() -> Path:
-    candidates = [os.environ.get("KLINIK_TEST_PG_BIN", ""), *BIN_DIRS]
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    candidates = [os.environ.get("KLINIK_TEST_PG_BIN", ""), "/usr/lib/postgresql/15/bin", *map(str, debian)]
     pg_config = shutil.which("pg_config")
     if pg_config:
         out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
