@@ -284,3 +284,73 @@ def test_next_years_report_shows_last_years_decisions_and_what_followed(record, 
     assert "Keputusan tahun lalu dan hasilnya" in page
     assert f"Dari {len(reached)} koperasi Jangkau sekarang yang dijangkau, {sick} sakit pada 2024" in page
     assert "Bukan bukti sebab-akibat" in page
+
+
+# ---------------------------------------------------------------- the JSON API
+def test_the_json_api_records_and_lists_decisions(record, database_url, outputs, trained_registry, tmp_path):
+    import httpx
+    from service_helpers import API_KEY, running_server
+
+    work = tmp_path / "work"
+    copy_output(outputs, 2024, work / "scores" / "latest")
+    copy_output(outputs, 2023, work / "scores" / "2023")
+    book = scores_of(work / "scores" / "latest")
+    reach = str(book.loc[book["action"] == "JANGKAU", "coop_id"].iloc[0])
+    treat = str(book.loc[book["action"] == "BINA", "coop_id"].iloc[0])
+    [earlier] = first_of(work / "scores" / "2023", "JANGKAU")
+
+    with (
+        running_server(trained_registry, tmp_path, KLINIK_API_KEY=API_KEY, KLINIK_DATABASE_URL=database_url) as srv,
+        httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=60) as http,
+    ):
+        first = {"coop_id": reach, "decision": "dijadwalkan", "officer": OFFICER}
+        answer = http.post("/decisions", json=first)
+        assert answer.status_code == 201, answer.text
+        entry = answer.json()["decision"]
+        assert (entry["as_of_year"], entry["action"], entry["decision"], entry["label"], entry["version"]) == (
+            2024,
+            "JANGKAU",
+            "DIJADWALKAN",
+            "dijadwalkan",
+            1,
+        )
+        assert entry["source"] == "api" and entry["manifest_sha256"]
+        assert http.post("/decisions", json=first).status_code == 200  # the same again: no second entry
+        changed = {**first, "decision": "DIJANGKAU", "note": "kunjungan 14 Maret"}
+        assert http.post("/decisions", json=changed).json()["decision"]["version"] == 2
+        older = {"coop_id": earlier, "as_of_year": 2023, "decision": "tidak perlu", "note": "x", "officer": OFFICER}
+        assert http.post("/decisions", json=older).status_code == 201
+
+        listed = http.get("/decisions", params={"coop_id": reach}).json()
+        assert [d["decision"] for d in listed["decisions"]] == ["DIJADWALKAN", "DIJANGKAU"]
+        assert listed["in_force"]["2024"]["note"] == "kunjungan 14 Maret"
+        assert http.get("/decisions", params={"coop_id": "KOP-none"}).json()["decisions"] == []
+
+        def refused(body: dict | None = None, params: dict | None = None, method: str = "POST") -> tuple[str, str]:
+            r = http.request(method, "/decisions", json=body, params=params)
+            assert r.status_code == 400, r.text
+            [problem] = r.json()["detail"]
+            return problem["field"], problem["msg"]
+
+        field, msg = refused({"coop_id": treat, "decision": "dijangkau", "officer": OFFICER})
+        assert field == "decision" and "is not a decision on BINA" in msg and "dibina" in msg
+        field, msg = refused({"coop_id": treat, "decision": "tidak perlu", "officer": OFFICER})
+        assert field == "note" and "needs a note" in msg
+        assert refused({"coop_id": "KOP-none", "decision": "dibina", "officer": OFFICER})[0] == "coop_id"
+        assert refused({"coop_id": treat, "decision": "dibina", "officer": "nobody"})[0] == "officer"
+        assert refused({"coop_id": treat, "decision": "dibina", "officer": OFFICER, "as_of_year": 2019})[0] == (
+            "as_of_year"
+        )
+        assert refused({"coop_id": treat, "officer": OFFICER})[0] == "decision"
+        assert refused({**first, "approved": True})[0] == "approved"
+        assert refused(method="GET")[0] == "coop_id"
+        assert refused(params={"coop_id": reach, "as_of_year": "tahun lalu"}, method="GET")[0] == "as_of_year"
+        # the API key guards both
+        with httpx.Client(base_url=srv.url, timeout=30) as anonymous:
+            assert anonymous.get("/decisions", params={"coop_id": reach}).status_code == 401
+            assert anonymous.post("/decisions", json=first).status_code == 401
+        # the other routes still answer
+        assert http.get("/model").status_code == 200
+        log = srv.log.read_text()
+    assert OFFICER not in log and "kunjungan" not in log  # no names of people, no notes in the server's log
+    assert [d.version for d in record.decisions_for(reach, 2024)] == [1, 2]
