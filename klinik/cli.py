@@ -178,6 +178,16 @@ def db_current() -> None:
     raise typer.Exit(run_db_current())
 
 
+@db_app.command("copy")
+def db_copy(
+    target: Annotated[str, typer.Argument(help="an empty database, e.g. postgresql://klinik@dbserver/klinik")],
+) -> None:
+    """Copy the whole record (accounts, decisions, events) into an empty database: the move to PostgreSQL."""
+    from klinik.serving.decisions_cmd import run_db_copy
+
+    raise typer.Exit(run_db_copy(target))
+
+
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="the login name")],

@@ -64,6 +64,29 @@ def run_db_current() -> int:
     return 0
 
 
+def run_db_copy(target_url: str) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from klinik.serving import records
+    from klinik.settings import get_settings
+
+    source, target = records.engine_for(get_settings()), records.make_engine(target_url)
+    try:
+        copied = records.copy_record(source, target)
+    except records.RecordsError as err:
+        return _err("db copy", str(err))
+    except SQLAlchemyError as err:
+        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+        return _err("db copy", f"cannot copy to {records.safe_url(target)}: {reason}")
+    finally:
+        source.dispose()
+        target.dispose()
+    counts = ", ".join(f"{n} {table}" for table, n in copied.items())
+    print(f"copied {counts} from {records.safe_url(source)} to {records.safe_url(target)}")
+    print(f"now set KLINIK_DATABASE_URL={records.safe_url(target)} (with its password) for every klinik command")
+    return 0
+
+
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")

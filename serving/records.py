@@ -261,7 +261,7 @@ def safe_url(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def _engine(url: str) -> Engine:
+def make_engine(url: str) -> Engine:
     """An engine; SQLite gets a busy timeout, foreign keys, and a write lock taken at BEGIN for writers (so two
     writers queue instead of failing on a lock upgrade)."""
     parsed = sa.make_url(url)
@@ -626,7 +626,7 @@ def open_records(settings: Settings, *, create: bool = True) -> Records:
     another schema revision is refused: migrating a record that holds decisions is the operator's step
     (``klinik db upgrade``, after a backup).
     """
-    engine = _engine(settings.records_url)
+    engine = make_engine(settings.records_url)
     try:
         state, _ = schema_state(engine)
         if state == "empty" and create:
@@ -644,6 +644,34 @@ def open_records(settings: Settings, *, create: bool = True) -> Records:
     )
 
 
+def copy_record(source: Engine, target: Engine) -> dict[str, int]:
+    """Copy every row of the record at ``source`` into ``target`` (given the schema if empty; refused if it holds
+    any row), keeping ids, in one transaction: the move from SQLite to PostgreSQL. Returns rows per table."""
+    if schema_state(target)[0] == "empty":
+        upgrade(target)
+    for engine in (source, target):
+        if problem := schema_problem(engine):
+            raise SchemaOutOfDate(problem)
+    copied = {}
+    with source.connect() as src, target.connect().execution_options(write=True) as dst, dst.begin():
+        for table in (users, decisions, events):
+            if dst.execute(sa.select(sa.func.count()).select_from(table)).scalar_one():
+                raise RecordsError(f"{safe_url(target)} holds {table.name} already: copy into an empty database")
+        for table in (users, decisions, events):
+            rows = [r._asdict() for r in src.execute(sa.select(table).order_by(table.c.id))]
+            if rows:
+                dst.execute(table.insert(), rows)
+            if target.dialect.name == "postgresql":  # the id sequence goes on after the copied ids
+                dst.execute(
+                    sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f"coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)"
+                    )
+                )
+            copied[table.name] = len(rows)
+    return copied
+
+
 def engine_for(settings: Settings) -> Engine:
     """An engine on the record without any check (``klinik db upgrade`` and ``klinik db current`` use it)."""
-    return _engine(settings.records_url)
+    return make_engine(settings.records_url)

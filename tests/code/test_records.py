@@ -39,7 +39,7 @@ def test_an_empty_database_gets_the_schema_and_matches_the_code(database_url):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    engine = rec._engine(database_url)
+    engine = rec.make_engine(database_url)
     assert rec.schema_state(engine) == ("empty", None)
     assert "run `klinik db upgrade`" in rec.schema_problem(engine)
     with pytest.raises(rec.SchemaOutOfDate, match="klinik db upgrade"):
@@ -56,7 +56,7 @@ def test_an_empty_database_gets_the_schema_and_matches_the_code(database_url):
 
 
 def test_a_schema_this_code_does_not_know_is_refused_in_one_line(database_url):
-    engine = rec._engine(database_url)
+    engine = rec.make_engine(database_url)
     rec.upgrade(engine)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
@@ -68,7 +68,7 @@ def test_a_schema_this_code_does_not_know_is_refused_in_one_line(database_url):
 
 
 def test_a_database_of_someone_else_is_not_taken_over(database_url):
-    engine = rec._engine(database_url)
+    engine = rec.make_engine(database_url)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE users (id INTEGER PRIMARY KEY)"))
     assert rec.schema_state(engine)[0] == "foreign"

@@ -100,3 +100,35 @@ def test_an_unreachable_database_is_one_line(tmp_path, database_url):
     done = klinik(["users", "list"], env)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "cannot open the decision record" in done.stderr
+
+
+def test_db_copy_moves_the_record_from_sqlite_to_postgresql(tmp_path, postgres_server):
+    from klinik.serving import records as rec
+    from klinik.settings import get_settings
+
+    sqlite_url = f"sqlite:///{tmp_path / 'klinik.db'}"
+    source = rec.open_records(get_settings(database_url=sqlite_url))
+    source.add_user("ketut", "petugas", "kopi-tubruk-pagi")
+    advice = rec.Advice("KOP-000120", 2024, "JANGKAU", 0.49, None, "KEUANGAN", "koperasi-risk/3", "ab" * 32)
+    for decision in ("dijadwalkan", "dijangkau"):
+        source.record_decision(rec.NewDecision(advice, decision, None, "ketut"), "api")
+    assert source.login("ketut", "wrong-guess").outcome == "wrong"
+    want = (source.list_users(), source.history(), source.events())
+    source.close()
+
+    target_url = postgres_server.new_database()
+    env = _env(tmp_path, sqlite_url)
+    done = klinik(["db", "copy", target_url], env)
+    assert done.returncode == 0, done.stderr
+    assert "copied 1 users, 2 decisions, 2 events" in done.stdout
+    again = klinik(["db", "copy", target_url], env)
+    assert again.returncode == 1 and "holds users already" in again.stderr
+
+    target = rec.open_records(get_settings(database_url=target_url))
+    try:
+        assert (target.list_users(), target.history(), target.events()) == want
+        assert target.login("ketut", "kopi-tubruk-pagi").outcome == "ok"  # the hash came along
+        third, _ = target.record_decision(rec.NewDecision(advice, "tidak perlu", "sudah sehat", "ketut"), "web")
+        assert third.version == 3 and third.id == max(d.id for d in want[1]) + 1  # ids go on after the copy
+    finally:
+        target.close()
