@@ -122,13 +122,42 @@ def label_of(action: str, code: str) -> str:
 
 
 # ---------------------------------------------------------------- the workbook's decision columns
-def workbook_cells(recorded: dict[str, tuple[str, str, str | None]] | None, action: str, coop_id: str) -> list:
-    """The two decision cells of one workbook row: the decision in force (label, note) when it answers this
-    action, else empty for the officer to fill in. ``recorded``: coop_id -> (action, label, note)."""
-    entry = (recorded or {}).get(coop_id)
-    if entry is None or entry[0] != action:
-        return [None, None]
-    return [entry[1], entry[2]]
+WORKBOOK_PROPERTY = (
+    "klinik-decisions-through"  # the workbook's custom property: the newest entry id it was written with
+)
+
+
+@dataclass(frozen=True)
+class InForce:
+    """The decisions in force when a workbook is written: coop_id -> (action, label, note), and the id of the
+    record's newest entry then. The id goes into the workbook, so that reading it back tells a decision typed
+    since (to record) from one the record has moved on from since (to leave)."""
+
+    entries: dict[str, tuple[str, str, str | None]]
+    through_id: int
+
+    def cells(self, action: str, coop_id: str) -> list:
+        """The two decision cells of one row: the decision in force when it answers this action, else empty."""
+        entry = self.entries.get(coop_id)
+        if entry is None or entry[0] != action:
+            return [None, None]
+        return [entry[1], entry[2]]
+
+    def mark(self, wb) -> None:
+        from openpyxl.packaging.custom import IntProperty
+
+        wb.custom_doc_props.append(IntProperty(name=WORKBOOK_PROPERTY, value=self.through_id))
+
+
+def written_through(wb) -> int | None:
+    """The id a workbook was written with (InForce.mark), or None for a workbook without one."""
+    for prop in wb.custom_doc_props:
+        if prop.name == WORKBOOK_PROPERTY:
+            try:
+                return int(prop.value)
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 def dropdown(action: str, cells: str):

@@ -157,8 +157,9 @@ def run_decisions_import(workbook: Path, officer: str, scores: Path | None) -> i
             done = import_workbook(records, Path(workbook), officer, scores)
         except (ImportRefused, DecisionInvalid) as err:
             return _err("decisions import", f"{err}\nNothing was imported from {workbook}.")
+        left = f", {done.superseded} left as the record holds a newer decision" if done.superseded else ""
         print(
-            f"{workbook}: {done.recorded} decision(s) recorded, {done.unchanged} already in the record "
+            f"{workbook}: {done.recorded} decision(s) recorded, {done.unchanged} already in the record{left} "
             f"(fiscal year {done.as_of_year})"
         )
         return 0

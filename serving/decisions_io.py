@@ -98,8 +98,17 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def read_workbook(path: Path) -> list[Typed]:
-    """The decisions typed into a clinic workbook (rows whose decision and note are both empty are left out)."""
+@dataclass(frozen=True)
+class Filled:
+    """What a clinic workbook holds: the decisions in it, and the record's newest entry id when it was written
+    (None for a workbook without the mark)."""
+
+    typed: list[Typed]
+    through_id: int | None
+
+
+def read_workbook(path: Path) -> Filled:
+    """The decisions in a clinic workbook (rows whose decision and note are both empty are left out)."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -125,26 +134,34 @@ def read_workbook(path: Path) -> list[Typed]:
                 coop_id, decision, note = cells
                 if decision or note:
                     typed.append(Typed(sheet, number, coop_id, decision, note or None))
+        through = lists.written_through(wb)
     finally:
         wb.close()
-    return typed
+    return Filled(typed, through)
 
 
 @dataclass
 class Plan:
-    """What an import would do: the entries to record, how many the record holds already, the problems."""
+    """What an import would do: the entries to record, how many the record holds already, how many it has
+    moved on from since the workbook was written (left as they are), the problems."""
 
     new: list[tuple[Typed, NewDecision]]
     unchanged: int
+    superseded: int
     problems: list[str]
 
 
-def plan_import(records: Records, typed: list[Typed], book: AdviceBook, officer: str) -> Plan:
-    """Check every typed entry against the advice and the fixed lists, and against the record."""
-    plan = Plan([], 0, [])
+def plan_import(records: Records, filled: Filled, book: AdviceBook, officer: str) -> Plan:
+    """Check every typed entry against the advice and the fixed lists, and against the record.
+
+    An entry equal to the decision in force is already recorded. An entry equal to the decision the workbook was
+    written with, when the record holds a newer one (entered since on the page or the API), is left: recording
+    it would undo the newer decision. Anything else was typed into the workbook, and is recorded.
+    """
+    plan = Plan([], 0, 0, [])
     seen: dict[str, Typed] = {}
     checked: list[tuple[Typed, Advice, str, str | None]] = []
-    for t in typed:
+    for t in filled.typed:
         action = SHEETS[t.sheet]
         advice = book.advice.get(t.coop_id)
         if not t.coop_id:
@@ -171,11 +188,18 @@ def plan_import(records: Records, typed: list[Typed], book: AdviceBook, officer:
                 checked.append((t, advice, choice.code, note))
     if plan.problems:
         return plan
-    recorded = records.latest_decisions(book.as_of_year, [a.coop_id for _, a, _, _ in checked])
+    coops = [a.coop_id for _, a, _, _ in checked]
+    recorded = records.latest_decisions(book.as_of_year, coops)
+    written = {} if filled.through_id is None else records.latest_decisions(book.as_of_year, coops, filled.through_id)
+
+    def holds(entry, advice: Advice, code: str, note: str | None) -> bool:
+        return entry is not None and entry.action == advice.action and entry.same_as(code, note)
+
     for t, advice, code, note in checked:
-        current = recorded.get(advice.coop_id)
-        if current is not None and current.action == advice.action and current.same_as(code, note):
+        if holds(recorded.get(advice.coop_id), advice, code, note):
             plan.unchanged += 1
+        elif holds(written.get(advice.coop_id), advice, code, note):
+            plan.superseded += 1
         else:
             plan.new.append((t, NewDecision(advice, code, note, officer)))
     return plan
@@ -197,6 +221,7 @@ class Imported:
     as_of_year: int
     recorded: int
     unchanged: int
+    superseded: int
 
 
 def _require_officer(records: Records, officer: str) -> None:
@@ -222,7 +247,7 @@ def import_workbook(records: Records, workbook: Path, officer: str, scores_dir: 
     if plan.problems:
         raise ImportRefused(f"{workbook}: {len(plan.problems)} problem(s):\n{_listed(plan.problems)}")
     records.record_decisions([new for _, new in plan.new], source="import")
-    return Imported(book.as_of_year, len(plan.new), plan.unchanged)
+    return Imported(book.as_of_year, len(plan.new), plan.unchanged, plan.superseded)
 
 
 # ---------------------------------------------------------------- the batch job's side
@@ -239,10 +264,10 @@ def keep_typed_decisions(records: Records, out: Path, officer: str | None) -> li
     per workbook whose decisions were recorded."""
     said = []
     for workbook in sorted(Path(out).glob(WORKBOOK_GLOB)) if Path(out).is_dir() else []:
-        typed = read_workbook(workbook)
-        if not typed:
+        filled = read_workbook(workbook)
+        if not filled.typed:
             continue
-        plan = plan_import(records, typed, advice_book(out), officer or "")
+        plan = plan_import(records, filled, advice_book(out), officer or "")
         if plan.problems:
             raise ImportRefused(
                 f"{workbook} holds decisions that cannot be recorded as they are:\n{_listed(plan.problems)}\n"
@@ -264,9 +289,11 @@ def keep_typed_decisions(records: Records, out: Path, officer: str | None) -> li
     return said
 
 
-def workbook_entries(records: Records, as_of_year: int) -> dict[str, tuple[str, str, str | None]]:
-    """The decisions in force for ``as_of_year`` as the workbook shows them: coop_id -> (action, label, note)."""
-    return {c: (d.action, d.label, d.note) for c, d in records.latest_decisions(as_of_year).items()}
+def in_force(records: Records, as_of_year: int) -> lists.InForce:
+    """The decisions in force for ``as_of_year``, as the workbook shows them, and how far the record was read."""
+    through = records.last_id()
+    entries = records.latest_decisions(as_of_year, through_id=through)
+    return lists.InForce({c: (d.action, d.label, d.note) for c, d in entries.items()}, through)
 
 
 # ---------------------------------------------------------------- next year's run: what was decided, what followed
@@ -326,8 +353,8 @@ class BatchRecord:
     def keep_again(self) -> list[str]:
         return self.keep() if folder_stamp(self.out) != self._stamp else []
 
-    def entries(self, as_of_year: int) -> dict[str, tuple[str, str, str | None]]:
-        return workbook_entries(self.records, as_of_year)
+    def entries(self, as_of_year: int) -> lists.InForce:
+        return in_force(self.records, as_of_year)
 
     def review(self, scores: pd.DataFrame, as_of_year: int) -> DecisionReview | None:
         return review_last_year(self.records, scores, as_of_year)

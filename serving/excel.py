@@ -18,6 +18,7 @@ import pandas as pd
 from klinik.models.policy import ACTION_LABELS, DISCLAIMER_EN, DISCLAIMER_ID
 
 if TYPE_CHECKING:
+    from klinik.serving.decisions import InForce
     from klinik.serving.scoring import ScoreResult
     from klinik.settings import Settings
 
@@ -175,20 +176,18 @@ def _width(header: str, values: pd.Series) -> float:
     return float(min(MAX_WIDTH, max(len(header), longest) + 2))
 
 
-def write_workbook(
-    path: Path, result: ScoreResult, settings: Settings, decisions: dict[str, tuple] | None = None
-) -> None:
+def write_workbook(path: Path, result: ScoreResult, settings: Settings, decisions: InForce | None = None) -> None:
     """Write the clinic's workbook to ``path`` (the caller makes it atomic by writing into a temp folder).
 
-    ``decisions``: the decisions in force (serving/decisions_io.workbook_entries) go into the decision columns;
-    every decision cell gets a drop-down of the decisions allowed on its sheet's action.
+    ``decisions``: the decisions in force (serving/decisions.py) go into the decision columns; every decision
+    cell gets a drop-down of the decisions allowed on its sheet's action.
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    from klinik.serving.decisions import dropdown, workbook_cells
+    from klinik.serving.decisions import dropdown
 
     frames = list_frames(result)
     wb = Workbook(write_only=True)
@@ -226,10 +225,12 @@ def write_workbook(
                     cell = WriteOnlyCell(ws, value=row[j])
                     cell.number_format = "0.0%"
                     row[j] = cell
-            ws.append(row + workbook_cells(decisions, SHEETS[sheet], values[id_col]))
+            ws.append(row + (decisions.cells(SHEETS[sheet], values[id_col]) if decisions else [None, None]))
         if len(frame):
             column = get_column_letter(len(frame.columns) + 1)
             ws.data_validations.append(dropdown(SHEETS[sheet], f"{column}2:{column}{len(frame) + 1}"))
+    if decisions is not None:
+        decisions.mark(wb)
     wb.save(path)
 
 

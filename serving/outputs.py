@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from klinik.serving.backtest import Backtest
+    from klinik.serving.decisions import InForce
     from klinik.serving.decisions_io import DecisionReview
     from klinik.serving.scoring import ScoreResult
     from klinik.settings import Settings
@@ -41,7 +42,7 @@ def write_outputs(
     result: ScoreResult,
     settings: Settings,
     backtest: Backtest | None,
-    decisions: dict | None = None,
+    decisions: InForce | None = None,
     review: DecisionReview | None = None,
 ) -> list[Path]:
     """Every output file but the manifest, into ``folder``; returns their paths (``decisions``, the decisions in

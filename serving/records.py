@@ -549,10 +549,14 @@ class Records:
                 written = {i: _decision(r) for (i, _), r in zip(rows, result)}
         return [(written[i], True) if i in written else (kept[i], False) for i in range(len(checked))]
 
-    def _latest(self, conn: Connection, year: int, coop_ids: Iterable[str] | None = None) -> dict[str, Decision]:
+    def _latest(
+        self, conn: Connection, year: int, coop_ids: Iterable[str] | None = None, through_id: int | None = None
+    ) -> dict[str, Decision]:
         newest = sa.select(decisions.c.coop_id, sa.func.max(decisions.c.version).label("version")).where(
             decisions.c.as_of_year == year
         )
+        if through_id is not None:
+            newest = newest.where(decisions.c.id <= through_id)
         if coop_ids is not None:
             coop_ids = list(coop_ids)
             if not coop_ids:
@@ -566,10 +570,18 @@ class Records:
         rows = conn.execute(query.where(decisions.c.as_of_year == year))
         return {r.coop_id: _decision(r) for r in rows}
 
-    def latest_decisions(self, as_of_year: int, coop_ids: Iterable[str] | None = None) -> dict[str, Decision]:
-        """The decision in force per cooperative on the advice for ``as_of_year`` (coop_id -> Decision)."""
+    def latest_decisions(
+        self, as_of_year: int, coop_ids: Iterable[str] | None = None, through_id: int | None = None
+    ) -> dict[str, Decision]:
+        """The decision in force per cooperative on the advice for ``as_of_year`` (coop_id -> Decision); with
+        ``through_id``, the one in force when the newest entry was that id (what a workbook was written with)."""
         with self.engine.connect() as conn:
-            return self._latest(conn, as_of_year, coop_ids)
+            return self._latest(conn, as_of_year, coop_ids, through_id)
+
+    def last_id(self) -> int:
+        """The id of the newest entry (0 for none): marks how far the record was read."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.coalesce(sa.func.max(decisions.c.id), 0))).scalar_one()
 
     def decisions_for(self, coop_id: str, as_of_year: int | None = None) -> list[Decision]:
         """Every entry for one cooperative (one year, or all), oldest first: its full history."""

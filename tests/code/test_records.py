@@ -227,3 +227,14 @@ def test_two_sessions_deciding_at_once_lose_nothing(database_url, officer):
     assert sorted(d.note for d in history) == sorted(f"sesi {w} ke-{i}" for w in range(2) for i in range(per_session))
     for s in sessions:
         s.close()
+
+
+def test_the_decisions_in_force_when_the_record_was_read(records, officer):
+    assert records.last_id() == 0
+    first, _ = records.record_decision(rec.NewDecision(advice(), "dijadwalkan", None, officer), "api")
+    mark = records.last_id()
+    second, _ = records.record_decision(rec.NewDecision(advice(), "dijangkau", None, officer), "api")
+    other, _ = records.record_decision(rec.NewDecision(advice(coop="KOP-2"), "dijangkau", None, officer), "api")
+    assert mark == first.id and records.last_id() == other.id
+    assert records.latest_decisions(2024, through_id=mark) == {"KOP-000120": first}
+    assert records.latest_decisions(2024) == {"KOP-000120": second, "KOP-2": other}

@@ -228,6 +228,30 @@ def test_a_decision_typed_in_the_workbook_survives_a_new_run_of_the_same_year(re
     assert len(record.history()) == 1
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_old_workbook_does_not_undo_a_newer_decision(record, outputs, world_dir, tmp_path):
+    """The workbook shows the decision it was written with; the officer changes it on the page since. Neither a
+    new run into that folder nor an import of that workbook brings the old decision back."""
+    from klinik.serving.batch import run_score
+    from klinik.serving.decisions_io import advice_book
+
+    advice = advice_book(outputs / "2023").advice
+    [reach] = first_of(outputs / "2023", "JANGKAU")
+    record.record_decision(rec.NewDecision(advice[reach], "dijadwalkan", None, OFFICER), "web")
+    folder = tmp_path / "2023"
+    assert run_score(world_dir, 2023, folder, quiet=True) == 0
+    assert decision_cells(workbook(folder), "Jangkau")[reach] == ("dijadwalkan", None)
+    old = shutil.copy(workbook(folder), tmp_path / "old.xlsx")
+    newer, _ = record.record_decision(rec.NewDecision(advice[reach], "dijangkau", "14 Maret", OFFICER), "web")
+
+    done = klinik("decisions", "import", str(old), "--officer", OFFICER, "--scores", str(folder))
+    assert done.returncode == 0, done.stderr
+    assert "0 decision(s) recorded, 0 already in the record, 1 left as the record holds a newer decision" in done.stdout
+    assert run_score(world_dir, 2023, folder, quiet=True) == 0  # no stop: nothing typed since
+    assert record.latest_decisions(2023) == {reach: newer}
+    assert decision_cells(workbook(folder), "Jangkau")[reach] == ("dijangkau", "14 Maret")
+
+
 def test_the_workbook_carries_the_record_and_a_dropdown_on_every_decision_cell(record, outputs, world_dir, tmp_path):
     from klinik.serving.cmd import run_score
     from klinik.serving.decisions_io import advice_book
