@@ -4,10 +4,12 @@
   answers, looked up by the API, the import and the staff page, never taken from the person typing.
 - The clinic workbook's "Keputusan petugas" and "Catatan" columns read back (``klinik decisions import``): every
   entry checked against the fixed list of its sheet's action; any problem refuses the whole import, naming
-  sheet, row and value; entries the record already holds are not recorded twice.
+  sheet, row and value; entries the record already holds are not recorded twice, and an entry still showing
+  the decision the workbook was written with is left when the record has moved on since (``InForce``).
 - Before the batch job replaces an output folder, decisions typed into its workbook that the record lacks are
   imported (``klinik score --officer NAME``) or the run stops and says how to keep them: none is lost silently.
-- The decisions in force for a year, for the batch job to write into the new workbook.
+- The decisions in force for a year, for the batch job to write into the new workbook; last year's decisions
+  beside what became of the cooperatives, for the report. ``BatchRecord`` is all the batch job asks.
 """
 
 from __future__ import annotations

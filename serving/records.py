@@ -434,13 +434,13 @@ class Records:
     def login(self, name: str, password: str, now: dt.datetime | None = None) -> Login:
         """Check a name and password, count failures, pause the account after too many; every try is an event.
 
-        An unknown name costs the same hashing as a known one, and answers the same ("wrong").
+        An unknown name costs the same hashing as a known one, and answers the same ("wrong"); so does a wrong
+        password for an inactive account. A paused account says so (and until when) to every try.
         """
         from argon2.exceptions import InvalidHashError, VerificationError
 
         now = now or utcnow()
         hasher = _hasher()
-        user_row = None
         with self.engine.connect() as conn:
             user_row = conn.execute(sa.select(users).where(users.c.name == (name or "").strip())).first()
         stored = user_row.password_hash if user_row is not None else _DUMMY_HASH.get(hasher)
@@ -453,9 +453,9 @@ class Records:
                 self._event(conn, "login_failed", None, "unknown name")
                 return Login("wrong")
             row = conn.execute(sa.select(users).where(users.c.id == user_row.id)).one()
-            if not row.active:
+            if not row.active:  # said only to the one who knows the password
                 self._event(conn, "login_refused", row.name, "account inactive")
-                return Login("inactive")
+                return Login("inactive" if good else "wrong")
             if row.paused_until is not None and row.paused_until > now:
                 self._event(conn, "login_refused", row.name, "account paused")
                 return Login("paused", paused_until=row.paused_until)

@@ -121,6 +121,7 @@ def test_login_pauses_after_repeated_failures_and_logs_no_password(records, offi
     assert not any("wrong-guess" in (e.detail or "") or PASSWORD in (e.detail or "") for e in records.events())
     records.set_active(officer, False)
     assert records.login(officer, PASSWORD).outcome == "inactive"
+    assert records.login(officer, "wrong-guess-3").outcome == "wrong"
 
 
 # ---------------------------------------------------------------- decisions
