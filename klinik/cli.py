@@ -3,8 +3,9 @@
 Every command follows one pattern:
 
 - Where it lives: ``klinik X`` is ``run_X(...) -> int`` in the ``cmd.py`` of its stage -- data/cmd.py (simulate,
-  validate, template), features/cmd.py (features), training/cmd.py (train), serving/cmd.py (score, serve) -- and
-  the demo, which crosses every stage, is klinik/demo.py. The typer function here only turns the options into arguments,
+  validate, template), features/cmd.py (features), training/cmd.py (train), serving/cmd.py (score, serve),
+  serving/decisions_cmd.py (db, users, decisions: the decision record) -- and the demo, which crosses every
+  stage, is klinik/demo.py. The typer function here only turns the options into arguments,
   calls the handler and exits with what it returns. Heavy imports (pandas, mlflow, bentoml) happen inside the
   handlers, so ``klinik --help`` is instant.
 - How it ends: the handler prints what it did to stdout and returns 0. When it cannot do its job it raises
@@ -213,17 +214,17 @@ def users_list() -> None:
 @users_app.command("deactivate")
 def users_deactivate(name: Annotated[str, typer.Argument()]) -> None:
     """Switch an account off: it can no longer log in or decide; what it recorded stays."""
-    from klinik.serving.decisions_cmd import run_users_active
+    from klinik.serving.decisions_cmd import run_users_deactivate
 
-    raise typer.Exit(run_users_active(name, False))
+    raise typer.Exit(run_users_deactivate(name))
 
 
 @users_app.command("activate")
 def users_activate(name: Annotated[str, typer.Argument()]) -> None:
     """Switch an account back on."""
-    from klinik.serving.decisions_cmd import run_users_active
+    from klinik.serving.decisions_cmd import run_users_activate
 
-    raise typer.Exit(run_users_active(name, True))
+    raise typer.Exit(run_users_activate(name))
 
 
 @decisions_app.command("import")

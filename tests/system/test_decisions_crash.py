@@ -167,7 +167,7 @@ def test_a_killed_batch_run_loses_no_decision(record, trained_registry, world_di
     """kill -9 a ``klinik score --officer`` that recorded the decisions typed into the workbook it replaces."""
     from test_decisions_flow import decision_cells, type_into
 
-    from klinik.serving.batch import run_score
+    from klinik.serving.cmd import run_score
     from klinik.serving.decisions_io import advice_book
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", trained_registry.tracking_uri)

@@ -232,7 +232,7 @@ def test_a_decision_typed_in_the_workbook_survives_a_new_run_of_the_same_year(re
 def test_an_old_workbook_does_not_undo_a_newer_decision(record, outputs, world_dir, tmp_path):
     """The workbook shows the decision it was written with; the officer changes it on the page since. Neither a
     new run into that folder nor an import of that workbook brings the old decision back."""
-    from klinik.serving.batch import run_score
+    from klinik.serving.cmd import run_score
     from klinik.serving.decisions_io import advice_book
 
     advice = advice_book(outputs / "2023").advice
