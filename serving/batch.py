@@ -104,6 +104,7 @@ def score_batch(
     (Importing the model code beside the reading was tried: no faster, the imports hold the GIL.)
     """
     from concurrent.futures import ThreadPoolExecutor
+    from contextlib import ExitStack
 
     from klinik.data.atomic import atomic_folder
     from klinik.models.persist import ModelLoadError
@@ -128,13 +129,13 @@ def score_batch(
         parse_model_version(model_version)
     except ValueError as err:
         raise CommandFailed(str(err), EXIT_USAGE) from None
-    record = _open_record(settings, out, officer)
     stages = _Stages(quiet)
     cancel_hashing = threading.Event()
-    with stages.bar, record, ThreadPoolExecutor(max_workers=2, thread_name_prefix="klinik-score") as pool:
+    with stages.bar, ExitStack() as closing, ThreadPoolExecutor(2, thread_name_prefix="klinik-score") as pool:
         hashing = pool.submit(hash_inputs, data_dir, cancel_hashing)
         try:
             ds = _load_checked(data_dir, as_of, out, settings.language)
+            record = closing.enter_context(_open_record(settings, out, officer))  # after: a refused run makes none
             _keep_decisions(record.keep, out, quiet)
             with atomic_folder(out) as folder:
                 stages.next(STAGES[1])
