@@ -117,6 +117,7 @@ def champion_metadata(client: Any, name: str, uri: str) -> dict[str, Any]:
         "trained_at": _iso(trained_ms or mv.creation_timestamp) or "",
         "registered_at": _iso(mv.creation_timestamp) or "",
         "holdout_year": tags.get("holdout_year", ""),
+        "train_years": tags.get("train_years", ""),
         "metrics": _holdout_metrics(tags, run_metrics),
         SETTINGS_KEY: {name: tags[name] for name in FEATURE_LABEL_SETTINGS if name in tags},
     }
@@ -223,6 +224,7 @@ def served_model_info(task: str, model: bentoml.Model) -> dict[str, Any]:
         "run_id": meta.get("run_id") or None,
         "trained_at": meta.get("trained_at") or None,
         "holdout_year": meta.get("holdout_year") or None,
+        "train_years": meta.get("train_years") or None,
         "metrics": dict(meta.get("metrics") or {}),
         "bento_tag": str(model.tag),
     }

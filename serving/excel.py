@@ -176,11 +176,18 @@ def _width(header: str, values: pd.Series) -> float:
     return float(min(MAX_WIDTH, max(len(header), longest) + 2))
 
 
-def write_workbook(path: Path, result: ScoreResult, settings: Settings, decisions: InForce | None = None) -> None:
+def write_workbook(
+    path: Path,
+    result: ScoreResult,
+    settings: Settings,
+    decisions: InForce | None = None,
+    sheets: list[str] | None = None,
+) -> None:
     """Write the clinic's workbook to ``path`` (the caller makes it atomic by writing into a temp folder).
 
     ``decisions``: the decisions in force (serving/decisions.py) go into the decision columns; every decision
-    cell gets a drop-down of the decisions allowed on its sheet's action.
+    cell gets a drop-down of the decisions allowed on its sheet's action. ``sheets``: only these lists (after the
+    Petunjuk sheet), e.g. the staff page's download of one list.
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -209,6 +216,8 @@ def write_workbook(path: Path, result: ScoreResult, settings: Settings, decision
         guide.append(cells)
 
     for sheet, frame in frames.items():
+        if sheets is not None and sheet not in sheets:
+            continue
         ws = wb.create_sheet(sheet)
         headers = [*frame.columns, *DECISION_HEADERS]
         for j, header in enumerate(headers, start=1):

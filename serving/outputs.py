@@ -2,7 +2,8 @@
 the report.
 
 scores.csv and scores.parquet (the contract's Scores table, ordered by rank), reasons.parquet (the structured
-reasons), klinik-koperasi-<year>.xlsx (the clinic's lists, serving/excel.py), report.html (serving/report.py).
+reasons), evidence.parquet (names, kecamatan, type and the facts behind each action, for the staff page),
+klinik-koperasi-<year>.xlsx (the clinic's lists, serving/excel.py), report.html (serving/report.py).
 The folder is the run's temporary one: the batch job swaps it into place whole, manifest included.
 """
 
@@ -25,10 +26,11 @@ if TYPE_CHECKING:
     from klinik.serving.scoring import ScoreResult
     from klinik.settings import Settings
 
-SCORES_CSV, SCORES_PARQUET, REASONS_PARQUET, REPORT_HTML = (
+SCORES_CSV, SCORES_PARQUET, REASONS_PARQUET, EVIDENCE_PARQUET, REPORT_HTML = (
     "scores.csv",
     "scores.parquet",
     "reasons.parquet",
+    "evidence.parquet",
     "report.html",
 )
 
@@ -56,11 +58,19 @@ def write_outputs(
 
     scores = result.scores
     workbook = folder / workbook_name(result.as_of_year)
-    paths = [folder / SCORES_CSV, folder / SCORES_PARQUET, folder / REASONS_PARQUET, workbook, folder / REPORT_HTML]
+    paths = [
+        folder / SCORES_CSV,
+        folder / SCORES_PARQUET,
+        folder / REASONS_PARQUET,
+        folder / EVIDENCE_PARQUET,
+        workbook,
+        folder / REPORT_HTML,
+    ]
     with WriterBeside("workbook", write_workbook, workbook, result, settings, decisions) as beside:
         scores.to_csv(folder / SCORES_CSV, index=False, lineterminator="\n")
         scores.to_parquet(folder / SCORES_PARQUET, index=False)
         result.reasons.to_parquet(folder / REASONS_PARQUET, index=False)
+        result.evidence.to_parquet(folder / EVIDENCE_PARQUET, index=False)
         write_report(folder / REPORT_HTML, result, settings, backtest, review)
         beside.wait()
     return paths

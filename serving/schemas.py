@@ -161,6 +161,7 @@ class ServedModel(BaseModel):
     run_id: str | None = None
     trained_at: str | None = None
     holdout_year: str | None = None
+    train_years: str | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
     bento_tag: str
 

@@ -4,8 +4,10 @@ Start it with ``klinik serve`` (serving/cmd.py), which first copies the registry
 store; the service declares them here, so ``bentoml build`` makes a self-contained Bento. Every score goes
 through the same ``score_dataset`` as ``klinik score``: the same records give the same numbers.
 Routes: POST /score, /rank, /lookup, /model (GET too), and the decision record's GET and POST /decisions
-(serving/decisions_api.py, mounted); BentoML adds /livez, /readyz, /metrics and the OpenAPI page at /.
-Request bodies are never logged; errors name the field, not the value sent.
+(serving/decisions_api.py, mounted); BentoML adds /livez, /readyz, /metrics and the OpenAPI description at
+/docs.json. The clinic staff's page (serving/web: Beranda at /, search, profiles, lists) is mounted beside them and
+needs a staff login; the JSON routes keep the API key. Request bodies are never logged; errors name the field, not
+the value sent.
 """
 
 import gc
@@ -19,6 +21,7 @@ from klinik.serving.bento_store import loaded_models, model_names, served_model_
 from klinik.serving.decisions_api import decisions_app
 from klinik.serving.guard import RequestGuard
 from klinik.serving.service_io import LatestScores, RequestInvalid, error_body
+from klinik.serving.web.app import NotFoundPages, create_app
 from klinik.settings import get_settings
 
 _NAMES = model_names(get_settings())  # reads the environment only: which registered models to declare
@@ -105,4 +108,6 @@ class Klinik:
 
 
 Klinik.mount_asgi_app(decisions_app(), path="/")  # answers /decisions only (BentoML mounts passively)
+Klinik.mount_asgi_app(create_app(get_settings()), path="/")  # the staff page: /, /cari, /koperasi/..., /daftar/...
 Klinik.add_asgi_middleware(RequestGuard)
+Klinik.add_asgi_middleware(NotFoundPages)
