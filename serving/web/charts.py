@@ -7,6 +7,7 @@ the background shows the healthy side when the measure has one. Numbers on the a
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 from klinik.serving.web import fmt
@@ -17,19 +18,25 @@ LINE = "#1f5f8b"
 BAND = "#e6f2ea"
 
 
-def _value(v: float, unit: str, lang: str) -> str:
+def _value(v: float, unit: str, lang: str, exact: bool = False) -> str:
+    """A value as the chart writes it: on the axis rounded, in the description (``exact``) to one decimal."""
+    digits = 1 if exact or abs(v) < 10 else 0
     if unit == "pct":
-        return fmt.percent(v / 100.0, lang, digits=0 if abs(v) >= 10 else 1)
+        return fmt.percent(v / 100.0, lang, digits=digits)
     if unit == "flag":
         return ("ya" if v >= 0.5 else "tidak") if lang == "id" else ("yes" if v >= 0.5 else "no")
-    return fmt.number(v, lang, digits=0 if abs(v) >= 10 else 1)
+    if unit == "count":
+        return fmt.number(v, lang, digits=0)
+    return fmt.number(v, lang, digits=digits)
 
 
 def _nice_range(lo: float, hi: float, unit: str) -> tuple[float, float]:
     if unit == "flag":
         return 0.0, 1.0
-    if unit in ("pct", "score"):
+    if unit in ("pct", "score", "count"):
         lo = min(lo, 0.0)
+    if unit == "count":
+        return lo, float(max(1, math.ceil(hi * 1.1)))
     if hi - lo < 1e-9:
         hi = lo + 1.0
     pad = (hi - lo) * 0.08
@@ -67,7 +74,7 @@ def line_chart(
 
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{label}: '
-        + escape(", ".join(f"{yr} {_value(v, unit, lang)}" for yr, v in points))
+        + escape(", ".join(f"{yr} {_value(v, unit, lang, exact=True)}" for yr, v in points))
         + '">'
     ]
     if healthy is not None:

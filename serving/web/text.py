@@ -212,7 +212,7 @@ T = {
     "chart_cash_ratio": ("Rasio kas (likuiditas)", "Cash ratio (liquidity)"),
     "chart_staff_departure_rate": ("Turnover karyawan", "Staff turnover"),
     "chart_employees": ("Jumlah karyawan", "Employees"),
-    "chart_rat_held": ("RAT diadakan tepat waktu", "RAT held on time"),
+    "chart_rat_held": ("RAT tahun buku diadakan", "RAT of the book year held"),
     "healthy_band": ("Pita hijau: rentang sehat.", "Green band: the healthy range."),
     "rat_history": ("Riwayat RAT", "RAT history"),
     "rat_year": ("Tahun buku", "Book year"),
@@ -285,25 +285,42 @@ T = {
     ),
     "roc_words": (
         "Dari dua koperasi, satu yang kemudian {event} dan satu yang tidak, model memberi peluang lebih tinggi "
-        "kepada yang pertama {pct} dari waktu.",
+        "kepada yang pertama pada {pct} perbandingan.",
         "Of two cooperatives, one that later {event} and one that did not, the model gave the higher chance to "
-        "the first {pct} of the time.",
+        "the first in {pct} of the comparisons.",
     ),
-    "event_sick": ("sakit", "fell sick"),
-    "event_recover": ("pulih", "recovered"),
-    "precision_words": (
-        "Dari 10 koperasi teratas yang kami sebut paling berisiko (sebanyak kapasitas klinik), sekitar {n} "
-        "benar-benar {event} tahun berikutnya.",
-        "Of 10 cooperatives at the top of the list (as many as the clinic can reach), about {n} really {event} "
-        "the next year.",
+    "precision_words_risk": (
+        "Dari 10 koperasi di puncak daftar paling berisiko (sebanyak kapasitas klinik), sekitar {n} benar-benar "
+        "sakit tahun berikutnya.",
+        "Of 10 cooperatives at the top of the risk list (as many as the clinic can reach), about {n} really fell "
+        "sick the next year.",
+    ),
+    "precision_words_recovery": (
+        "Dari 10 koperasi sakit di puncak daftar paling berpeluang pulih, sekitar {n} benar-benar pulih dalam dua "
+        "tahun.",
+        "Of 10 sick cooperatives at the top of the recovery list, about {n} really recovered within two years.",
     ),
     "recall_words": (
         "Daftar teratas itu memuat {pct} dari semua koperasi yang kemudian {event}.",
         "That top list held {pct} of all the cooperatives that later {event}.",
     ),
-    "calibration_words": (
-        "Rata-rata selisih antara peluang yang disebut model dan yang terjadi: {pct}.",
-        "On average the chance the model gave and what happened differ by {pct}.",
+    "calibration_good_risk": (
+        "Peluang yang disebut model dapat dibaca apa adanya: dari 10 koperasi yang kami sebut berisiko 30%, sekitar "
+        "3 benar-benar sakit tahun berikutnya (rata-rata selisih pada data uji: {points} poin persen).",
+        "The chances the model gives can be read as they are: of 10 cooperatives we call 30% at risk, about 3 "
+        "really fall sick the next year (average gap on the test data: {points} percentage points).",
+    ),
+    "calibration_good_recovery": (
+        "Peluang yang disebut model dapat dibaca apa adanya: dari 10 koperasi sakit yang kami sebut berpeluang "
+        "pulih 50%, sekitar 5 benar-benar pulih (rata-rata selisih pada data uji: {points} poin persen).",
+        "The chances the model gives can be read as they are: of 10 sick cooperatives we give a 50% chance of "
+        "recovery, about 5 really recover (average gap on the test data: {points} percentage points).",
+    ),
+    "calibration_rough": (
+        "Peluang yang disebut model meleset rata-rata {points} poin persen dari yang terjadi pada data uji: bacalah "
+        "sebagai urutan (siapa lebih dulu), bukan sebagai angka pasti.",
+        "The chances the model gives were off by {points} percentage points on average on the test data: read them "
+        "as an order (who comes first), not as exact figures.",
     ),
     "backtest": ("Ketepatan prediksi tahun lalu", "How last year's predictions turned out"),
     "backtest_none": (

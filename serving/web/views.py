@@ -36,6 +36,7 @@ ACTION_ORDER = ("JANGKAU", "PANTAU", "BINA", "PANTAU_KETAT", "PERTIMBANGKAN_PEMB
 LIST_OF_ACTION = {v[3]: k for k, v in LISTS.items()}
 PAGE_ROWS = 500  # rows of a list shown on the page; the sheet holds them all
 HEALTHY_POINTS = 75.0  # a ratio is in its healthy range where the office's scoring table gives it this many points
+CALIBRATED_ECE = 0.05  # a model whose chances are off by at most 5 points on average may be read at face value
 
 
 def _finite(v) -> bool:
@@ -318,11 +319,14 @@ def model_words(task: str, info: dict, lang: str) -> list[str]:
         words.append(t("roc_words", lang, event=event, pct=fmt.percent(m["roc_auc"], lang, digits=0)))
     if _finite(m.get("precision_at_k")):
         n = round(float(m["precision_at_k"]) * 10)
-        words.append(t("precision_words", lang, n=n, event=event))
+        words.append(t(f"precision_words_{'risk' if task == 'risk' else 'recovery'}", lang, n=n))
     if _finite(m.get("recall_at_k")):
         words.append(t("recall_words", lang, pct=fmt.percent(m["recall_at_k"], lang, digits=0), event=event))
     if _finite(m.get("ece")):
-        words.append(t("calibration_words", lang, pct=fmt.percent(m["ece"], lang, digits=1)))
+        points = fmt.number(float(m["ece"]) * 100, lang, digits=1)
+        good = float(m["ece"]) <= CALIBRATED_ECE
+        key = f"calibration_good_{'risk' if task == 'risk' else 'recovery'}" if good else "calibration_rough"
+        words.append(t(key, lang, points=points))
     return words
 
 
