@@ -126,4 +126,7 @@ def run_demo(out: Path) -> int:
     print(f"  audit record   {scores_dir}/manifest.json")
     print(f"  for /lookup    {scores_root / 'latest'} -> {scores_dir.name}")
     print(f"  MLflow store   {settings.mlflow_uri}")
+    print("\nThe clinic's page (search, profiles, lists; Indonesian):")
+    print("  klinik users add NAME --role kepala    (once: a staff account; the password is asked for)")
+    print("  klinik serve                           then open http://127.0.0.1:3000/ in a browser")
     return 0

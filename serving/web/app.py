@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -30,7 +31,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from klinik.serving.web import auth, fmt, text, views
+from klinik.serving.web import auth, deciding, fmt, text, views
 from klinik.serving.web.history import History
 from klinik.serving.web.store import Latest
 
@@ -62,7 +63,9 @@ def lang_of(request: Request) -> str:
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     lang = lang_of(request)
     session = request.scope.get("session")
+    flash = session.pop("flash", None) if session else None
     page = _env.get_template(template).render(
+        flash=flash,
         request=request,
         lang=lang,
         t=lambda key, **kw: text.t(key, lang, **kw),
@@ -198,13 +201,70 @@ def profile(request: Request):
     history = web.history.for_coop(coop_id)
     problem = None if history is not None else (web.history.problem or text.t("history_none", lang))
     view = views.profile(out, coop_id, history, problem, web.settings, lang)
-    decisions = _decisions_for(web, coop_id, out.as_of_year)
-    return render(request, "profile.html", v=view, output=out, decisions=decisions)
+    entries = web.records.decisions_for(coop_id, out.as_of_year)
+    session = request.scope["session"]
+    return render(
+        request,
+        "profile.html",
+        v=view,
+        output=out,
+        in_force=deciding.shown(entries[-1], lang) if entries else None,
+        history=[deciding.shown(e, lang) for e in reversed(entries)] if session.get("role") == "kepala" else [],
+        choices=deciding.choices(str(view["s"]["action"]), lang),
+    )
 
 
-def _decisions_for(web: WebState, coop_id: str, year: int) -> list:
-    finder = getattr(web.records, "decisions_for", None)
-    return list(finder(coop_id, year)) if finder is not None else []
+async def decide(request: Request):
+    """A decision posted from a profile or a list: recorded on the latest output's advice, then back (PRG)."""
+    redirect = await run_in_threadpool(_needs_login, request)
+    if redirect is not None:
+        return redirect
+    session = request.scope["session"]
+    lang = lang_of(request)
+    form = await request.form()
+    if not auth.csrf_ok(session, form.get(auth.CSRF_FIELD)):
+        log.warning("web: a decision form without a valid CSRF token refused")
+        return render(request, "message.html", 403, title=text.t("csrf_failed", lang), kind="csrf")
+    web = _state(request)
+    out = await run_in_threadpool(web.output)
+    coop_id = request.path_params["coop_id"]
+    if out is None or coop_id not in out.position:
+        return not_found_page(request)
+    done, message = await run_in_threadpool(
+        deciding.record,
+        web.records,
+        out,
+        coop_id,
+        str(form.get("decision", ""))[:200],
+        str(form.get("note", ""))[:5000],
+        session["user"],
+        lang,
+    )
+    session["flash"] = {"ok": done, "text": message, "coop_id": coop_id}
+    back = auth.safe_next(str(form.get("next", "")) or f"/koperasi/{coop_id}")
+    return RedirectResponse(back, status_code=303)
+
+
+@page
+def audit(request: Request):
+    """Every decision and account event, newest first: for the kepala role only."""
+    session = request.scope["session"]
+    lang = lang_of(request)
+    if session.get("role") != "kepala":
+        return render(request, "message.html", 403, title=text.t("audit_only_kepala", lang), kind="forbidden")
+    records = _state(request).records
+    entries = [deciding.shown(e, lang) | {"coop_id": e.coop_id, "year": e.as_of_year} for e in records.history(300)]
+    events = [
+        {
+            "when": fmt.date(e.at, lang),
+            "time": e.at.strftime("%H:%M"),
+            "kind": e.kind,
+            "who": e.user_name or "–",
+            "detail": e.detail or "",
+        }
+        for e in records.events(300)
+    ]
+    return render(request, "audit.html", entries=entries, events=events)
 
 
 def _list_context(request: Request, slug: str):
@@ -216,7 +276,12 @@ def _list_context(request: Request, slug: str):
     sort = request.query_params.get("urut", "")
     desc = request.query_params.get("arah", "") == "turun"
     frame, total = views.list_rows(out, slug, f["kecamatan"], f["jenis"], f["klinik"], sort, desc)
-    return out, frame, {"filters": f, "sort": sort, "desc": desc, "total": total}
+    in_force = web.records.latest_decisions(out.as_of_year, frame["ID koperasi"].tolist())
+    undecided = int((~frame["ID koperasi"].isin(list(in_force))).sum())
+    if request.query_params.get("belum") == "1":
+        frame = frame.loc[~frame["ID koperasi"].isin(list(in_force))]
+    ctx = {"filters": f, "sort": sort, "desc": desc, "total": total, "in_force": in_force, "undecided": undecided}
+    return out, frame, ctx
 
 
 @page
@@ -234,10 +299,15 @@ def lists(request: Request):
         (coop_id, [(col, views.cell(col, value, lang)) for col, value in zip(shown.columns, values)])
         for coop_id, values in zip(shown["ID koperasi"], shown.itertuples(index=False, name=None))
     ]
+    action = text.LISTS[slug][3]
+    decided = {k: deciding.shown(d, lang) for k, d in ctx.pop("in_force").items()}
     return render(
         request,
         "lists.html",
         output=out,
+        decided=decided,
+        choices=deciding.choices(action, lang),
+        only_undecided=request.query_params.get("belum") == "1",
         slug=slug,
         columns=list(frame.columns),
         rows=rows,
@@ -305,7 +375,7 @@ async def login(request: Request):
         return render(request, "login.html", 403, next=target, message=text.t("csrf_failed", lang))
     name = str(form.get("username", "")).strip()[:100]
     password = str(form.get("password", ""))[:1000]
-    answer = await _in_thread(_state(request).records.login, name, password)
+    answer = await run_in_threadpool(_state(request).records.login, name, password)
     if answer.outcome == "ok":
         auth.start_session(session, answer.user.name, answer.user.role)
         log.info("web: login of %s (%s)", answer.user.name, answer.user.role)
@@ -330,12 +400,6 @@ def _seconds_until(when) -> int:
     if when.tzinfo is None:
         now = now.replace(tzinfo=None)
     return max(1, int((when - now).total_seconds()) + 1)
-
-
-async def _in_thread(fn, *args):
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(fn, *args)
 
 
 async def logout(request: Request):
@@ -396,13 +460,15 @@ def create_app(settings: Settings, records=None, model_info=None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app):
         with contextlib.suppress(Exception):  # an unreadable output is reported on the page, not at start-up
-            await _in_thread(state.output)
+            await run_in_threadpool(state.output)
         yield
 
     routes = [
         Route("/", home),
         Route("/cari", search),
         Route("/koperasi/{coop_id}", profile),
+        Route("/koperasi/{coop_id}/keputusan", decide, methods=["POST"]),
+        Route("/riwayat", audit),
         Route("/daftar", lists),
         Route("/daftar/{slug}", lists),
         Route("/daftar/{slug}/unduh", download),

@@ -14,6 +14,7 @@ reads a newer output when the batch job has swapped one in.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -141,6 +142,7 @@ class Output:
     previous: pd.DataFrame | None = None  # last year's run, indexed by coop_id
     previous_folder: Path | None = None
     has_evidence: bool = True
+    manifest_sha256: str = ""  # the run's audit record, named by every decision taken on its advice
     stamp: tuple = field(default=(), repr=False)
 
     @property
@@ -227,7 +229,8 @@ def read_output(folder: Path) -> Output:
 
     folder = Path(folder)
     stamp = _stamp(folder)
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest_bytes = (folder / "manifest.json").read_bytes()
+    manifest = json.loads(manifest_bytes.decode("utf-8"))
     scores = pd.read_parquet(folder / "scores.parquet").reset_index(drop=True)
     reasons_path = folder / "reasons.parquet"
     reasons = pd.read_parquet(reasons_path) if reasons_path.is_file() else pd.DataFrame(columns=["coop_id", "position"])
@@ -245,6 +248,7 @@ def read_output(folder: Path) -> Output:
         index=index,
         lists={},
         has_evidence=has_evidence,
+        manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
         stamp=stamp,
     )
     out.lists = list_frames(out.result())

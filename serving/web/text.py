@@ -349,6 +349,56 @@ T = {
         "{n} cooperatives are no longer scored (dissolved).",
     ),
     "no_model_info": ("Keterangan model tidak tersedia.", "No information on the models."),
+    # decisions
+    "decisions": ("Keputusan petugas", "Officer's decision"),
+    "decision_in_force": ("Keputusan yang berlaku", "Decision in force"),
+    "decision_none": ("Belum ada keputusan untuk rekomendasi ini.", "No decision on this advice yet."),
+    "decision_by": ("oleh {officer}, {when}", "by {officer}, {when}"),
+    "decision_label": ("Keputusan", "Decision"),
+    "decision_choose": ("Pilih keputusan", "Choose a decision"),
+    "decision_note": ("Catatan (alasan)", "Note (the reason)"),
+    "decision_note_needed": ("wajib catatan", "note required"),
+    "decision_save": ("Simpan keputusan", "Save the decision"),
+    "decision_save_short": ("Simpan", "Save"),
+    "decision_change": ("Ubah keputusan", "Change the decision"),
+    "decision_history": ("Riwayat keputusan (semua versi)", "Decision history (every version)"),
+    "decision_version": ("Versi", "Version"),
+    "decision_source": ("Sumber", "Source"),
+    "decision_saved": ("Keputusan untuk {coop_id} disimpan: {decision}.", "Decision on {coop_id} saved: {decision}."),
+    "decision_same": (
+        "Keputusan untuk {coop_id} sama dengan yang berlaku ({decision}); tidak ada yang diubah.",
+        "The decision on {coop_id} is the one in force ({decision}); nothing changed.",
+    ),
+    "decision_pick": ("Pilih keputusan dari daftar.", "Choose a decision from the list."),
+    "decision_needs_note": (
+        "Keputusan '{decision}' perlu catatan berisi alasannya.",
+        "The decision '{decision}' needs a note giving the reason.",
+    ),
+    "decision_note_long": (
+        "Catatan terlalu panjang: paling banyak {n} karakter.",
+        "The note is too long: at most {n} characters.",
+    ),
+    "decision_not_saved": (
+        "Keputusan tidak dapat disimpan. Coba lagi, atau hubungi pengelola sistem.",
+        "The decision could not be saved. Try again, or contact the system administrator.",
+    ),
+    "undecided_only": ("Hanya yang belum diputuskan", "Only those without a decision"),
+    "undecided_count": ("{n} belum diputuskan", "{n} without a decision"),
+    "no_decision_yet": ("belum ada", "none yet"),
+    "audit_title": ("Jejak audit", "Audit trail"),
+    "audit_intro": (
+        "Semua keputusan yang dicatat (terbaru dulu) dan kejadian masuk/keluar. Tidak ada yang dapat diubah atau "
+        "dihapus: perubahan dicatat sebagai versi baru.",
+        "Every decision recorded (newest first) and the sign-in events. Nothing can be changed or deleted: a change "
+        "is recorded as a new version.",
+    ),
+    "audit_events": ("Kejadian akun", "Account events"),
+    "audit_when": ("Waktu", "When"),
+    "audit_kind": ("Kejadian", "Event"),
+    "audit_who": ("Pengguna", "User"),
+    "audit_detail": ("Keterangan", "Detail"),
+    "audit_only_kepala": ("Halaman ini hanya untuk kepala klinik.", "This page is for the head of the clinic only."),
+    "nav_audit": ("Jejak audit", "Audit trail"),
     # errors
     "not_found_title": ("Halaman tidak ditemukan", "Page not found"),
     "not_found_text": (

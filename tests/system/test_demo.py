@@ -37,5 +37,8 @@ def test_demo_simulates_trains_scores_and_shows_the_outreach_list(tmp_path):
     where = [out.index(coop_id) for coop_id in top["coop_id"]]
     assert where == sorted(where)
     assert f"{(scores['action'] == 'JANGKAU').sum()} JANGKAU" in out
-    for name in ("scores.csv", "klinik-koperasi-2024.xlsx", "report.html", "manifest.json"):
+    for name in ("scores.csv", "klinik-koperasi-2024.xlsx", "report.html", "manifest.json", "evidence.parquet"):
         assert (latest / name).exists(), name
+    # it ends by saying how to open the staff page
+    closing = out.strip().splitlines()[-3:]
+    assert "klinik users add" in closing[1] and "klinik serve" in closing[2] and "http://127.0.0.1:3000/" in closing[2]
