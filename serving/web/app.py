@@ -50,6 +50,7 @@ SECURITY_HEADERS = {
     "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
 }
+PAGE_HEADER = "x-klinik-page"  # on every page rendered here: NotFoundPages leaves such a 404 as it is
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 _env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
@@ -78,7 +79,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         path=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         **context,
     )
-    return HTMLResponse(page, status_code=status_code, headers=SECURITY_HEADERS)
+    return HTMLResponse(page, status_code=status_code, headers={**SECURITY_HEADERS, PAGE_HEADER: "1"})
 
 
 def not_found_page(request: Request) -> HTMLResponse:
@@ -294,7 +295,7 @@ def lists(request: Request):
         return not_found_page(request)
     lang = lang_of(request)
     nxt, capacity = views.next_to_call(out, lang) if slug == "jangkau" else ([], None)
-    shown = frame.head(views.PAGE_ROWS)
+    shown = frame.head(views.PAGE_ROWS).drop(columns=list(views.SAME_IN_A_LIST), errors="ignore")
     rows = [
         (coop_id, [(col, views.cell(col, value, lang)) for col, value in zip(shown.columns, values)])
         for coop_id, values in zip(shown["ID koperasi"], shown.itertuples(index=False, name=None))
@@ -309,7 +310,7 @@ def lists(request: Request):
         choices=deciding.choices(action, lang),
         only_undecided=request.query_params.get("belum") == "1",
         slug=slug,
-        columns=list(frame.columns),
+        columns=list(shown.columns),
         rows=rows,
         count=len(frame),
         shown=len(shown),
@@ -453,8 +454,20 @@ class Timing:
             log.info("web: %s took %.2f s", scope["path"], took)
 
 
+def _log_to_stderr() -> None:
+    """The page's log lines (logins, failed logins, slow pages, errors) reach the server's log: BentoML's workers
+    configure only BentoML's own loggers."""
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
 def create_app(settings: Settings, records=None, model_info=None) -> Starlette:
     """The staff page for ``settings``; ``records`` and ``model_info`` stand in for the defaults (tests)."""
+    _log_to_stderr()
     state = WebState(settings, records, model_info)
 
     @contextlib.asynccontextmanager
@@ -508,8 +521,10 @@ class NotFoundPages:
         async def watch(message):
             nonlocal replaced
             if message["type"] == "http.response.start" and message["status"] == 404:
-                replaced = True
-                return
+                ours = any(k.lower() == PAGE_HEADER.encode() for k, _ in message.get("headers", []))
+                if not ours:
+                    replaced = True
+                    return
             if replaced:
                 if message["type"] == "http.response.body" and not message.get("more_body", False):
                     page = not_found_page(Request(scope))

@@ -283,6 +283,8 @@ T = {
         "Diuji pada tahun {year} (data yang tidak dipakai untuk melatih)",
         "Tested on {year} (data not used for training)",
     ),
+    "event_sick": ("sakit", "fell sick"),
+    "event_recover": ("pulih", "recovered"),
     "roc_words": (
         "Dari dua koperasi, satu yang kemudian {event} dan satu yang tidak, model memberi peluang lebih tinggi "
         "kepada yang pertama pada {pct} perbandingan.",

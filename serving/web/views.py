@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 ACTION_ORDER = ("JANGKAU", "PANTAU", "BINA", "PANTAU_KETAT", "PERTIMBANGKAN_PEMBUBARAN")
 LIST_OF_ACTION = {v[3]: k for k, v in LISTS.items()}
 PAGE_ROWS = 500  # rows of a list shown on the page; the sheet holds them all
+SAME_IN_A_LIST = ("Rekomendasi",)  # the same on every row of one list: the sheet keeps it, the page leaves it out
 HEALTHY_POINTS = 75.0  # a ratio is in its healthy range where the office's scoring table gives it this many points
 CALIBRATED_ECE = 0.05  # a model whose chances are off by at most 5 points on average may be read at face value
 

@@ -231,3 +231,17 @@ def test_session_key_is_made_once_and_kept_private(tmp_path):
     key = auth.session_key(tmp_path)
     assert len(key) >= 40 and auth.session_key(tmp_path) == key
     assert (tmp_path / auth.KEY_FILE).stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("task", ["risk", "recovery"])
+def test_model_figures_in_plain_words(task, lang):
+    from klinik.serving.web.views import model_words
+
+    info = {"metrics": {"roc_auc": 0.852, "precision_at_k": 0.24, "recall_at_k": 0.5, "ece": 0.017}}
+    words = model_words(task, info, lang)
+    assert len(words) == 4
+    assert any("85%" in w for w in words) and any(" 2 " in w for w in words)
+    rough = model_words(task, {"metrics": {"ece": 0.13}}, lang)
+    assert "13" in rough[0] and ("urutan" in rough[0] if lang == "id" else "order" in rough[0])
+    assert model_words(task, {"metrics": {}}, lang) == []
