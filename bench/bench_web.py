@@ -103,9 +103,7 @@ def main() -> int:
             if kind < 0.7:
                 number = int(re.sub(r"\D", "", rng.choice(ids)) or 0)
                 return f"/cari?q={rng.choice(['kop-', 'KOP ', ''])}{number}"
-            return (
-                f"/cari?q={rng.choice(words).lower()}&kecamatan={rng.choice(districts)}&jenis={rng.choice(types)}"
-            )
+            return f"/cari?q={rng.choice(words).lower()}&kecamatan={rng.choice(districts)}&jenis={rng.choice(types)}"
 
         timings: dict[str, list[float]] = {"search": [], "profile": []}
         plan = ["search"] * args.searches + ["profile"] * args.profiles

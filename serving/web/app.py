@@ -324,6 +324,7 @@ def lists(request: Request):
 @page
 def download(request: Request):
     """The list as the batch job's workbook writes it (serving.excel), with the rows the page shows."""
+    from klinik.serving.decisions_io import workbook_entries
     from klinik.serving.excel import write_workbook
 
     slug = request.path_params["slug"]
@@ -334,7 +335,8 @@ def download(request: Request):
     result = out.result(frame["ID koperasi"].tolist())
     with tempfile.TemporaryDirectory(prefix="klinik-web-") as tmp:
         path = Path(tmp) / "daftar.xlsx"
-        write_workbook(path, result, _state(request).settings, sheets=[sheet])
+        decided = workbook_entries(_state(request).records, out.as_of_year)
+        write_workbook(path, result, _state(request).settings, decisions=decided, sheets=[sheet])
         body = path.read_bytes()
     name = f"klinik-{slug}-{out.as_of_year}.xlsx"
     headers = {"content-disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS}
