@@ -129,7 +129,7 @@ def served_models(settings: Settings) -> dict:
         try:
             info[task] = served_model_info(task, bentoml.models.get(f"{name}:latest"))
         except Exception as err:  # noqa: BLE001 -- the page says there is no information; the log says why
-            log.warning("web: no metadata for the %s model %s: %s", task, name, err)
+            log.warning("no metadata for the %s model %s: %s", task, name, err)
     return info
 
 
@@ -194,7 +194,7 @@ def profile(request: Request):
     lang = lang_of(request)
     if out is None:
         return render(request, "home.html", output=None)
-    if coop_id not in out.position:
+    if coop_id not in out:
         positions, n = out.index.find(coop_id)  # a short id (KOP-120) leads to the one cooperative it names
         if n == 1:
             return RedirectResponse(f"/koperasi/{out.scores['coop_id'].iloc[int(positions[0])]}", status_code=303)
@@ -224,12 +224,12 @@ async def decide(request: Request):
     lang = lang_of(request)
     form = await request.form()
     if not auth.csrf_ok(session, form.get(auth.CSRF_FIELD)):
-        log.warning("web: a decision form without a valid CSRF token refused")
+        log.warning("a decision form without a valid CSRF token refused")
         return render(request, "message.html", 403, title=text.t("csrf_failed", lang), kind="csrf")
     web = _state(request)
     out = await run_in_threadpool(web.output)
     coop_id = request.path_params["coop_id"]
-    if out is None or coop_id not in out.position:
+    if out is None or coop_id not in out:
         return not_found_page(request)
     done, message = await run_in_threadpool(
         deciding.record,
@@ -374,14 +374,14 @@ async def login(request: Request):
         return render(request, "login.html", next=target, message=None)
     form = await request.form()
     if not auth.csrf_ok(session, form.get(auth.CSRF_FIELD)):
-        log.warning("web: login form without a valid CSRF token refused")
+        log.warning("login form without a valid CSRF token refused")
         return render(request, "login.html", 403, next=target, message=text.t("csrf_failed", lang))
     name = str(form.get("username", "")).strip()[:100]
     password = str(form.get("password", ""))[:1000]
     answer = await run_in_threadpool(_state(request).records.login, name, password)
     if answer.outcome == "ok":
         auth.start_session(session, answer.user.name, answer.user.role)
-        log.info("web: login of %s (%s)", answer.user.name, answer.user.role)
+        log.info("login (%s)", answer.user.role)  # who: in the record's events; no names of people in logs
         return RedirectResponse(auth.safe_next(str(form.get("next", "")) or target), status_code=303)
     if answer.outcome == "paused":
         seconds = _seconds_until(answer.paused_until)
@@ -389,7 +389,7 @@ async def login(request: Request):
         status = 429
     else:
         message, status = text.t("login_failed", lang), 401
-    log.warning("web: failed login for name %r: %s", name, answer.outcome)
+    log.warning("failed login: %s", answer.outcome)
     return render(request, "login.html", status, next=target, message=message, username=name)
 
 
@@ -413,7 +413,7 @@ async def logout(request: Request):
     name = session.get("user")
     session.clear()
     if name:
-        log.info("web: logout of %s", name)
+        log.info("logout")
         with contextlib.suppress(Exception):
             _state(request).records.note_event("logout", name)
     return render(request, "login.html", next="/", message=text.t("logged_out", lang_of(request)), notice=True)
@@ -438,7 +438,7 @@ async def _not_found(request: Request, exc: HTTPException):
 
 
 async def _error(request: Request, exc: Exception):
-    log.exception("web: error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("error on %s %s", request.method, request.url.path, exc_info=exc)
     return render(request, "message.html", 500, title=text.t("error_title", lang_of(request)), kind="error")
 
 
@@ -453,7 +453,7 @@ class Timing:
         await self.app(scope, receive, send)
         took = time.perf_counter() - started
         if scope["type"] == "http" and took > 1.0:
-            log.info("web: %s took %.2f s", scope["path"], took)
+            log.info("%s took %.2f s", scope["path"], took)
 
 
 def _log_to_stderr() -> None:

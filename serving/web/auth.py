@@ -8,7 +8,8 @@
   role and the CSRF token, never the password. It ends after ``SESSION_HOURS`` or at logout; a user switched off
   loses it at the next request (the record is asked on each one).
 - Every form that changes anything carries the session's CSRF token in a hidden field, compared in constant time.
-- Logins, failed logins and logouts go to the server's log by name and outcome only (and to the record's events).
+- Logins, failed logins and logouts go to the server's log by outcome and role only, and to the record's events
+  with the name (no names of people in logs, never a password).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from klinik.serving.web.store import RowsByKey
+from klinik.serving.web.store import RowsByKey, out_of_the_collectors_way
 
 if TYPE_CHECKING:
     from klinik.settings import Settings
@@ -89,14 +89,15 @@ class History:
             order = {"financials": ["year"], "staffing": ["year"], "health": ["year"], "meetings": ["held_on"]}
             for name in TABLES:
                 tables[name] = RowsByKey(getattr(ds, name), order=order.get(name))
-            log.info("web: read the records of %d cooperatives from %s", len(ds.cooperatives), data_dir)
+            log.info("read the records of %d cooperatives from %s", len(ds.cooperatives), data_dir)
         except (OSError, DatasetInvalid, ValueError) as err:
             problem = str(err).splitlines()[0][:300]
-            log.warning("web: no records for the profiles: %s", problem)
+            log.warning("no records for the profiles: %s", problem)
         with self._lock:
             if key != self._key:  # a newer output asked for another dataset meanwhile
                 return
             self._tables, self._source, self._problem = tables, str(data_dir or ""), problem
+            out_of_the_collectors_way()
             self._ready.set()
 
     @property
@@ -111,7 +112,7 @@ class History:
         if not self._ready.wait(timeout):
             return None
         tables = self._tables
-        if not tables or coop_id not in tables["cooperatives"].slices:
+        if not tables or coop_id not in tables["cooperatives"]:
             return None
         one = Dataset(**{name: tables[name].rows(coop_id).reset_index(drop=True) for name in TABLES})
         coop = one.cooperatives.iloc[0]

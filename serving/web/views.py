@@ -95,19 +95,21 @@ def home(out: Output | None, lang: str) -> dict:
 
 
 def _result_row(out: Output, i: int, lang: str) -> dict:
-    s, e = out.scores.iloc[i], out.evidence.iloc[i]
-    sick = status_code(s["status"]) == "SAKIT"
-    p = s["p_recover"] if sick else s["p_sick_next"]
+    c = out.columns
+    status = status_code(c["status"][i])
+    sick = status == "SAKIT"
+    p = c["p_recover"][i] if sick else c["p_sick_next"][i]
     return {
-        "coop_id": s["coop_id"],
-        "name": e["name"],
-        "district": e["district"],
-        "coop_type": e["coop_type"],
-        "status": status_code(s["status"]),
+        "coop_id": c["coop_id"][i],
+        "name": c["name"][i],
+        "district": c["district"][i],
+        "coop_type": c["coop_type"][i],
+        "status": status,
         "chance": fmt.percent(p, lang),
         "chance_kind": t("p_recover_short" if sick else "p_sick_short", lang),
-        "action": s["action"],
-        "action_label": action_label(s["action"], lang),
+        "action": c["action"][i],
+        "action_label": action_label(c["action"][i], lang),
+        "rank": int(c["rank"][i]),
     }
 
 
@@ -307,7 +309,7 @@ def next_to_call(out: Output, lang: str) -> tuple[list[dict], int | None]:
     healthy = scores["status"].map(status_code) != "SAKIT"
     nxt = np.flatnonzero((healthy & (scores["action"] != "JANGKAU")).to_numpy())
     nxt = nxt[np.argsort(scores["rank"].to_numpy()[nxt], kind="stable")][:room]
-    return [_result_row(out, int(i), lang) | {"rank": int(scores["rank"].iloc[i])} for i in nxt], capacity
+    return [_result_row(out, int(i), lang) for i in nxt], capacity
 
 
 # ---------------------------------------------------------------- the model page

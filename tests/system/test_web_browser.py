@@ -122,8 +122,9 @@ def test_a_wrong_password_is_refused_and_the_right_one_lets_in(browser, site):
     assert "kadek" in page.locator(".who").inner_text()
     context.close()
     log = site.server.log.read_text()
-    assert "bukan-sandinya" not in log and PASSWORDS["kadek"] not in log  # logged by name, never the password
-    assert "login of kadek" in log and "failed login" in log
+    assert "bukan-sandinya" not in log and PASSWORDS["kadek"] not in log  # never a password
+    assert "login (kepala)" in log and "failed login: wrong" in log
+    assert "kadek" not in log  # nor a person's name: who signed in is in the record's events
 
 
 def test_repeated_failures_pause_the_account(browser, site):
@@ -225,6 +226,43 @@ def test_lists_sort_by_a_column(ani, site):
     numbers = [float(v.replace("%", "").replace(",", ".")) for v in values]
     assert numbers == sorted(numbers)
     shoot(ani, "list-jangkau-desktop")
+
+
+# ---------------------------------------------------------------- decisions
+def test_a_decision_from_a_list_and_from_a_profile(ani, browser, site):
+    ani.goto("/daftar/bina")
+    before = int(ani.locator("#undecided").inner_text().split()[0])
+    row = ani.locator("table.sortable tbody tr").first
+    coop_id = row.locator("td[data-label='ID koperasi']").inner_text()
+    row.get_by_label(f"Keputusan {coop_id}").select_option(label="dibina")
+    row.get_by_role("button", name=f"Simpan {coop_id}").click()
+    assert "disimpan: dibina" in ani.locator("#flash").inner_text()
+    assert int(ani.locator("#undecided").inner_text().split()[0]) == before - 1
+    ani.get_by_label("Hanya yang belum diputuskan").check()
+    ani.get_by_role("button", name="Saring").click()
+    assert coop_id not in ani.locator("table.sortable").inner_text()  # decided: off the "still to decide" view
+
+    target, _ = top_jangkau(site)
+    ani.goto(f"/koperasi/{target}")
+    ani.get_by_label("Keputusan (Jangkau sekarang)").select_option(label="tidak perlu (wajib catatan)")
+    ani.get_by_role("button", name="Simpan keputusan").click()
+    assert "perlu catatan" in ani.locator("#flash").inner_text()  # the fixed list: this one needs its reason
+    assert "Belum ada keputusan" in ani.locator("#decision-in-force").inner_text()
+    ani.get_by_label("Keputusan (Jangkau sekarang)").select_option(label="tidak perlu (wajib catatan)")
+    ani.get_by_label("Catatan (alasan)").fill("sudah dibina dinas provinsi")
+    ani.get_by_role("button", name="Simpan keputusan").click()
+    assert ani.locator("#decision-in-force").inner_text() == "tidak perlu"
+    assert ani.locator("#decision h3").count() == 0  # a petugas sees the decision in force, not the history
+    shoot(ani, "profile-decided-desktop")
+    assert ani.goto("/riwayat").status == 403
+
+    head = sign_in(browser, site, "kadek", target=f"?next=/koperasi/{target}")
+    assert "Riwayat keputusan" in head.locator("#decision").inner_text()
+    assert "sudah dibina dinas provinsi" in head.locator("#decision table").inner_text()
+    head.goto("/riwayat")
+    assert target in head.locator("main").inner_text() and coop_id in head.locator("main").inner_text()
+    shoot(head, "audit-desktop")
+    head.context.close()
 
 
 # ---------------------------------------------------------------- the rest of the pages, and every page on a phone
