@@ -69,15 +69,14 @@ class RowsByKey:
         counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
         self.stops = np.cumsum(counts)
         self.starts = self.stops - counts
-        # a hash table in C: no Python object per key for the garbage collector to walk (130,000 keys x 7 tables)
-        self.keys = pd.Index(np.asarray(uniques, dtype=object), dtype="str")
+        self.keys = dict(zip(np.asarray(uniques, dtype=object).tolist(), range(len(uniques))))
 
     def __contains__(self, key: str) -> bool:
         return key in self.keys
 
     def rows(self, key: str) -> pd.DataFrame:
-        i = self.keys.get_indexer([key])[0]
-        if i < 0:
+        i = self.keys.get(key)
+        if i is None:
             return self.frame.iloc[0:0]
         rows = self.frame.iloc[int(self.starts[i]) : int(self.stops[i])]
         return rows.sort_values(self.order, kind="stable") if self.order and len(rows) > 1 else rows
@@ -147,7 +146,7 @@ class Output:
     scores: pd.DataFrame  # the Scores table as written (status codes as the run wrote them), rank order
     reasons: RowsByKey
     evidence: pd.DataFrame  # same order as scores
-    position: pd.Index  # coop_id -> row of scores and evidence
+    position: dict[str, int]  # coop_id -> row of scores and evidence
     index: SearchIndex
     lists: dict[str, pd.DataFrame]
     previous: pd.DataFrame | None = None  # last year's run, indexed by coop_id
@@ -170,8 +169,8 @@ class Output:
 
     def row(self, coop_id: str) -> tuple[dict, dict] | None:
         """(Scores row, evidence row) of ``coop_id``; None when this output does not hold it."""
-        i = self.position.get_indexer([coop_id])[0]
-        if i < 0:
+        i = self.position.get(coop_id)
+        if i is None:
             return None
         return self.scores.iloc[i].to_dict(), self.evidence.iloc[i].to_dict()
 
@@ -257,7 +256,7 @@ def read_output(folder: Path) -> Output:
     reasons = pd.read_parquet(reasons_path) if reasons_path.is_file() else pd.DataFrame(columns=["coop_id", "position"])
     evidence, has_evidence = _evidence(folder, scores)
     ids = scores["coop_id"].astype(str)
-    position = pd.Index(ids.to_numpy(), dtype="str")
+    position = dict(zip(ids.tolist(), range(len(ids))))
     index = SearchIndex(ids, evidence["name"], evidence["district"], evidence["coop_type"], scores["rank"].to_numpy())
     out = Output(
         folder=folder,
