@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -246,6 +247,16 @@ async def decide(request: Request):
     return RedirectResponse(back, status_code=303)
 
 
+def _event_detail(detail: str | None, lang: str) -> str:
+    if not detail:
+        return ""
+    paused = re.fullmatch(r"(\d+) failed logins in a row", detail)
+    if paused:
+        n = paused.group(1)
+        return f"{n} kali gagal berturut-turut" if lang == "id" else f"{n} failed sign-ins in a row"
+    return text.label(text.EVENT_DETAIL, detail, lang)
+
+
 @page
 def audit(request: Request):
     """Every decision and account event, newest first: for the kepala role only."""
@@ -254,14 +265,18 @@ def audit(request: Request):
     if session.get("role") != "kepala":
         return render(request, "message.html", 403, title=text.t("audit_only_kepala", lang), kind="forbidden")
     records = _state(request).records
-    entries = [deciding.shown(e, lang) | {"coop_id": e.coop_id, "year": e.as_of_year} for e in records.history(300)]
+    entries = [
+        deciding.shown(e, lang)
+        | {"coop_id": e.coop_id, "year": e.as_of_year, "time": e.recorded_at.strftime("%H:%M UTC")}
+        for e in records.history(300)
+    ]
     events = [
         {
             "when": fmt.date(e.at, lang),
-            "time": e.at.strftime("%H:%M"),
-            "kind": e.kind,
+            "time": e.at.strftime("%H:%M UTC"),
+            "kind": text.label(text.EVENT_KIND, e.kind, lang),
             "who": e.user_name or "–",
-            "detail": e.detail or "",
+            "detail": _event_detail(e.detail, lang),
         }
         for e in records.events(300)
     ]

@@ -32,6 +32,26 @@ CASE_OUTCOME = {
     "DIBUBARKAN": ("Dibubarkan", "Dissolved"),
 }
 
+# the record's account events, and their details, in words (an unknown kind or detail is shown as recorded)
+EVENT_KIND = {
+    "login": ("masuk", "signed in"),
+    "logout": ("keluar", "signed out"),
+    "login_failed": ("gagal masuk", "failed sign-in"),
+    "login_paused": ("akun dijeda", "account paused"),
+    "login_refused": ("masuk ditolak", "sign-in refused"),
+    "user_added": ("akun dibuat", "account added"),
+    "user_activated": ("akun diaktifkan", "account switched on"),
+    "user_deactivated": ("akun dinonaktifkan", "account switched off"),
+}
+EVENT_DETAIL = {
+    "wrong password": ("kata sandi salah", "wrong password"),
+    "unknown name": ("nama tidak dikenal", "unknown name"),
+    "account paused": ("akun sedang dijeda", "account paused"),
+    "account inactive": ("akun tidak aktif", "account inactive"),
+    "role petugas": ("peran petugas", "role petugas"),
+    "role kepala": ("peran kepala", "role kepala"),
+}
+
 # the four lists: address -> (sheet of the workbook, Indonesian title, English title, what it holds)
 LISTS = {
     "jangkau": ("Jangkau", "Jangkau", "Outreach", "JANGKAU"),
