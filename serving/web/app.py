@@ -339,7 +339,7 @@ def lists(request: Request):
 @page
 def download(request: Request):
     """The list as the batch job's workbook writes it (serving.excel), with the rows the page shows."""
-    from klinik.serving.decisions_io import workbook_entries
+    from klinik.serving.decisions_io import in_force
     from klinik.serving.excel import write_workbook
 
     slug = request.path_params["slug"]
@@ -350,7 +350,7 @@ def download(request: Request):
     result = out.result(frame["ID koperasi"].tolist())
     with tempfile.TemporaryDirectory(prefix="klinik-web-") as tmp:
         path = Path(tmp) / "daftar.xlsx"
-        decided = workbook_entries(_state(request).records, out.as_of_year)
+        decided = in_force(_state(request).records, out.as_of_year)  # a workbook staff may fill in and import
         write_workbook(path, result, _state(request).settings, decisions=decided, sheets=[sheet])
         body = path.read_bytes()
     name = f"klinik-{slug}-{out.as_of_year}.xlsx"
