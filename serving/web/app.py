@@ -201,7 +201,10 @@ def profile(request: Request):
             return RedirectResponse(f"/koperasi/{out.scores['coop_id'].iloc[int(positions[0])]}", status_code=303)
         return render(request, "not_in_output.html", 404, coop_id=coop_id, year=out.as_of_year)
     history = web.history.for_coop(coop_id)
-    problem = None if history is not None else (web.history.problem or text.t("history_none", lang))
+    problem = None
+    if history is None:
+        waiting = web.history.loading
+        problem = text.t("history_wait", lang) if waiting else (web.history.problem or text.t("history_none", lang))
     view = views.profile(out, coop_id, history, problem, web.settings, lang)
     entries = web.records.decisions_for(coop_id, out.as_of_year)
     session = request.scope["session"]

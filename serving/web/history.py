@@ -36,7 +36,7 @@ CHARTED = (
     ("employees", "count"),
     ("rat_held", "flag"),
 )
-WAIT_SECONDS = 120.0
+WAIT_SECONDS = 5.0  # a profile asked for while the records are still being read waits this long, then says so
 
 
 @dataclass
@@ -103,6 +103,14 @@ class History:
     @property
     def problem(self) -> str | None:
         return self._problem
+
+    @property
+    def loading(self) -> bool:
+        return self._key is not None and not self._ready.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Until the records are read (True), or ``timeout`` seconds."""
+        return self._ready.wait(timeout)
 
     def for_coop(self, coop_id: str, timeout: float = WAIT_SECONDS) -> CoopHistory | None:
         """The cooperative's history; None when the dataset cannot be read or does not hold it."""

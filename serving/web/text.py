@@ -226,6 +226,10 @@ T = {
         "The cooperative's history cannot be shown: {why}",
     ),
     "history_none": ("data tidak tersedia", "the data is not available"),
+    "history_wait": (
+        "data koperasi masih dibaca setelah sistem dinyalakan; muat ulang halaman ini sebentar lagi",
+        "the records are still being read after the start; reload this page in a moment",
+    ),
     "chart_health": ("Skor kesehatan (penilaian dinas)", "Health score (office's assessment)"),
     "chart_bad_loan_ratio": ("Pinjaman bermasalah", "Bad loans"),
     "chart_equity_to_assets": ("Modal sendiri terhadap aset", "Equity to assets"),
