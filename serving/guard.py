@@ -2,10 +2,10 @@
 
 An ASGI middleware (BentoML has no API keys of its own for self-hosting): every route of ours (``/score``,
 ``/rank``, ``/lookup``, ``/model``, ``/decisions``) needs ``Authorization: Bearer <KLINIK_API_KEY>`` when a key
-is configured, compared in constant time; BentoML's own pages (``/livez``, ``/readyz``, ``/metrics``, ``/docs.json``,
-``/schema.json``, the Swagger page at ``/``) stay open. A missing or wrong key is answered 401 with
-``WWW-Authenticate: Bearer`` from here: BentoML reserves 401 only for exceptions raised inside an API (it then
-hides the message), and a response sent by a middleware passes through untouched.
+is configured, compared in constant time; BentoML's own pages (``/livez``, ``/readyz``, ``/metrics``,
+``/docs.json``, ``/schema.json``) stay open; the staff page at ``/`` has its own login (serving/web). A missing or
+wrong key is answered 401 with ``WWW-Authenticate: Bearer`` from here: BentoML reserves 401 only for exceptions
+raised inside an API (it then hides the message), and a response sent by a middleware passes through untouched.
 
 A body larger than ``Settings.max_body_bytes`` is answered 413 before it is parsed: by its Content-Length when
 the client sends one, else by counting while reading. ``GET /model`` is passed on as ``POST /model``, because
