@@ -24,7 +24,14 @@ from typing import Literal
 
 from klinik.data.messages import Col, Msg, Names, Tab, joined
 
-VERSION = "1"
+VERSION = "1.1"
+CHANGES = (  # what each version changed, newest last (docs/data-contract.md shows them)
+    (
+        "1.1",
+        "status codes SEHAT / SAKIT / BELUM_DINILAI replace SEHAT_NOW / SAKIT_NOW / UNASSESSED; outputs written "
+        "before stay readable: a reader that meets the v1 codes maps them (STATUS_V1)",
+    ),
+)
 FIRST_YEAR = 1900  # the earliest year or date the contract accepts
 
 
@@ -59,10 +66,12 @@ HEALTH_CATEGORY_CODES = {
 CLINIC_CODES = {"KEUANGAN": "finance", "SDM": "people", "KELEMBAGAAN": "governance, RAT"}
 CASE_OUTCOME_CODES = {"PULIH": "recovered", "BERLANJUT": "still in treatment", "DIBUBARKAN": "dissolved"}
 STATUS_CODES = {
-    "SEHAT_NOW": "the latest assessment is SEHAT or CUKUP_SEHAT",
-    "SAKIT_NOW": "the latest assessment is DALAM_PENGAWASAN or DALAM_PENGAWASAN_KHUSUS",
-    "UNASSESSED": "no recent assessment",
+    "SEHAT": "the latest assessment is SEHAT or CUKUP_SEHAT",
+    "SAKIT": "the latest assessment is DALAM_PENGAWASAN or DALAM_PENGAWASAN_KHUSUS",
+    "BELUM_DINILAI": "no recent assessment",
 }
+# The status codes of contract v1, as a reader of an older output maps them.
+STATUS_V1 = {"SEHAT_NOW": "SEHAT", "SAKIT_NOW": "SAKIT", "UNASSESSED": "BELUM_DINILAI"}
 ACTION_HEALTHY_CODES = {"JANGKAU": "reach out now", "PANTAU": "watch"}
 ACTION_SICK_CODES = {"BINA": "treat", "PANTAU_KETAT": "close watch", "PERTIMBANGKAN_PEMBUBARAN": "consider closure"}
 
@@ -73,6 +82,7 @@ SICK_CATEGORIES = ("DALAM_PENGAWASAN", "DALAM_PENGAWASAN_KHUSUS")
 CLINICS = tuple(CLINIC_CODES)
 CASE_OUTCOMES = tuple(CASE_OUTCOME_CODES)
 STATUSES = tuple(STATUS_CODES)
+STATUS_SEHAT, STATUS_SAKIT, STATUS_BELUM_DINILAI = STATUSES
 ACTIONS_HEALTHY = tuple(ACTION_HEALTHY_CODES)
 ACTIONS_SICK = tuple(ACTION_SICK_CODES)
 BULELENG_DISTRICTS = (
@@ -576,7 +586,12 @@ SCORES = Table(
             note="empty for a cooperative not sick now",
         ),
         code("clinic", "", CLINIC_CODES, "where the main cause of its risk lies"),
-        text("reasons", "", "the top reasons, in words, each with its share"),
+        text(
+            "reasons",
+            "",
+            "the top reasons, in words, the clinic's area first, each with the percentage points it adds to "
+            "p_sick_next (for a cooperative sick now: why it fell sick, without points)",
+        ),
         code(
             "action",
             "",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from klinik.data.atomic import atomic_file
 from klinik.data.contract import (
+    CHANGES,
     FIRST_YEAR,
     KINDS,
     SCORES,
@@ -176,6 +177,10 @@ def render(tables: tuple[Table, ...] = TABLES, scores: Table = SCORES) -> str:
         "cooperative (there with the reasons also structured, one entry per reason).",
         "",
         *table_section(scores),
+        "",
+        "## Changes",
+        "",
+        *(f"- v{version}: {what}." for version, what in CHANGES),
     ]
     return "\n".join(lines).rstrip() + "\n"
 

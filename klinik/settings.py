@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from klinik.data.contract import BULELENG_DISTRICTS
+
 # The settings that shape what a model learns from and is scored on: the features (X: which RAT counts by the
 # deadlines) and the labels (y, and the status that says which model scores a cooperative). Training records
 # their values with each model (MLflow run parameters, the registered version's tags, the logged model's
@@ -47,6 +49,9 @@ class Settings(BaseSettings):
     rat_office_deadline_month: int = 3  # Buleleng asks for the RAT by the end of March
     rat_office_deadline_day: int = 31
     inactive_years_without_rat: int = 2  # consecutive years without RAT -> "tidak aktif", closure candidate
+    office_name: str = "Dinas Koperasi dan UKM Kabupaten Buleleng"  # named on the report and the workbook
+    # the office's kecamatan: the service refuses any other (a misspelling); empty: not checked
+    districts: tuple[str, ...] = BULELENG_DISTRICTS
 
     # --- the clinic ---
     clinic_capacity_share: float = 0.10  # K for top-K metrics and the outreach list, share of coops scored

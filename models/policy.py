@@ -3,13 +3,16 @@
 The policy recommends; it never decides. Every action is a suggestion to a clinic officer, who decides (and who
 alone may start a dissolution under UU 25/1992 Pasal 46-47). Every threshold is a setting (klinik/settings.py).
 
-The rules, for cooperatives not sick now (SEHAT_NOW, and UNASSESSED, which we treat as not sick):
+The rules, for cooperatives not sick now (SEHAT, and BELUM_DINILAI, which we treat as not sick):
 - JANGKAU (reach out now) when ``p_sick_next >= jangkau_threshold`` AND the cooperative is among the ``capacity``
   highest ``p_sick_next`` of those above the threshold (the clinic cannot visit more); ties are broken by the
-  ``tie_break`` key (the coop_id), so the list is the same on every run.
+  ``tie_break`` key (the coop_id), so the list is the same on every run. Where the population is not the
+  cooperatives at hand (the service's /score, a few cooperatives at a time), the capacity is that of the
+  population: the cut-off where its outreach list ended (``OutreachCutoff``, from the latest batch run), so a
+  cooperative's action never depends on who else is in a request.
 - PANTAU (watch) otherwise.
 
-For cooperatives sick now (SAKIT_NOW):
+For cooperatives sick now (SAKIT):
 - PERTIMBANGKAN_PEMBUBARAN (consider closure) when survival can no longer be expected, on either ground:
   * sick for ``closure_min_years_sick`` years or more in a row and ``p_recover < closure_recover_threshold``; or
   * legally inactive -- ``rat_missed_years >= inactive_years_without_rat`` consecutive years without an RAT --
@@ -24,29 +27,63 @@ A missing probability compares false: the cooperative falls to PANTAU / PANTAU_K
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from klinik.data.contract import ACTIONS_HEALTHY, ACTIONS_SICK, STATUS_SAKIT
+from klinik.wording import WORDS
+
 if TYPE_CHECKING:
+    import pandas as pd
+
     from klinik.settings import Settings
 
-DISCLAIMER_ID = (
-    "Rekomendasi untuk dipertimbangkan petugas klinik, bukan keputusan. Keputusan (termasuk usulan pembubaran, "
-    "UU 25/1992 Pasal 46-47) selalu diambil oleh orang yang berwenang setelah memeriksa koperasinya."
-)
-DISCLAIMER_EN = (
-    "Recommendations for a clinic officer to consider, not decisions. A person with the authority decides "
-    "(including any proposal to dissolve, UU 25/1992 art. 46-47) after looking at the cooperative."
-)
+DISCLAIMER_ID, DISCLAIMER_EN = WORDS["disclaimer"]
+# code -> (Indonesian, English), for lists and reports (the words live in klinik/wording.py)
+ACTION_LABELS = {a: WORDS[f"action.{a}"] for a in (*ACTIONS_HEALTHY, *ACTIONS_SICK)}
 
-ACTION_LABELS = {  # code -> (Indonesian, English), for lists and reports
-    "JANGKAU": ("Jangkau sekarang", "Reach out now"),
-    "PANTAU": ("Pantau", "Watch"),
-    "BINA": ("Bina", "Treat"),
-    "PANTAU_KETAT": ("Pantau ketat", "Close watch"),
-    "PERTIMBANGKAN_PEMBUBARAN": ("Pertimbangkan pembubaran", "Consider closure"),
-}
+
+@dataclass(frozen=True)
+class OutreachCutoff:
+    """Where a population's outreach list ended, so a cooperative scored apart from it gets the action it would
+    get within it.
+
+    ``p_sick_next`` and ``coop_id``: the last cooperative on the list when the clinic's capacity cut it (a
+    cooperative is then JANGKAU above that probability, or at it with a coop_id not after that one: the batch
+    job's tie-break); both None when the threshold alone decided (fewer above it than the capacity).
+    ``as_of_year``, ``capacity``, ``listed``: the population's year, capacity and number of JANGKAU.
+    """
+
+    p_sick_next: float | None
+    coop_id: str | None
+    as_of_year: int | None = None
+    capacity: int | None = None
+    listed: int = 0
+
+    def admits(self, p_sick_next: np.ndarray, coop_id: np.ndarray) -> np.ndarray:
+        """Whether each (probability, coop_id) falls within the list's cut (the threshold is checked apart)."""
+        p = np.asarray(p_sick_next, dtype=float)
+        if self.p_sick_next is None:
+            return np.ones(p.shape, dtype=bool)
+        ids = np.asarray(coop_id, dtype=object)
+        with np.errstate(invalid="ignore"):
+            return (p > self.p_sick_next) | ((p == self.p_sick_next) & (ids <= self.coop_id))
+
+
+def outreach_cutoff(scores: pd.DataFrame, settings: Settings) -> OutreachCutoff:
+    """The cut-off of the outreach list in ``scores`` (a Scores table: a batch run's whole population)."""
+    jangkau = scores.loc[scores["action"] == "JANGKAU"]
+    year = int(scores["as_of_year"].iloc[0]) if len(scores) else None
+    above = scores.loc[
+        (scores["status"] != STATUS_SAKIT) & (scores["p_sick_next"] >= settings.jangkau_threshold), "coop_id"
+    ]
+    capacity = outreach_capacity(len(scores), settings)
+    if len(above) <= len(jangkau) or jangkau.empty:  # the threshold alone decided who is on the list
+        return OutreachCutoff(None, None, year, capacity, len(jangkau))
+    last = jangkau.sort_values("rank").iloc[-1]
+    return OutreachCutoff(float(last["p_sick_next"]), str(last["coop_id"]), year, capacity, len(jangkau))
 
 
 def outreach_capacity(n_scored: int, settings: Settings) -> int:
@@ -75,15 +112,19 @@ def decide(
     *,
     capacity: int | None,
     tie_break=None,
+    cutoff: OutreachCutoff | None = None,
 ) -> np.ndarray:
     """The recommended action for each cooperative (arrays of equal length in, an array of action codes out).
 
-    ``status``: SEHAT_NOW, SAKIT_NOW or UNASSESSED; ``p_sick_next`` / ``p_recover``: calibrated probabilities
+    ``status``: SEHAT, SAKIT or BELUM_DINILAI; ``p_sick_next`` / ``p_recover``: calibrated probabilities
     (NaN where not applicable); ``clinic``: the main cause group; ``rat_missed_years``: consecutive years without
     an RAT; ``years_sick``: years in the current sick spell (the years_sick feature); ``capacity``: the most
-    JANGKAU actions (None: no limit, the threshold alone); ``tie_break``: a sortable key (coop_id) that orders
-    equal probabilities.
+    JANGKAU actions among these cooperatives (None: no limit, the threshold alone); ``tie_break``: a sortable key
+    (coop_id) that orders equal probabilities; ``cutoff``: the cut-off of the population these cooperatives
+    belong to (with ``capacity`` None): JANGKAU only within it, whoever else is scored here.
     """
+    if cutoff is not None and capacity is not None:
+        raise ValueError("decide: give a capacity (rank these cooperatives) or a cutoff (their population's), not both")
     status = np.asarray(status, dtype=object)
     p_sick = np.asarray(p_sick_next, dtype=float)
     p_rec = np.asarray(p_recover, dtype=float)
@@ -92,9 +133,13 @@ def decide(
     years_sick = np.nan_to_num(np.asarray(years_sick, dtype=float), nan=0.0)
     tie = None if tie_break is None else np.asarray(tie_break, dtype=object)
 
-    sick = status == "SAKIT_NOW"
+    sick = status == STATUS_SAKIT
     with np.errstate(invalid="ignore"):
         above = ~sick & (p_sick >= settings.jangkau_threshold)
+    if cutoff is not None:
+        keys = np.arange(len(p_sick)).astype(str) if tie is None else tie
+        above &= cutoff.admits(p_sick, keys)
+    with np.errstate(invalid="ignore"):
         hopeless = (years_sick >= settings.closure_min_years_sick) & (p_rec < settings.closure_recover_threshold)
         lapsed = (
             (rat_missed >= settings.inactive_years_without_rat)
@@ -131,7 +176,7 @@ def outreach_rank(status, p_sick_next, p_recover, action, tie_break=None) -> np.
     """
     status = np.asarray(status, dtype=object)
     n = len(status)
-    sick = status == "SAKIT_NOW"
+    sick = status == STATUS_SAKIT
     action = np.asarray(action, dtype=object)
     group = np.array([_SICK_ACTION_ORDER.get(a, 0) for a in action], dtype=float)
     keys = (  # np.lexsort: stable, last key first (sick, group, p, t); no key holds NaN

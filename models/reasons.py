@@ -1,149 +1,184 @@
-"""Why a cooperative is at risk, in words a clinic officer reads: the top contributions of the risk model.
+"""Why, in words a clinic officer reads and can check: the facts behind a model's contributions.
 
-Reasons come from the RISK model's TreeSHAP contributions (raw log-odds, models.explain.contributions) for every
-cooperative, healthy or sick, because the clinic is chosen from those same contributions (main_cause): the
-officer then sees why this clinic. For a sick cooperative the recovery model's negative contributions would say
-what holds recovery back, but that model learns from a few dozen sick cooperatives a year and its contributions
-are noisier; they would also often point at another clinic than the one the cooperative is sent to.
+Three kinds of reasons (``KINDS``), each from one model's TreeSHAP contributions (raw log-odds,
+models.explain.contributions) gathered into facts (models/facts.py: one fact per thing said, each judged against a
+stated yardstick):
 
-A reason is a feature of a clinic group (KEUANGAN, SDM, KELEMBAGAAN) with a POSITIVE contribution (it pushes the
-risk up). CONTEXT features (type, district, age, the assessed health history) are states, not causes a clinic
-treats, so they are never given as reasons -- but they still count in the share: a reason's share is its
-contribution over the sum of ALL the cooperative's positive feature contributions (bias excluded), so "(40%)"
-honestly says how much of the whole push toward sickness that one factor carries. A cooperative with no positive
-contribution in a clinic group has no reasons.
+- ``risk``: why a cooperative is at risk of falling sick -- for a sick one, why it fell sick. From the RISK model,
+  for everyone, because the clinic is chosen from the same contributions (models.explain.main_cause). Only facts
+  of a clinic area (KEUANGAN, SDM, KELEMBAGAAN) on their unhealthy side; the facts of the chosen clinic's area
+  come first, so the officer sees why this clinic. CONTEXT (type, kecamatan, age, the assessed health history) is
+  a state, not something a clinic treats: never a reason, though it counts in the probability.
+- ``recovery_hinders`` / ``recovery_helps``: for a sick cooperative, what holds its recovery back and what helps
+  it, from the RECOVERY model (the one that gives ``p_recover``), any area or CONTEXT (treatment by the clinic, how
+  long it has been sick).
+
+Each reason carries ``points``: how many percentage points it moves the probability it explains (p_sick_next for
+risk, p_recover for recovery) against a typical cooperative -- p minus the probability with the fact's
+contributions taken out of the calibrated log-odds. A person reads "+6 poin" beside "45%". The sick's risk reasons
+have no points (their p_sick_next is not given). ``share`` (the reason's part of all the contributions of its
+sign, CONTEXT included) stays in the structured output for tools.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import pandas as pd
+from scipy.special import expit, logit
 
 from klinik.data.contract import CLINICS
+from klinik.models.facts import FACT_GROUP, FACT_KEYS, HARM, HEALTHY, RowValues, attributions, words
+from klinik.wording import points as points_words
+from klinik.wording import say
 
-REASON_FIELDS = ("feature", "value", "contribution", "group", "share", "text_id", "text_en")
+KINDS = ("risk", "recovery_hinders", "recovery_helps")
+REASON_FIELDS = (
+    "kind",
+    "fact",
+    "feature",
+    "value",
+    "contribution",
+    "points",
+    "group",
+    "share",
+    "label_id",
+    "label_en",
+    "text_id",
+    "text_en",
+)
 REASON_COLUMNS = ("coop_id", "position", *REASON_FIELDS)
-NO_REASON_ID = "tidak ada faktor risiko yang menonjol"
-NO_REASON_EN = "no factor stands out"
+NO_REASON = {kind: ("reason.none" if kind == "risk" else f"reason.none_{kind}") for kind in KINDS}
+NO_REASON_ID, NO_REASON_EN = say("reason.none", "id"), say("reason.none", "en")
+_KEY_AT = {k: i for i, k in enumerate(FACT_KEYS)}
 
 
-class _LazyColumns:
-    """A feature table's columns as arrays, each converted when first read (describe reads a few of them)."""
+def top_reasons(
+    contribs: pd.DataFrame,
+    features: pd.DataFrame,
+    *,
+    n: int = 3,
+    kind: str = "risk",
+    clinic=None,
+    probability=None,
+    slope: float = 1.0,
+) -> pd.DataFrame:
+    """The top ``n`` reasons of each row, structured and in words (one row per reason, columns REASON_COLUMNS).
 
-    def __init__(self, frame: pd.DataFrame):
-        self._frame, self._arrays = frame, {}
-        self.order = tuple(frame.columns)
-        self.names = frozenset(self.order)
-
-    def array(self, name):
-        """The column as an array, or None when the table has no such column."""
-        found = self._arrays.get(name)
-        if found is None and name in self.names:
-            found = self._arrays[name] = self._frame[name].to_numpy()
-        return found
-
-
-class _Row(Mapping):
-    """One row of a feature table as a read-only mapping, without building a pandas Series per row.
-
-    ``get`` is the hot path (describe reads every value through it, hundreds of thousands of times at national
-    scale): one dictionary look-up and one array index, no exception for a column that is not there."""
-
-    __slots__ = ("_columns", "_i")
-
-    def __init__(self, columns: _LazyColumns, i: int):
-        self._columns, self._i = columns, i
-
-    def get(self, name, default=None):
-        found = self._columns.array(name)
-        return default if found is None else found[self._i]
-
-    def __getitem__(self, name):
-        found = self._columns.array(name)
-        if found is None:
-            raise KeyError(name)
-        return found[self._i]
-
-    def __contains__(self, name) -> bool:
-        return name in self._columns.names
-
-    def __iter__(self):
-        return iter(self._columns.order)
-
-    def __len__(self):
-        return len(self._columns.names)
-
-
-def top_reasons(contribs: pd.DataFrame, features: pd.DataFrame, *, n: int = 3) -> pd.DataFrame:
-    """The top ``n`` risk-raising features of each row, structured and in words (one row per reason).
-
-    ``contribs``: per-feature contributions (columns = features, plus "bias"), indexed by coop_id;
-    ``features``: the feature values of the same cooperatives (same index), as features.catalog.describe reads
-    them (a Mapping per row: ``row.get(name)``). Returns the columns REASON_COLUMNS, ordered by coop (as
-    given) and position (1 = largest).
+    ``contribs``: per-feature contributions of one model (columns = features, plus "bias"), indexed by coop_id;
+    ``features``: the feature table of the same cooperatives (same order; the facts read it); ``kind``: one of
+    KINDS; ``clinic``: per row, the clinic chosen (risk: its area's facts first); ``probability``: per row, the
+    calibrated probability the contributions explain (NaN: no points); ``slope``: the calibration's slope on the
+    raw log-odds (Platt's ``a``), which turns contributions into points. Ordered by coop (as given), then position.
     """
-    from klinik.features.catalog import FEATURES, describe
-
-    features_only = contribs.drop(columns="bias", errors="ignore")
-    positive_sum = np.clip(features_only.to_numpy(dtype=float), 0.0, None).sum(axis=1)
-    names = [c for c in features_only.columns if c in FEATURES and FEATURES[c].group in CLINICS]
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    names = [c for c in contribs.columns if c != "bias"]
     values = contribs[names].to_numpy(dtype=float)
-    top = np.argsort(-values, axis=1, kind="stable")[:, :n]
-    top_values = np.take_along_axis(values, top, axis=1)
-    rows, pos = np.nonzero(top_values > 0)  # row-major: by coop, then position
+    rows = len(contribs)
+    want, sign = (HARM, 1.0) if kind in ("risk",) else (HARM, -1.0) if kind == "recovery_hinders" else (HEALTHY, 1.0)
+    signed_total = np.clip(sign * values, 0.0, None).sum(axis=1)  # every contribution of this sign, CONTEXT too
 
-    columns = _LazyColumns(features)
-    which = top[rows, pos]
-    feature_names = np.asarray(names, dtype=object)[which]
-    texts = [describe(name, _Row(columns, i)) for name, i in zip(feature_names, rows)]
-    feature_values = features.reindex(columns=names).to_numpy(dtype=float, na_value=np.nan)
+    where = {name: j for j, name in enumerate(names)}
+    score = np.zeros((rows, len(FACT_KEYS)))
+    lead_value = np.zeros((rows, len(FACT_KEYS)))
+    lead_feature = np.full((rows, len(FACT_KEYS)), -1, dtype=np.int64)
+    member_of: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for a in attributions(features, names):
+        k = _KEY_AT[a.key]
+        if kind == "risk" and FACT_GROUP[a.key] not in CLINICS:
+            continue
+        c = sign * values[:, where[a.feature]] * a.weight
+        take = (a.state == want) & (c > 0)
+        if not take.any():
+            continue
+        c = np.where(take, c, 0.0)
+        score[:, k] += c
+        better = c > lead_value[:, k]
+        lead_value[:, k] = np.where(better, c, lead_value[:, k])
+        lead_feature[:, k] = np.where(better, where[a.feature], lead_feature[:, k])
+        member_of.setdefault(a.key, []).append((a.member, take))
+
+    first = np.zeros(score.shape, dtype=bool)
+    if kind == "risk" and clinic is not None:
+        groups = np.asarray([FACT_GROUP[k] for k in FACT_KEYS], dtype=object)
+        first = groups[None, :] == np.asarray(clinic, dtype=object)[:, None]
+    # clinic's area first, then by size; a fact with nothing behind it is never a reason
+    order = np.lexsort((-score, ~(first & (score > 0))), axis=1) if rows else np.zeros((0, 0), int)
+    top = order[:, :n]
+    top_score = np.take_along_axis(score, top, axis=1)
+    p = np.full(rows, np.nan) if probability is None else np.asarray(probability, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_odds = logit(np.clip(p, 1e-12, 1 - 1e-12))
+        moved = p[:, None] - expit(log_odds[:, None] - sign * slope * top_score)
+    # a reason moves its probability by half a point or more (where the probability is known)
+    r, top_pos = np.nonzero((top_score > 0) & ~(np.abs(moved) < 0.005))
+    keys, moved = top[r, top_pos], moved[r, top_pos]
+    pos = np.arange(len(r)) - np.searchsorted(r, r)  # 0, 1, ... within each row (r is sorted)
+    texts = []
+    values = RowValues(features)
+    for i, k in zip(r, keys):
+        key = FACT_KEYS[k]
+        members = {m for m, mask in member_of.get(key, ()) if mask[i]}
+        texts.append(words(key, want, values.at(i), members))
+    lead = lead_feature[r, keys]
+    lead_names = np.asarray(names, dtype=object)[lead] if len(lead) else np.asarray([], dtype=object)
+    lead_values = np.full(len(lead), np.nan)
+    for j in np.unique(lead):  # a reason's leading feature is numeric (categorical ones name no fact)
+        at = lead == j
+        column = pd.to_numeric(features[names[j]], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        lead_values[at] = column[r[at]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = top_score[r, top_pos] / signed_total[r]
     return pd.DataFrame(
         {
-            "coop_id": contribs.index.to_numpy()[rows],
+            "coop_id": contribs.index.to_numpy()[r],
             "position": pos + 1,
-            "feature": feature_names,
-            "value": feature_values[rows, which],
-            "contribution": top_values[rows, pos],
-            "group": np.asarray([FEATURES[c].group for c in names], dtype=object)[which],
-            "share": top_values[rows, pos] / positive_sum[rows],
-            "text_id": [t[0] for t in texts],
-            "text_en": [t[1] for t in texts],
-        }
+            "kind": kind,
+            "fact": np.asarray(FACT_KEYS, dtype=object)[keys],
+            "feature": lead_names,
+            "value": lead_values,
+            "contribution": sign * top_score[r, top_pos],
+            "points": 100.0 * moved,
+            "group": np.asarray([FACT_GROUP[FACT_KEYS[k]] for k in keys], dtype=object),
+            "share": share,
+            "label_id": [t[0] for t in texts],
+            "label_en": [t[2] for t in texts],
+            "text_id": [t[1] for t in texts],
+            "text_en": [t[3] for t in texts],
+        },
+        columns=list(REASON_COLUMNS),
     )
 
 
-def reasons_text(reasons: pd.DataFrame, coop_ids, *, lang: str = "id") -> pd.Series:
-    """One text cell per cooperative: "<reason> (45%); <reason> (30%); ...", in Indonesian or English.
+def reasons_text(reasons: pd.DataFrame, coop_ids, *, lang: str = "id", kind: str = "risk") -> pd.Series:
+    """One text cell per cooperative: "<reason> (+6 poin); <reason> (+3 poin)", in Indonesian or English.
 
-    Reasons are joined in the order of ``position`` (ties: as given); a cooperative without any gets the
-    "no factor stands out" words. Built column by column (one pass per position), not row by row.
+    Only reasons of ``kind``, in the order of ``position``; the points are said when known (not for the risk
+    reasons of a sick cooperative). A cooperative without any gets the "nothing stands out" words of its kind.
     """
-    column, none = ("text_id", NO_REASON_ID) if lang == "id" else ("text_en", NO_REASON_EN)
+    column = "text_id" if lang == "id" else "text_en"
     ids = pd.Index(coop_ids, name="coop_id")
-    ordered = reasons.sort_values("position", kind="stable")
-    parts = (ordered[column] + " (" + (ordered["share"] * 100).round().astype(int).astype(str) + "%)").to_numpy(
-        dtype=object
-    )
-    where = ids.get_indexer(ordered["coop_id"])
-    known = where >= 0
-    parts, where = parts[known], where[known]
-    # the k-th reason of its cooperative in this order: rounds of at most one reason per cooperative
-    nth = pd.Series(where).groupby(where, sort=False).cumcount().to_numpy()
-    cells = np.full(len(ids), None, dtype=object)
-    for k in range(int(nth.max()) + 1 if len(nth) else 0):
-        take = nth == k
-        rows, texts = where[take], parts[take]
-        if k == 0:
-            cells[rows] = texts
-        else:
-            cells[rows] = cells[rows] + "; " + texts
-    cells[pd.isna(cells)] = none
-    return pd.Series(cells, index=ids, name=f"reasons_{lang}", dtype="str")
+    ordered = reasons.loc[reasons["kind"] == kind] if "kind" in reasons else reasons
+    ordered = ordered.sort_values("position", kind="stable")
+    pts = ordered["points"].to_numpy(dtype=float) if "points" in ordered else np.full(len(ordered), np.nan)
+    parts = [text if np.isnan(pp) else f"{text} ({points_words(pp, lang)})" for text, pp in zip(ordered[column], pts)]
+    cells: dict[str, list[str]] = {}
+    for coop, part in zip(ordered["coop_id"], parts):
+        cells.setdefault(coop, []).append(part)
+    none = say(NO_REASON[kind], lang)
+    joiner = say("reason.join", lang)
+    out = [joiner.join(cells[c]) if c in cells else none for c in ids]
+    return pd.Series(out, index=ids, name=f"reasons_{lang}", dtype="str")
 
 
 def reasons_for(reasons: pd.DataFrame, coop_id: str) -> list[dict]:
     """The structured reasons of one cooperative (for the HTTP service): a list of REASON_FIELDS dicts."""
     rows = reasons.loc[reasons["coop_id"] == coop_id, list(REASON_FIELDS)]
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in rec.items()} for rec in rows.to_dict("records")]
+    out = []
+    for rec in rows.to_dict("records"):
+        out.append({k: (None if _missing(v) else v.item() if hasattr(v, "item") else v) for k, v in rec.items()})
+    return out
+
+
+def _missing(v) -> bool:
+    return isinstance(v, float) and np.isnan(v)

@@ -1,38 +1,113 @@
 """The clinic staff's workbook: one sheet per list, Indonesian headers, every row a recommendation to decide on.
 
-Sheets: Petunjuk (how to read it: recommendations, not decisions), Jangkau (outreach: healthy but at risk, up to
-the clinic's capacity), Bina (treatment: sick and likely to recover, by clinic), Pantau Ketat (close watch),
-Pertimbangan Pembubaran (closure review, with the evidence). Each list ends with two empty columns for the
-officer's decision and note, so the workbook that comes back is the record of what a person decided.
-Written with openpyxl's streaming writer (national lists run to tens of thousands of rows).
+Sheets: Petunjuk (how to read it: recommendations, not decisions; whose and from what), Jangkau (outreach: healthy
+but at risk, up to the clinic's capacity), Berikutnya (the next to call while the clinic has room: the outreach
+order after Jangkau, up to the capacity), Bina (treatment: sick and likely to recover, by clinic), Pantau Ketat
+(close watch), Pertimbangan Pembubaran (closure review, with the evidence), Semua Koperasi (every cooperative
+scored, with its name). Each list ends with two columns for the officer's decision (a drop-down of the decisions
+allowed on that list) and note, so the workbook that comes back is the record of what a person decided.
+
+Every sheet is ready to work and to print: the header row frozen and filtered (autofilter), columns wide enough,
+reasons wrapped, A4 landscape one page wide with the header row repeated on every printed page and the page number
+in the footer. An empty list says so in words. Written with openpyxl's streaming writer (national lists run to
+tens of thousands of rows); all words come from klinik/wording.py.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from klinik.models.policy import ACTION_LABELS, DISCLAIMER_EN, DISCLAIMER_ID
+from klinik.data.contract import STATUS_SAKIT
+from klinik.models.policy import ACTION_LABELS
+from klinik.wording import chance, date_words, label, say
 
 if TYPE_CHECKING:
     from klinik.serving.decisions import InForce
     from klinik.serving.scoring import ScoreResult
     from klinik.settings import Settings
 
-STATUS_LABELS = {"SEHAT_NOW": "Sehat", "SAKIT_NOW": "Sakit", "UNASSESSED": "Belum dinilai"}
-CLINIC_LABELS = {"KEUANGAN": "Keuangan", "SDM": "SDM", "KELEMBAGAAN": "Kelembagaan"}
-SHEETS = {  # sheet name -> action listed
-    "Jangkau": "JANGKAU",
-    "Bina": "BINA",
-    "Pantau Ketat": "PANTAU_KETAT",
-    "Pertimbangan Pembubaran": "PERTIMBANGKAN_PEMBUBARAN",
+# sheet name -> the action its rows carry (the decision lists depend on it); "Berikutnya" holds PANTAU rows
+SHEETS = {
+    say("sheet.JANGKAU"): "JANGKAU",
+    say("sheet.next"): "PANTAU",
+    say("sheet.BINA"): "BINA",
+    say("sheet.PANTAU_KETAT"): "PANTAU_KETAT",
+    say("sheet.PERTIMBANGKAN_PEMBUBARAN"): "PERTIMBANGKAN_PEMBUBARAN",
 }
-PERCENT_HEADERS = {"Peluang sakit tahun depan", "Peluang pulih (2 tahun)"}
-DECISION_HEADERS = ("Keputusan petugas", "Catatan")
-MAX_WIDTH = 70
+ALL_SHEET = say("sheet.all")
+GUIDE_SHEET = say("sheet.guide")
+PERCENT_HEADERS = {say("col.p_sick_next"), say("col.p_recover")}
+REASON_HEADERS = {say("col.reasons"), say("col.causes"), say("col.hinders"), say("col.helps")}
+DECISION_HEADERS = (say("col.decision"), say("col.note"))
+ID_HEADER = say("col.coop_id")
+MAX_WIDTH = 60  # reasons wider than this wrap
+MIN_WIDTH = 8
+
+_HEALTHY_LIST = ("rank", "coop_id", "name", "district", "coop_type", "status", "p_sick_next", "clinic", "reasons")
+_COLUMNS = {
+    "JANGKAU": _HEALTHY_LIST,
+    "PANTAU": _HEALTHY_LIST,
+    "BINA": (
+        "clinic",
+        "coop_id",
+        "name",
+        "district",
+        "coop_type",
+        "p_recover",
+        "years_sick",
+        "health_score",
+        "causes",
+        "hinders",
+        "helps",
+    ),
+    "PANTAU_KETAT": (
+        "clinic",
+        "coop_id",
+        "name",
+        "district",
+        "coop_type",
+        "p_recover",
+        "years_sick",
+        "rat_missed_years",
+        "health_score",
+        "causes",
+        "hinders",
+        "helps",
+    ),
+    "PERTIMBANGKAN_PEMBUBARAN": (
+        "coop_id",
+        "name",
+        "district",
+        "coop_type",
+        "years_sick",
+        "rat_missed_years",
+        "p_recover",
+        "score_trend",
+        "score_change",
+        "clinic",
+        "causes",
+        "hinders",
+        "helps",
+    ),
+}
+_ALL = (
+    "rank",
+    "coop_id",
+    "name",
+    "district",
+    "coop_type",
+    "status",
+    "p_sick_next",
+    "p_recover",
+    "clinic",
+    "action",
+    "reasons",
+)
 
 
 def _joined(result: ScoreResult) -> pd.DataFrame:
@@ -40,140 +115,138 @@ def _joined(result: ScoreResult) -> pd.DataFrame:
 
 
 def list_frames(result: ScoreResult) -> dict[str, pd.DataFrame]:
-    """The four lists as DataFrames with the Indonesian headers the sheets show (also used by tests)."""
-    df = _joined(result)
-    base = {
-        "ID koperasi": df["coop_id"],
-        "Nama koperasi": df["name"],
-        "Kecamatan": df["district"],
-        "Jenis": df["coop_type"],
-        "Klinik": df["clinic"].map(CLINIC_LABELS),
-    }
-    common = pd.DataFrame(base)
-    common["Status kesehatan"] = df["status"].map(STATUS_LABELS)
-    common["Peluang sakit tahun depan"] = df["p_sick_next"]
-    common["Peluang pulih (2 tahun)"] = df["p_recover"]
-    common["Lama sakit (tahun)"] = df["years_sick"]
-    common["Tahun tanpa RAT berturut-turut"] = df["rat_missed_years"]
-    common["Skor kesehatan terakhir"] = df["health_score"]
-    common["Tren skor kesehatan (3 tahun)"] = df["score_trend"]
-    common["Perubahan skor"] = df["score_change"]
-    common["Alasan utama"] = df["reasons"]
-    common["Rekomendasi"] = df["action"].map(lambda a: ACTION_LABELS[a][0])
-    common["Urutan"] = df["rank"]
+    """The lists as DataFrames with the Indonesian headers the sheets show (also used by tests and the staff
+    page): each of SHEETS, then ALL_SHEET."""
+    from klinik.models.reasons import reasons_text
 
-    columns = {
-        "Jangkau": [
-            "Urutan",
-            "ID koperasi",
-            "Nama koperasi",
-            "Kecamatan",
-            "Jenis",
-            "Status kesehatan",
-            "Peluang sakit tahun depan",
-            "Klinik",
-            "Alasan utama",
-            "Rekomendasi",
-        ],
-        "Bina": [
-            "Klinik",
-            "ID koperasi",
-            "Nama koperasi",
-            "Kecamatan",
-            "Jenis",
-            "Peluang pulih (2 tahun)",
-            "Lama sakit (tahun)",
-            "Skor kesehatan terakhir",
-            "Alasan utama",
-            "Rekomendasi",
-        ],
-        "Pantau Ketat": [
-            "Klinik",
-            "ID koperasi",
-            "Nama koperasi",
-            "Kecamatan",
-            "Jenis",
-            "Peluang pulih (2 tahun)",
-            "Lama sakit (tahun)",
-            "Tahun tanpa RAT berturut-turut",
-            "Skor kesehatan terakhir",
-            "Alasan utama",
-            "Rekomendasi",
-        ],
-        "Pertimbangan Pembubaran": [
-            "ID koperasi",
-            "Nama koperasi",
-            "Kecamatan",
-            "Jenis",
-            "Lama sakit (tahun)",
-            "Tahun tanpa RAT berturut-turut",
-            "Peluang pulih (2 tahun)",
-            "Tren skor kesehatan (3 tahun)",
-            "Perubahan skor",
-            "Klinik",
-            "Alasan utama",
-            "Rekomendasi",
-        ],
+    df = _joined(result)
+    ids = df["coop_id"]
+    sick = (df["status"] == STATUS_SAKIT).to_numpy()
+    cells = {
+        "rank": df["rank"],
+        "coop_id": df["coop_id"],
+        "name": df["name"],
+        "district": df["district"],
+        "coop_type": df["coop_type"],
+        "clinic": df["clinic"].map(lambda c: label("clinic", c)),
+        "status": df["status"].map(lambda s: label("status", s)),
+        "p_sick_next": df["p_sick_next"],
+        "p_recover": df["p_recover"],
+        "years_sick": df["years_sick"],
+        "rat_missed_years": df["rat_missed_years"],
+        "health_score": df["health_score"],
+        "score_trend": df["score_trend"],
+        "score_change": df["score_change"],
+        "action": df["action"].map(lambda a: ACTION_LABELS[a][0]),
     }
+    risk = reasons_text(result.reasons, ids, kind="risk").to_numpy()
+    cells["reasons"] = pd.Series(risk, index=df.index)
+    cells["causes"] = cells["reasons"]
+    cells["hinders"] = pd.Series(reasons_text(result.reasons, ids, kind="recovery_hinders").to_numpy(), index=df.index)
+    cells["helps"] = pd.Series(reasons_text(result.reasons, ids, kind="recovery_helps").to_numpy(), index=df.index)
+    table = pd.DataFrame(cells)
+
     frames = {}
+    n_jangkau = int((df["action"] == "JANGKAU").sum())
+    room = max((result.capacity or 0) - n_jangkau, 0)
     for sheet, action in SHEETS.items():
-        rows = common.loc[df["action"] == action]
-        if sheet == "Bina" or sheet == "Pantau Ketat":  # by clinic, so each clinic takes its own block
-            # the clinic of these rows only: a Series assigned to an empty frame would bring all its rows in
-            clinic = df.loc[rows.index, "clinic"].to_numpy()
-            rows = rows.assign(_c=clinic).sort_values(["_c", "Urutan"], kind="stable").drop(columns="_c")
-        frames[sheet] = rows[columns[sheet]].reset_index(drop=True)
+        if action == "PANTAU":  # the next to call: the outreach order after the Jangkau list, while there is room
+            rows = table.loc[~sick & (df["action"] == "PANTAU").to_numpy()].sort_values("rank").head(room)
+        else:
+            rows = table.loc[(df["action"] == action).to_numpy()]
+        if action in ("BINA", "PANTAU_KETAT"):  # by clinic, so each clinic takes its own block
+            rows = rows.sort_values(["clinic", "rank"], kind="stable")
+        else:
+            rows = rows.sort_values("rank", kind="stable")
+        frames[sheet] = rows[list(_COLUMNS[action])].rename(columns=_header).reset_index(drop=True)
+    frames[ALL_SHEET] = table.sort_values("rank")[list(_ALL)].rename(columns=_header).reset_index(drop=True)
     return frames
+
+
+def _header(column: str) -> str:
+    return say(f"col.{column}")
 
 
 def _guide_rows(result: ScoreResult, settings: Settings, frames: dict[str, pd.DataFrame]) -> list[list]:
     s = settings
     counts = result.scores["action"].value_counts()
+    capacity = result.capacity if result.capacity is not None else "-"
+    sheets = {
+        say("sheet.JANGKAU"): say("guide.JANGKAU", threshold=chance(s.jangkau_threshold), capacity=capacity),
+        say("sheet.next"): say("guide.next", capacity=capacity),
+        say("sheet.BINA"): say("guide.BINA", threshold=chance(s.bina_threshold)),
+        say("sheet.PANTAU_KETAT"): say("guide.PANTAU_KETAT"),
+        say("sheet.PERTIMBANGKAN_PEMBUBARAN"): say(
+            "guide.PERTIMBANGKAN_PEMBUBARAN",
+            years=s.closure_min_years_sick,
+            closure=chance(s.closure_recover_threshold),
+            rat_years=s.inactive_years_without_rat,
+            bina=chance(s.bina_threshold),
+        ),
+        ALL_SHEET: say("guide.all"),
+    }
     return [
-        [f"Klinik Koperasi: daftar rekomendasi tahun buku {result.as_of_year}"],
+        [say("guide.title", year=result.as_of_year)],
+        [say("guide.meta", office=s.office_name, run_date=date_words(dt.date.today()), source=result.source or "-")],
         [],
-        ["PENTING", DISCLAIMER_ID],
-        ["IMPORTANT", DISCLAIMER_EN],
+        [say("guide.important"), say("disclaimer")],
         [],
-        ["Lembar", "Isi"],
-        [
-            "Jangkau",
-            f"Koperasi sehat yang berisiko sakit tahun depan (peluang >= {s.jangkau_threshold:.0%}), paling "
-            f"banyak {result.capacity} sesuai kapasitas klinik, urut dari peluang tertinggi.",
-        ],
-        ["Bina", f"Koperasi sakit dengan peluang pulih dalam 2 tahun >= {s.bina_threshold:.0%}, per klinik."],
-        ["Pantau Ketat", "Koperasi sakit dengan peluang pulih lebih rendah: pantau dan nilai kembali."],
-        [
-            "Pertimbangan Pembubaran",
-            f"Koperasi sakit >= {s.closure_min_years_sick} tahun dengan peluang pulih < "
-            f"{s.closure_recover_threshold:.0%}, atau {s.inactive_years_without_rat} tahun atau lebih tanpa RAT "
-            f"(masalah kelembagaan) dengan peluang pulih < {s.bina_threshold:.0%}. Hanya untuk ditinjau: "
-            f"pembubaran mengikuti UU 25/1992 Pasal 46-47 dan diputuskan oleh pejabat yang berwenang.",
-        ],
+        [say("guide.sheets"), say("guide.contents")],
+        *[[name, f"{text} ({len(frames[name])})"] for name, text in sheets.items()],
         [],
-        ["Kolom", "Arti"],
-        ["Peluang sakit tahun depan", "Perkiraan model: peluang koperasi masuk Dalam Pengawasan tahun depan."],
-        ["Peluang pulih (2 tahun)", "Perkiraan model: peluang koperasi sakit kembali sehat dalam dua tahun."],
-        ["Klinik", "Klinik tempat penyebab utama risiko berada: Keuangan, SDM atau Kelembagaan."],
-        [
-            "Alasan utama",
-            "Tiga faktor yang paling menaikkan risiko, dengan bagiannya dari seluruh faktor yang menaikkan risiko.",
-        ],
-        ["Keputusan petugas, Catatan", "Diisi petugas: keputusan yang diambil dan alasannya."],
+        [say("guide.columns"), say("guide.meaning")],
+        [say("col.p_sick_next"), say("guide.col_p_sick_next")],
+        [say("col.p_recover"), say("guide.col_p_recover")],
+        [say("col.clinic"), say("guide.col_clinic")],
+        [say("col.reasons"), f"{say('reason.points_risk_meaning')} {say('reason.clinic_first')}"],
+        [say("col.causes"), say("reason.clinic_first")],
+        [f"{say('col.hinders')}, {say('col.helps')}", say("reason.points_recovery_meaning")],
+        [", ".join(DECISION_HEADERS), say("guide.col_decision")],
         [],
-        ["Ringkasan", "Jumlah"],
-        ["Koperasi dinilai", len(result.scores)],
+        [say("guide.summary"), say("guide.count")],
+        [say("guide.scored"), len(result.scores)],
         *[[ACTION_LABELS[a][0], int(counts.get(a, 0))] for a in ACTION_LABELS],
         [],
-        ["Versi model", result.model_version],
+        [say("guide.models"), result.model_version],
     ]
 
 
 def _width(header: str, values: pd.Series) -> float:
-    """Wide enough for the header and for 95% of the values (a few very long reasons may wrap)."""
+    """Wide enough for the header's longest word and for 95% of the values; reasons wrap beyond MAX_WIDTH."""
     lengths = values.dropna().astype(str).str.len()
     longest = int(lengths.quantile(0.95)) if len(lengths) else 0
-    return float(min(MAX_WIDTH, max(len(header), longest) + 2))
+    head = max(len(w) for w in header.split()) if header.strip() else 0
+    wanted = max(head, min(len(header), 18), longest) + 2
+    if header in PERCENT_HEADERS:
+        wanted = max(wanted, 8)
+    return float(min(MAX_WIDTH, max(MIN_WIDTH, wanted)))
+
+
+def _decision_dropdown(action: str, cells: str):
+    """The drop-down of the decisions allowed on ``action`` for the range ``cells`` (serving/decisions.py declares
+    the lists); None where this build has no decision record."""
+    try:
+        from klinik.serving.decisions import dropdown
+    except ImportError:
+        return None
+    return dropdown(action, cells)
+
+
+def _print_setup(ws, title: str, year: int) -> None:
+    """A4 landscape, one page wide, the header row on every printed page, the page number in the footer."""
+    from openpyxl.worksheet.properties import PageSetupProperties
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.print_options.gridLines = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.HeaderFooter.oddHeader.center.text = say("sheet.header_footer", year=year, sheet=title)
+    ws.HeaderFooter.oddFooter.center.text = say("sheet.page")
 
 
 def write_workbook(
@@ -186,8 +259,8 @@ def write_workbook(
     """Write the clinic's workbook to ``path`` (the caller makes it atomic by writing into a temp folder).
 
     ``decisions``: the decisions in force (serving/decisions.py) go into the decision columns; every decision
-    cell gets a drop-down of the decisions allowed on its sheet's action. ``sheets``: only these lists (after the
-    Petunjuk sheet), e.g. the staff page's download of one list.
+    cell of a list has the drop-down of the decisions allowed on its sheet's action. ``sheets``: only these lists
+    (after the Petunjuk sheet), e.g. the staff page's download of one list.
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -200,54 +273,74 @@ def write_workbook(
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
     header_fill = PatternFill("solid", fgColor="DDEBF7")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top")
 
-    guide = wb.create_sheet("Petunjuk")
-    guide.column_dimensions["A"].width = 30
+    guide = wb.create_sheet(GUIDE_SHEET)
+    guide.column_dimensions["A"].width = 34
     guide.column_dimensions["B"].width = 110
     for i, row in enumerate(_guide_rows(result, settings, frames)):
         cells = []
         for j, value in enumerate(row):
             cell = WriteOnlyCell(guide, value=value)
-            if i == 0 or j == 0 or row[0] in ("PENTING", "IMPORTANT"):
+            if i == 0 or j == 0 or row[0] == say("guide.important"):
                 cell.font = bold
-            if j == 1:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.alignment = wrap if j == 1 else top
             cells.append(cell)
         guide.append(cells)
+    _print_setup(guide, GUIDE_SHEET, result.as_of_year)
 
     for sheet, frame in frames.items():
         if sheets is not None and sheet not in sheets:
             continue
         ws = wb.create_sheet(sheet)
-        headers = [*frame.columns, *DECISION_HEADERS]
+        action = SHEETS.get(sheet)
+        headers = [*frame.columns, *(DECISION_HEADERS if action else ())]
         for j, header in enumerate(headers, start=1):
             values = frame[header] if header in frame else pd.Series(dtype=str)
-            ws.column_dimensions[get_column_letter(j)].width = _width(header, values)
+            width = _width(header, values) if header not in DECISION_HEADERS else 22.0
+            ws.column_dimensions[get_column_letter(j)].width = width
         ws.freeze_panes = "A2"
-        ws.append([_styled(WriteOnlyCell(ws, value=h), font=bold, fill=header_fill) for h in headers])
+        last_col = get_column_letter(len(headers))
+        ws.auto_filter.ref = f"A1:{last_col}{max(len(frame), 1) + 1}"
+        ws.print_title_rows = "1:1"
+        _print_setup(ws, sheet, result.as_of_year)
+        ws.append([_styled(WriteOnlyCell(ws, value=h), font=bold, fill=header_fill, alignment=wrap) for h in headers])
+        if frame.empty:
+            ws.append([_styled(WriteOnlyCell(ws, value=say("sheet.empty")), font=Font(italic=True))])
+            continue
         percent_cols = [j for j, h in enumerate(frame.columns) if h in PERCENT_HEADERS]
-        id_col = list(frame.columns).index("ID koperasi")
+        wrapped = [j for j, h in enumerate(frame.columns) if h in REASON_HEADERS]
+        id_col = list(frame.columns).index(ID_HEADER)
         for values in frame.itertuples(index=False, name=None):
             row: list = [_plain(v) for v in values]
             for j in percent_cols:
                 if row[j] is not None:
-                    cell = WriteOnlyCell(ws, value=row[j])
-                    cell.number_format = "0.0%"
-                    row[j] = cell
-            ws.append(row + (decisions.cells(SHEETS[sheet], values[id_col]) if decisions else [None, None]))
-        if len(frame):
+                    row[j] = _styled(WriteOnlyCell(ws, value=row[j]), number_format="0.0%")
+            for j in wrapped:
+                row[j] = _styled(WriteOnlyCell(ws, value=row[j]), alignment=wrap)
+            if action:
+                row += decisions.cells(action, values[id_col]) if decisions is not None else [None, None]
+            ws.append(row)
+        if action:
             column = get_column_letter(len(frame.columns) + 1)
-            ws.data_validations.append(dropdown(SHEETS[sheet], f"{column}2:{column}{len(frame) + 1}"))
+            dropdown = _decision_dropdown(action, f"{column}2:{column}{len(frame) + 1}")
+            if dropdown is not None:
+                ws.data_validations.append(dropdown)
     if decisions is not None:
         decisions.mark(wb)
     wb.save(path)
 
 
-def _styled(cell, *, font=None, fill=None):
+def _styled(cell, *, font=None, fill=None, alignment=None, number_format=None):
     if font is not None:
         cell.font = font
     if fill is not None:
         cell.fill = fill
+    if alignment is not None:
+        cell.alignment = alignment
+    if number_format is not None:
+        cell.number_format = number_format
     return cell
 
 

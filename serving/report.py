@@ -1,15 +1,21 @@
-"""The one-page HTML report of a scoring run: pictures first, for a person who would rather look than read.
+"""The one-page HTML report of a scoring run: pictures and short lists, for a person who would rather look than read.
 
-Self-contained (PNG images embedded as base64, CSS inline), so it can be mailed or opened from a USB stick.
-It shows the risk distribution, sick and at-risk cooperatives by kecamatan and by type, the most common reasons,
-the actions by clinic, the top of the outreach list, and -- when outcomes exist -- how earlier predictions turned
-out (calibration and hits among the top K). Figures are drawn with matplotlib's Figure API (Agg canvas), which
-touches no global pyplot state.
+Self-contained (PNG images embedded as base64, CSS inline), so it can be mailed, opened from a USB stick, or printed
+on A4 (print CSS: headings stay with what follows, table rows are never cut, a long table repeats its header). It
+says whose it is and what it rests on (office, date of the run, data, models), then shows: how the chances are
+spread (axes in words and percent, threshold lines labelled), sick and to-reach cooperatives per kecamatan and type
+with their rates beside the counts, the most common reasons (labels that say the value), the recommendations by
+clinic, the top of the outreach list, the sick cooperatives by name in their lists with what holds their recovery
+back, and -- when outcomes exist -- how last year's predictions turned out.
+
+All words come from klinik/wording.py in one language (Indonesian by default: numbers with a decimal comma).
+Figures are drawn with matplotlib's Figure API (Agg canvas), which touches no global pyplot state.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import html
 import io
 from pathlib import Path
@@ -18,8 +24,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from klinik.models.policy import ACTION_LABELS, DISCLAIMER_EN, DISCLAIMER_ID
+from klinik.data.contract import STATUS_BELUM_DINILAI, STATUS_SAKIT
+from klinik.models.policy import ACTION_LABELS
 from klinik.serving.backtest import Backtest, evaluate
+from klinik.wording import chance, date_words, label, number, say
 
 if TYPE_CHECKING:
     from klinik.serving.decisions_io import DecisionReview
@@ -35,7 +43,9 @@ COLORS = {
     "SDM": "#28b463",
     "KELEMBAGAAN": "#8e44ad",
 }
+SICK_ACTIONS = {"BINA": "#27ae60", "PANTAU_KETAT": "#f1c40f", "PERTIMBANGKAN_PEMBUBARAN": "#7f8c8d"}
 MAX_BARS = 25
+TOP_OUTREACH = 10  # rows of the outreach list shown (the CLI prints as many)
 
 
 def _png(fig) -> str:
@@ -50,65 +60,168 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _risk_distribution(scores: pd.DataFrame, settings: Settings) -> str:
-    fig = _figure(10, 3.4)
+def _percent_axis(axis, lang: str, step: float = 0.1) -> None:
+    """Ticks of a 0..1 axis as percents in the language's notation (0%, 10%, ...)."""
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+    axis.set_major_locator(MultipleLocator(step))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: chance(v, lang)))
+
+
+def _count_axis(axis, lang: str) -> None:
+    """Whole cooperatives only: integer ticks, in the language's notation."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: number(v, 0, lang)))
+
+
+def _threshold(ax, x: float, text: str, style: str) -> None:
+    """A vertical threshold line with its words beside it (and in the legend)."""
+    ax.axvline(x, color="black", ls=style, lw=1, label=text)
+    ax.annotate(
+        text,
+        xy=(x, 1),
+        xycoords=("data", "axes fraction"),
+        xytext=(3, -3),
+        textcoords="offset points",
+        va="top",
+        ha="left",
+        fontsize=8,
+        rotation=90,
+    )
+
+
+def _risk_distribution(scores: pd.DataFrame, settings: Settings, lang: str) -> str:
+    fig = _figure(10, 3.6)
     left, right = fig.subplots(1, 2)
     bins = np.linspace(0, 1, 41)
-    healthy = scores.loc[scores["status"] != "SAKIT_NOW", "p_sick_next"].dropna()
+    healthy = scores.loc[scores["status"] != STATUS_SAKIT, "p_sick_next"].dropna()
     jangkau = scores.loc[scores["action"] == "JANGKAU", "p_sick_next"]
-    left.hist(healthy, bins=bins, color=COLORS["rest"], label="tidak sakit / not sick")
-    left.hist(jangkau, bins=bins, color=COLORS["jangkau"], label="Jangkau (outreach list)")
-    left.axvline(settings.jangkau_threshold, color="black", ls="--", lw=1)
-    left.set(title="Peluang sakit tahun depan / p(sick next year)", xlabel="p_sick_next", ylabel="koperasi")
-    left.legend(fontsize=8)
-    sick = scores.loc[scores["status"] == "SAKIT_NOW"]
-    kinds = (("BINA", "#27ae60"), ("PANTAU_KETAT", "#f1c40f"), ("PERTIMBANGKAN_PEMBUBARAN", "#7f8c8d"))
+    left.hist(healthy, bins=bins, color=COLORS["rest"], label=say("chart.not_sick", lang))
+    left.hist(jangkau, bins=bins, color=COLORS["jangkau"], label=say("chart.jangkau", lang))
+    _threshold(
+        left,
+        settings.jangkau_threshold,
+        say("chart.threshold_jangkau", lang, value=chance(settings.jangkau_threshold, lang)),
+        "--",
+    )
+    left.set(
+        title=say("chart.p_sick_title", lang),
+        xlabel=say("chart.p_sick_axis", lang),
+        ylabel=say("chart.coops_axis", lang),
+        xlim=(0, 1),
+    )
+    left.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
+    sick = scores.loc[scores["status"] == STATUS_SAKIT]
     right.hist(
-        [sick.loc[sick["action"] == a, "p_recover"].to_numpy() for a, _ in kinds],
+        [sick.loc[sick["action"] == a, "p_recover"].to_numpy() for a in SICK_ACTIONS],
         bins=bins,
         stacked=True,
-        color=[c for _, c in kinds],
-        label=[ACTION_LABELS[a][0] for a, _ in kinds],
+        color=list(SICK_ACTIONS.values()),
+        label=[label("action", a, lang) for a in SICK_ACTIONS],
     )
-    right.axvline(settings.bina_threshold, color="black", ls="--", lw=1)
-    right.axvline(settings.closure_recover_threshold, color="black", ls=":", lw=1)
-    right.set(title="Koperasi sakit: peluang pulih / sick: p(recover in 2 years)", xlabel="p_recover")
-    right.legend(fontsize=8)
+    _threshold(
+        right,
+        settings.bina_threshold,
+        say("chart.threshold_bina", lang, value=chance(settings.bina_threshold, lang)),
+        "--",
+    )
+    _threshold(
+        right,
+        settings.closure_recover_threshold,
+        say("chart.threshold_closure", lang, value=chance(settings.closure_recover_threshold, lang)),
+        ":",
+    )
+    right.set(
+        title=say("chart.p_recover_title", lang),
+        xlabel=say("chart.p_recover_axis", lang),
+        ylabel=say("chart.coops_axis", lang),
+        xlim=(0, 1),
+    )
+    right.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
+    for ax in (left, right):
+        _percent_axis(ax.xaxis, lang)
+        _count_axis(ax.yaxis, lang)
+        ax.tick_params(axis="x", labelsize=8)
     return _png(fig)
 
 
-def _by_category(joined: pd.DataFrame, column: str, title: str, settings: Settings) -> str:
+def place_table(joined: pd.DataFrame, column: str, settings: Settings) -> pd.DataFrame:
+    """Per kecamatan (or type): cooperatives, sick now, JANGKAU, at risk beyond capacity, and the rates."""
     parts = (
         pd.DataFrame(
             {
-                "Sakit sekarang": joined["status"] == "SAKIT_NOW",
-                "Jangkau": joined["action"] == "JANGKAU",
-                "Berisiko, di luar kapasitas": (joined["action"] == "PANTAU")
-                & (joined["p_sick_next"] >= settings.jangkau_threshold),
+                "sick": joined["status"] == STATUS_SAKIT,
+                "jangkau": joined["action"] == "JANGKAU",
+                "above": (joined["action"] == "PANTAU") & (joined["p_sick_next"] >= settings.jangkau_threshold),
             }
         )
         .groupby(joined[column])
         .sum()
     )
-    parts["Lainnya"] = joined.groupby(column).size() - parts.sum(axis=1)
+    parts["coops"] = joined.groupby(column).size()
+    parts["rest"] = parts["coops"] - parts[["sick", "jangkau", "above"]].sum(axis=1)
+    parts["sick_rate"] = parts["sick"] / parts["coops"]
+    parts["jangkau_rate"] = parts["jangkau"] / parts["coops"]
+    parts["work_rate"] = (parts["sick"] + parts["jangkau"]) / parts["coops"]
+    return parts.sort_values(["work_rate", "coops"], ascending=False)
+
+
+def _by_place(parts: pd.DataFrame, title: str, lang: str) -> str:
     if len(parts) > MAX_BARS:  # a whole country has thousands of kecamatan: show where the work is
-        title += f" ({MAX_BARS} of {len(parts)} with the most sick and outreach)"
-        parts = parts.assign(_w=parts["Sakit sekarang"] + parts["Jangkau"]).nlargest(MAX_BARS, "_w").drop(columns="_w")
-    parts = parts.sort_values(["Sakit sekarang", "Jangkau"])
-    fig = _figure(8, 0.35 * len(parts) + 1.2)
+        title += f" ({say('chart.top_of', lang, n=MAX_BARS, total=len(parts))})"
+        parts = parts.nlargest(MAX_BARS, ["work_rate", "coops"])
+    parts = parts.iloc[::-1]  # the highest rate at the top
+    fig = _figure(8, 0.38 * len(parts) + 1.4)
     ax = fig.subplots()
     left = np.zeros(len(parts))
-    for name, color in zip(parts.columns, (COLORS["sick"], COLORS["jangkau"], COLORS["above"], COLORS["rest"])):
-        ax.barh(parts.index.astype(str), parts[name], left=left, color=color, label=name)
-        left += parts[name].to_numpy()
-    ax.set(title=title, xlabel="koperasi")
+    kinds = (
+        ("sick", COLORS["sick"], "chart.sick_now"),
+        ("jangkau", COLORS["jangkau"], "chart.jangkau"),
+        ("above", COLORS["above"], "chart.at_risk_over"),
+        ("rest", COLORS["rest"], "chart.others"),
+    )
+    names = parts.index.astype(str)
+    for column, color, words in kinds:
+        ax.barh(names, parts[column], left=left, color=color, label=say(words, lang))
+        left += parts[column].to_numpy()
+    for y, (total, rate) in enumerate(zip(parts["coops"], parts["work_rate"])):
+        ax.annotate(
+            say("chart.share_label", lang, share=chance(rate, lang)),
+            xy=(total, y),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    ax.set(title=title, xlabel=say("chart.coops_axis", lang), xlim=(0, float(parts["coops"].max()) * 1.35))
+    _count_axis(ax.xaxis, lang)
     fig.legend(fontsize=8, loc="outside lower center", ncols=4)
     return _png(fig)
 
 
-def _top_reasons(reasons: pd.DataFrame, scores: pd.DataFrame, n: int = 12) -> str | None:
-    """How often each feature is among the top reasons of the cooperatives on the clinic's lists (every action
-    but PANTAU: the ones a person will look at); all cooperatives when the lists are empty."""
+def _place_html(parts: pd.DataFrame, what: str, lang: str) -> str:
+    rows = [
+        [
+            str(name),
+            number(r.coops, 0, lang),
+            number(r.sick, 0, lang),
+            chance(r.sick_rate, lang),
+            number(r.jangkau, 0, lang),
+            chance(r.jangkau_rate, lang),
+        ]
+        for name, r in parts.iterrows()
+    ]
+    head = [what, say("chart.coops_axis", lang), say("chart.sick_now", lang), "%", say("chart.jangkau", lang), "%"]
+    return _table(head, rows, numeric=range(1, 6))
+
+
+def _top_reasons(reasons: pd.DataFrame, scores: pd.DataFrame, lang: str, n: int = 12) -> str | None:
+    """How often each fact is among the risk reasons of the cooperatives on the clinic's lists (JANGKAU and the
+    sick: the ones a person will look at); all cooperatives when the lists are empty. Bars are labelled by what
+    the value is ("RAT tidak diadakan"), never by the name of a measure."""
+    reasons = reasons.loc[reasons["kind"] == "risk"]
     listed = scores.loc[scores["action"] != "PANTAU", "coop_id"]
     if len(listed):
         reasons = reasons.loc[reasons["coop_id"].isin(listed)]
@@ -116,76 +229,199 @@ def _top_reasons(reasons: pd.DataFrame, scores: pd.DataFrame, n: int = 12) -> st
         return None
     from matplotlib.patches import Patch
 
-    from klinik.features.catalog import FEATURES
-
-    counts = reasons.groupby(["feature", "group"]).size().sort_values().tail(n)
-    labels = [FEATURES[f].label_id if f in FEATURES else f for f, _ in counts.index]
-    colors = [COLORS.get(g, "#95a5a6") for _, g in counts.index]
-    fig = _figure(8, 0.35 * len(counts) + 1.2)
+    column = "label_id" if lang == "id" else "label_en"
+    counts = reasons.groupby([column, "group"]).size().sort_values().tail(n)
+    fig = _figure(8, 0.38 * len(counts) + 1.4)
     ax = fig.subplots()
-    ax.barh(labels, counts.to_numpy(), color=colors)
-    ax.set(
-        title="Alasan paling sering di daftar klinik / most common reasons on the clinic's lists",
-        xlabel="koperasi dengan alasan ini di tiga teratasnya",
-    )
-    handles = [Patch(color=COLORS[g], label=g) for g in ("KEUANGAN", "SDM", "KELEMBAGAAN")]
+    ax.barh([t for t, _ in counts.index], counts.to_numpy(), color=[COLORS.get(g, "#95a5a6") for _, g in counts.index])
+    ax.set(title=say("report.h_reasons", lang), xlabel=say("chart.reasons_axis", lang))
+    _count_axis(ax.xaxis, lang)
+    handles = [Patch(color=COLORS[g], label=label("clinic", g, lang)) for g in ("KEUANGAN", "SDM", "KELEMBAGAAN")]
     fig.legend(handles=handles, fontsize=8, loc="outside lower center", ncols=3)
     return _png(fig)
 
 
-def _calibration(backtest: Backtest) -> str:
+def _calibration(backtest: Backtest, lang: str) -> str:
     f = backtest.frame
     bins = np.linspace(0, 1, 11)
     which = np.clip(np.digitize(f["p_sick_next"], bins) - 1, 0, 9)
     table = f.groupby(which).agg(pred=("p_sick_next", "mean"), obs=("outcome", "mean"), n=("outcome", "size"))
-    fig = _figure(4.6, 4.2)
+    fig = _figure(4.8, 4.4)
     ax = fig.subplots()
-    ax.plot([0, 1], [0, 1], color="gray", ls="--", lw=1, label="sempurna / perfect")
+    ax.plot([0, 1], [0, 1], color="gray", ls="--", lw=1, label=say("chart.calibration_perfect", lang))
     ax.scatter(
         table["pred"],
         table["obs"],
         s=20 + 200 * table["n"] / table["n"].max(),
         color=COLORS["jangkau"],
-        label="kelompok peluang / probability bin",
+        label=say("chart.calibration_bins", lang),
     )
     ax.set(
         xlim=(0, 1),
         ylim=(0, 1),
-        xlabel="peluang diperkirakan / predicted",
-        ylabel="yang terjadi / observed share sick",
-        title=f"Prediksi {backtest.year} vs {backtest.year + 1}",
+        xlabel=say("chart.calibration_x", lang),
+        ylabel=say("chart.calibration_y", lang),
+        title=say("chart.calibration_title", lang, year=backtest.year, next=backtest.year + 1),
     )
+    for axis in (ax.xaxis, ax.yaxis):
+        _percent_axis(axis, lang, step=0.2)
     ax.legend(fontsize=8)
     return _png(fig)
 
 
-def _table(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+def _cell(value) -> str:
+    """A cell's HTML: text, or (text, note) with the note small beneath it."""
+    if isinstance(value, tuple):
+        return f"{html.escape(str(value[0]))}<br><small>{html.escape(str(value[1]))}</small>"
+    return html.escape(str(value))
+
+
+def _table(head: list[str], rows: list[list], numeric=(), css: str = "", widths: tuple[int, ...] = ()) -> str:
+    """A table; ``numeric`` columns right-aligned, an id (KOP-000120) never broken; ``widths``: each column's
+    share of the width in percent (a fixed layout that fits the page)."""
+    numeric = set(numeric)
+    keys = {j for j, h in enumerate(head) if h == say("col.coop_id", "id") or h == say("col.coop_id", "en")}
+
+    def cls(j: int) -> str:
+        names = [*(["num"] if j in numeric else []), *(["key"] if j in keys else [])]
+        return f' class="{" ".join(names)}"' if names else ""
+
+    cols = "".join(f'<col style="width:{w}%">' for w in widths)
+    th = "".join(f"<th{cls(j)}>{html.escape(h)}</th>" for j, h in enumerate(head))
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-        for row in frame.itertuples(index=False, name=None)
+        "<tr>" + "".join(f"<td{cls(j)}>{_cell(v)}</td>" for j, v in enumerate(row)) + "</tr>" for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _fmt(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        return f"{value:.1%}" if 0 <= value <= 1 else f"{value:,.1f}"
-    return str(value)
+    classes = " ".join(c for c in (css, "long" if len(rows) > 20 else "", "fixed" if widths else "") if c)
+    colgroup = f"<colgroup>{cols}</colgroup>" if cols else ""
+    return f'<table class="{classes}">{colgroup}<thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _img(src: str | None, alt: str) -> str:
     return "" if src is None else f'<img src="{src}" alt="{html.escape(alt)}">'
 
 
+def _empty(lang: str) -> str:
+    return f'<p class="empty">{html.escape(say("report.empty_list", lang))}</p>'
+
+
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
-h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #ccc}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #ccc}
+h3{font-size:1.05em;margin:1.2em 0 .4em}
+.office{font-size:1.15em;margin:0 0 .3em}.meta{color:#444;margin-top:0}
 .note{background:#fff4e5;border-left:4px solid #e67e22;padding:.6em 1em}
+.explain{color:#444;font-size:.9em}.empty{font-style:italic}
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{background:#f4f6f7;padding:.6em 1em;border-radius:6px}
-.card b{display:block;font-size:1.5em}img{max-width:100%}table{border-collapse:collapse;font-size:.9em}
-td,th{border:1px solid #ddd;padding:.25em .5em;text-align:left}th{background:#eaf2f8}"""
+.card b{display:block;font-size:1.5em}img{max-width:100%}table{border-collapse:collapse;font-size:.9em;margin:.4em 0}
+td,th{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}th{background:#eaf2f8}
+td.num,th.num{text-align:right}td.key{white-space:nowrap}table.fixed{table-layout:fixed;width:100%}
+td small{color:#555}
+section{margin-bottom:1em}
+@page{size:A4;margin:14mm 12mm}
+@media print{
+ body{max-width:none;margin:0;padding:0;font-size:10pt}
+ h1,h2,h3{break-after:avoid;page-break-after:avoid}
+ section{break-inside:avoid;page-break-inside:avoid}
+ section.flow{break-inside:auto;page-break-inside:auto}
+ table{break-inside:avoid;page-break-inside:avoid}
+ table.long{break-inside:auto;page-break-inside:auto}
+ thead{display:table-header-group}tr,img{break-inside:avoid;page-break-inside:avoid}
+ img{max-height:240mm}.card{border:1px solid #ccc}
+}"""
+
+
+def _section(heading: str, *body: str, level: int = 2, flow: bool = False) -> str:
+    """A heading kept together with what follows it (on paper too)."""
+    cls = ' class="flow"' if flow else ""
+    return f"<section{cls}><h{level}>{html.escape(heading)}</h{level}>" + "".join(body) + "</section>"
+
+
+def _reason_cells(result: ScoreResult, ids, kind: str, lang: str) -> pd.Series:
+    from klinik.models.reasons import reasons_text
+
+    return reasons_text(result.reasons, ids, lang=lang, kind=kind)
+
+
+def _outreach(joined: pd.DataFrame, result: ScoreResult, settings: Settings, lang: str) -> str:
+    top = joined.loc[joined["status"] != STATUS_SAKIT].sort_values("rank").head(TOP_OUTREACH)
+    n_jangkau = int((joined["action"] == "JANGKAU").sum())
+    heading = say("report.h_outreach", lang, n=len(top))
+    if top.empty:
+        return _section(heading, _empty(lang))
+    reasons = _reason_cells(result, top["coop_id"], "risk", lang)
+    basis = "clinic_basis" if lang == "id" else "clinic_basis_en"
+    rows = [
+        [
+            number(r["rank"], 0, lang),
+            r["coop_id"],
+            r["name"],
+            r["district"],
+            chance(r["p_sick_next"], lang),
+            label("action", r["action"], lang),
+            (label("clinic", r["clinic"], lang), r[basis]),
+            reasons[r["coop_id"]],
+        ]
+        for _, r in top.iterrows()
+    ]
+    head = [say(f"col.{c}", lang) for c in ("rank", "coop_id", "name", "district", "p_sick_next", "action", "clinic")]
+    head.append(say("col.reasons", lang))
+    note = say(
+        "report.outreach_note",
+        lang,
+        jangkau=n_jangkau,
+        threshold=chance(settings.jangkau_threshold, lang),
+        capacity=result.capacity if result.capacity is not None else "-",
+    )
+    explain = say("reason.points_risk_meaning", lang) + " " + say("reason.clinic_first", lang)
+    return _section(
+        heading,
+        f"<p>{html.escape(note)}</p>",
+        _table(head, rows, numeric=(0, 4), css="reasons", widths=(5, 10, 12, 9, 7, 9, 13, 35)),
+        f'<p class="explain">{html.escape(explain)}</p>',
+        flow=len(rows) > 20,
+    )
+
+
+def _sick_lists(joined: pd.DataFrame, result: ScoreResult, lang: str) -> str:
+    sick = joined.loc[joined["status"] == STATUS_SAKIT]
+    parts = [f'<p class="explain">{html.escape(say("report.sick_note", lang))}</p>']
+    ids = sick["coop_id"]
+    causes = _reason_cells(result, ids, "risk", lang)
+    hinders = _reason_cells(result, ids, "recovery_hinders", lang)
+    helps = _reason_cells(result, ids, "recovery_helps", lang)
+    head = [say(f"col.{c}", lang) for c in ("coop_id", "name", "clinic", "p_recover", "years_sick")]
+    head += [say("col.causes", lang), say("col.hinders", lang), say("col.helps", lang)]
+    basis = "clinic_basis" if lang == "id" else "clinic_basis_en"
+    widths = (10, 13, 12, 7, 6, 18, 16, 18)
+    for action in SICK_ACTIONS:
+        rows = sick.loc[sick["action"] == action].sort_values(["clinic", "rank"])
+        title = f"{label('action', action, lang)} ({number(len(rows), 0, lang)})"
+        if rows.empty:
+            parts.append(_section(title, _empty(lang), level=3))
+            continue
+        body = [
+            [
+                r["coop_id"],
+                (r["name"], r["district"]),
+                (label("clinic", r["clinic"], lang), r[basis]),
+                chance(r["p_recover"], lang),
+                "" if pd.isna(r["years_sick"]) else number(r["years_sick"], 0, lang),
+                causes[r["coop_id"]],
+                hinders[r["coop_id"]],
+                helps[r["coop_id"]],
+            ]
+            for _, r in rows.iterrows()
+        ]
+        table = _table(head, body, numeric=(3, 4), css="sick", widths=widths)
+        parts.append(_section(title, table, level=3, flow=len(body) > 20))
+    parts.append(f'<p class="explain">{html.escape(say("reason.points_recovery_meaning", lang))}</p>')
+    return _section(say("report.h_sick", lang, n=number(len(sick), 0, lang)), *parts, flow=True)
+
+
+def _clinic_table(scores: pd.DataFrame, lang: str) -> str:
+    table = pd.crosstab(scores["clinic"], scores["action"]).reindex(columns=list(ACTION_LABELS), fill_value=0)
+    head = [say("col.clinic", lang), *(label("action", a, lang) for a in ACTION_LABELS)]
+    rows = [[label("clinic", c, lang), *(number(v, 0, lang) for v in table.loc[c])] for c in table.index]
+    return _table(head, rows, numeric=range(1, len(head)))
 
 
 def render(
@@ -193,79 +429,96 @@ def render(
     settings: Settings,
     backtest: Backtest | None = None,
     review: DecisionReview | None = None,
+    lang: str = "id",
 ) -> str:
-    """The report as one HTML string (``review``: last year's decisions, serving/decisions_io.py)."""
+    """The report as one HTML string, in ``lang`` (``review``: last year's decisions, serving/decisions_io.py)."""
     scores = result.scores
     joined = scores.merge(result.evidence, on="coop_id", how="left")
     counts = scores["action"].value_counts()
     cards = [
-        ("Koperasi dinilai / scored", len(scores)),
-        ("Sakit sekarang / sick now", int((scores["status"] == "SAKIT_NOW").sum())),
-        ("Belum dinilai / unassessed", int((scores["status"] == "UNASSESSED").sum())),
-        *[(f"{ACTION_LABELS[a][0]} / {ACTION_LABELS[a][1]}", int(counts.get(a, 0))) for a in ACTION_LABELS],
+        (say("report.card_scored", lang), len(scores)),
+        (say("report.card_sick", lang), int((scores["status"] == STATUS_SAKIT).sum())),
+        (say("report.card_unassessed", lang), int((scores["status"] == STATUS_BELUM_DINILAI).sum())),
+        *[(label("action", a, lang), int(counts.get(a, 0))) for a in ACTION_LABELS],
     ]
-    card_html = "".join(f'<div class="card"><b>{v}</b>{html.escape(k)}</div>' for k, v in cards)
-    clinic_table = pd.crosstab(scores["clinic"], scores["action"]).reindex(columns=list(ACTION_LABELS), fill_value=0)
-    clinic_table = clinic_table.rename(columns={a: ACTION_LABELS[a][0] for a in ACTION_LABELS}).reset_index()
-    top = joined.loc[joined["action"] == "JANGKAU"].head(10)
-    top_table = top[["rank", "coop_id", "name", "district", "p_sick_next", "clinic", "reasons"]].rename(
-        columns={
-            "rank": "Urutan",
-            "coop_id": "ID",
-            "name": "Nama",
-            "district": "Kecamatan",
-            "p_sick_next": "Peluang sakit",
-            "clinic": "Klinik",
-            "reasons": "Alasan",
-        }
+    card_html = "".join(f'<div class="card"><b>{number(v, 0, lang)}</b>{html.escape(k)}</div>' for k, v in cards)
+    meta = say(
+        "report.meta",
+        lang,
+        office=settings.office_name,
+        run_date=date_words(dt.date.today(), lang),
+        source=result.source or "-",
+        year=result.as_of_year,
+        models=result.model_version,
     )
-
+    by_district = place_table(joined, "district", settings)
+    by_type = place_table(joined, "coop_type", settings)
     parts = [
-        f"<h1>Klinik Koperasi: hasil penilaian risiko, tahun buku {result.as_of_year}</h1>",
-        f'<p class="note">{html.escape(DISCLAIMER_ID)}<br><i>{html.escape(DISCLAIMER_EN)}</i></p>',
+        f"<h1>{html.escape(say('report.title', lang, year=result.as_of_year))}</h1>",
+        f'<p class="office">{html.escape(settings.office_name)}</p>',
+        f'<p class="meta">{html.escape(meta)}</p>',
+        f'<p class="note">{html.escape(say("disclaimer", lang))}</p>',
         f'<div class="cards">{card_html}</div>',
-        "<h2>Sebaran risiko / risk distribution</h2>",
-        _img(_risk_distribution(scores, settings), "risk distribution"),
-        "<h2>Per kecamatan dan jenis koperasi / by district and type</h2>",
-        _img(_by_category(joined, "district", "Per kecamatan / by district", settings), "by district"),
-        _img(_by_category(joined, "coop_type", "Per jenis koperasi / by type", settings), "by type"),
-        "<h2>Alasan paling sering / most common reasons</h2>",
-        _img(_top_reasons(result.reasons, scores), "most common reasons"),
-        "<h2>Rekomendasi per klinik / actions by clinic</h2>",
-        _table(clinic_table),
-        "<h2>Sepuluh teratas daftar jangkau / top of the outreach list</h2>",
-        _table(top_table) if len(top_table) else "<p>Daftar jangkau kosong / the outreach list is empty.</p>",
-        "<h2>Bagaimana prediksi sebelumnya terbukti / how earlier predictions turned out</h2>",
-        _backtest_html(backtest, result.capacity or 0),
-        "<h2>Keputusan tahun lalu dan hasilnya / last year's decisions and what followed</h2>",
-        _review_html(review, result.as_of_year),
-        f"<p><small>Model: {html.escape(result.model_version)}</small></p>",
+        _section(say("report.h_distribution", lang), _img(_risk_distribution(scores, settings, lang), "")),
+        _section(
+            say("report.h_by_place", lang),
+            f'<p class="explain">{html.escape(say("report.by_place_note", lang))}</p>',
+            _img(_by_place(by_district, say("chart.by_district", lang), lang), say("chart.by_district", lang)),
+            _place_html(by_district, say("col.district", lang), lang),
+        ),
+        _section(
+            say("chart.by_type", lang),
+            _img(_by_place(by_type, say("chart.by_type", lang), lang), say("chart.by_type", lang)),
+            _place_html(by_type, say("col.coop_type", lang), lang),
+            level=3,
+        ),
+        _section(
+            say("report.h_reasons", lang),
+            f'<p class="explain">{html.escape(say("report.reasons_note", lang))}</p>',
+            _img(_top_reasons(result.reasons, scores, lang), say("report.h_reasons", lang)) or _empty(lang),
+        ),
+        _section(say("report.h_clinic", lang), _clinic_table(scores, lang)),
+        _outreach(joined, result, settings, lang),
+        _sick_lists(joined, result, lang),
+        _section(say("report.h_backtest", lang), _backtest_html(backtest, result.capacity or 0, lang)),
+        _section(
+            "Keputusan tahun lalu dan hasilnya / last year's decisions and what followed",
+            _review_html(review, result.as_of_year),
+        ),
+        f"<p><small>{html.escape(say('report.footer', lang))}</small></p>",
     ]
     return (
-        '<!DOCTYPE html><html lang="id"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
         f"<title>Klinik Koperasi {result.as_of_year}</title><style>{CSS}</style></head><body>"
         + "\n".join(parts)
         + "</body></html>"
     )
 
 
-def _backtest_html(backtest: Backtest | None, k: int) -> str:
+def _backtest_html(backtest: Backtest | None, k: int, lang: str) -> str:
     if backtest is None or backtest.frame.empty:
-        return (
-            "<p>Belum ada hasil untuk dibandingkan: tidak ada prediksi tahun lalu yang hasilnya sudah diketahui. "
-            "<i>No earlier predictions with known outcomes yet (needs an earlier run's scores for the year "
-            "before, or health assessments for the year after the one scored).</i></p>"
-        )
+        return f"<p>{html.escape(say('report.no_backtest', lang))}</p>"
     m = evaluate(backtest, k)
-    text = (
-        f"Prediksi untuk {backtest.year} ({html.escape(backtest.source)}, model "
-        f"{html.escape(backtest.model_version)}), dibandingkan dengan penilaian {backtest.year + 1}: "
-        f"{m['n']} koperasi tidak sakit yang dinilai lagi, {m['positives']} jatuh sakit atau bubar "
-        f"(laju dasar {m['base_rate']:.1%}). Dari {m['k']} teratas, {m['hits']} benar jatuh sakit "
-        f"({m['precision_at_k']:.0%}; menangkap {m['recall_at_k']:.0%} dari semua yang sakit). "
-        f"Skor Brier {m['brier']:.3f}."
+    source = say(
+        "report.backtest_this_run" if backtest.source.startswith("this run") else "report.backtest_earlier", lang
     )
-    return f"<p>{text}</p>" + _img(_calibration(backtest), "calibration")
+    text = say(
+        "report.backtest",
+        lang,
+        year=backtest.year,
+        source=source,
+        models=backtest.model_version,
+        next=backtest.year + 1,
+        n=number(m["n"], 0, lang),
+        positives=number(m["positives"], 0, lang),
+        base_rate=chance(m["base_rate"], lang, 1),
+        k=number(m["k"], 0, lang),
+        hits=number(m["hits"], 0, lang),
+        precision=chance(m["precision_at_k"], lang),
+        recall=chance(m["recall_at_k"], lang),
+        brier=number(m["brier"], 3, lang),
+    )
+    return f"<p>{html.escape(text)}</p>" + _img(_calibration(backtest, lang), say("report.h_backtest", lang))
 
 
 def _review_html(review: DecisionReview | None, as_of_year: int) -> str:

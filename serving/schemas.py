@@ -112,14 +112,27 @@ class ModelRequest(_Record):
 
 
 class Reason(BaseModel):
-    """One factor that pushes the risk up, with its share of the push (shares of all such factors add to 1)."""
+    """One reason (models/reasons.py): a fact about the cooperative, judged against a stated yardstick, and how far
+    it moves the probability it explains."""
 
-    feature: str
+    kind: Literal["risk", "recovery_hinders", "recovery_helps"] = Field(
+        description="risk: why it is at risk (for a sick cooperative: why it fell sick); recovery_hinders / "
+        "recovery_helps: for a sick cooperative, what holds its recovery back / what helps it"
+    )
+    fact: str = Field(description="what the reason says, as a key (bad_loan_ratio, no_fs, rat, ...)")
+    feature: str = Field(description="the model input that carries most of it")
     value: float | None = None
-    contribution: float
-    group: str
-    share: float
-    text_id: str
+    contribution: float = Field(description="its contributions in the model's raw log-odds (signed)")
+    points: float | None = Field(
+        default=None,
+        description="percentage points it moves p_sick_next (risk) or p_recover (recovery); none for a sick "
+        "cooperative's risk reasons",
+    )
+    group: str = Field(description="the clinic area (KEUANGAN, SDM, KELEMBAGAAN) or CONTEXT")
+    share: float = Field(description="its part of all contributions of its sign, CONTEXT included")
+    label_id: str = Field(description="what the value is, in a few words, without numbers (Indonesian)")
+    label_en: str
+    text_id: str = Field(description="the reason in a sentence, with its yardstick (Indonesian)")
     text_en: str
 
 
@@ -130,7 +143,7 @@ ScoreRow = create_model(
     __doc__="The Scores row of docs/data-contract.md, with the reasons structured (and in words in reasons_text).",
     **{
         **_fields(SCORES),
-        "reasons": (list[Reason], Field(description="the top reasons, each with its share")),
+        "reasons": (list[Reason], Field(description="the reasons, structured: risk, then for the sick recovery")),
         "reasons_text": (str, Field(description=SCORES.column("reasons").meaning)),
     },
 )

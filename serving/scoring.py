@@ -7,7 +7,7 @@ Choices made here (documented in the README through the batch job):
 - Who is scored: every cooperative registered by ``as_of_year`` (founded_year <= as_of_year) and not dissolved
   by then (dissolved_year empty or later than as_of_year).
 - status: from the latest health assessment dated ``as_of_year`` or up to ``Settings.status_max_age_years``
-  before it (the rule of features/status.py, which the labels apply too); with none, UNASSESSED. An UNASSESSED
+  before it (the rule of features/status.py, which the labels apply too); with none, BELUM_DINILAI. An BELUM_DINILAI
   cooperative is treated as not sick: it gets ``p_sick_next`` (empty ``p_recover``) and can be reached out to
   (JANGKAU) like a healthy one -- the risk model sees how long ago it was assessed (``never_assessed``,
   ``years_since_assessment``).
@@ -15,9 +15,12 @@ Choices made here (documented in the README through the batch job):
 - clinic and reasons from the RISK model's TreeSHAP contributions for everyone (models/reasons.py says why).
   For a cooperative sick now the clinic sums its contributions of now and of the last year before its sick
   spell began (models.explain.spell_contributions: why it fell sick, read where the risk model was trained),
-  the routing training judges against the simulator's cause; its reasons stay those of now.
+  the routing training judges against the simulator's cause; its reasons stay those of now. The reasons of the
+  chosen clinic's area come first, and ``clinic_basis`` says each area's part of the push the clinic was chosen
+  from. For a cooperative sick now, what holds its recovery back and what helps it come from the RECOVERY model.
 - action from models.policy.decide; the outreach list is capped at ``capacity`` (default: the clinic's share of
-  the cooperatives scored together); rank from models.policy.outreach_rank.
+  the cooperatives scored together) or cut where the population's list ended (``cutoff``: the service's /score);
+  rank from models.policy.outreach_rank.
 """
 
 from __future__ import annotations
@@ -30,10 +33,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from klinik.data.contract import SCORE_COLUMNS
+from klinik.data.contract import CLINICS, SCORE_COLUMNS, STATUS_SAKIT
 
 if TYPE_CHECKING:
     from klinik.data.dataset import Dataset
+    from klinik.models.policy import OutreachCutoff
     from klinik.settings import Settings
 
 CHUNK_ROWS = 32_768  # rows per predict/contrib call: bounds memory and moves the progress bar
@@ -50,6 +54,8 @@ EVIDENCE_COLUMNS = (
     "years_sick",
     "rat_missed_years",
     "reasons_en",
+    "clinic_basis",
+    "clinic_basis_en",
 )
 
 
@@ -98,7 +104,8 @@ class ScoreResult:
     ``scores``: the contract's Scores table (SCORE_COLUMNS), ordered by rank; ``reasons``: the structured reasons,
     one row per (coop_id, position), columns models.reasons.REASON_COLUMNS; ``evidence``: per coop the facts
     behind the action (EVIDENCE_COLUMNS: name, district, type, latest health, trend, years sick, years without
-    an RAT, reasons in English), same order as ``scores``; ``capacity``: the outreach limit applied.
+    an RAT, reasons in English, each clinic area's part of the push the clinic was chosen from), same order as
+    ``scores``; ``capacity``: the outreach limit applied; ``source``: the dataset scored.
     """
 
     scores: pd.DataFrame
@@ -108,6 +115,7 @@ class ScoreResult:
     as_of_year: int
     model_version: str
     contributions: pd.DataFrame | None = field(default=None, repr=False)
+    source: str = ""
 
     def reasons_for(self, coop_id: str) -> list[dict]:
         from klinik.models.reasons import reasons_for
@@ -277,7 +285,7 @@ class ScoringInput:
 
     @property
     def sick(self) -> np.ndarray:
-        return (self.facts["status"] == "SAKIT_NOW").to_numpy()
+        return (self.facts["status"] == STATUS_SAKIT).to_numpy()
 
 
 def prepare_scoring(ds: Dataset, as_of_year: int, settings: Settings) -> ScoringInput:
@@ -340,11 +348,13 @@ def score_dataset(
     progress: bool = False,
     keep_contributions: bool = False,
     prepared: ScoringInput | None = None,
+    cutoff: OutreachCutoff | None = None,
 ) -> ScoreResult:
     """Score every cooperative existing at ``as_of_year`` (see the module's notes for every choice).
 
     ``capacity``: the most JANGKAU actions: "auto" is the clinic's share of the cooperatives scored
     (models.policy.outreach_capacity), an int a fixed number, None no limit (the threshold alone).
+    ``cutoff``: instead of a capacity, where the outreach list of the population ended (models.policy).
     ``progress``: tqdm bars on stderr. ``prepared``: what :func:`prepare_scoring` already built for ``ds`` and
     ``as_of_year`` (the batch job builds it while the models load). Raises ValueError
     when no cooperative exists at ``as_of_year``, and IncompatibleModel when a model wants features the code no
@@ -353,7 +363,7 @@ def score_dataset(
     from klinik.features.catalog import feature_groups
     from klinik.models.explain import main_cause
     from klinik.models.policy import decide, outreach_capacity, outreach_rank
-    from klinik.models.reasons import reasons_text, top_reasons
+    from klinik.models.reasons import reasons_text
 
     prep = prepared if prepared is not None else prepare_scoring(ds, as_of_year, settings)
     if prep.as_of_year != as_of_year:
@@ -377,16 +387,28 @@ def score_dataset(
 
     contribs = _contributions(models.risk, X_risk, progress)
     contribs.index = ids
-    clinic = pd.Series(
-        main_cause(_routing_contributions(ds, prep, models, contribs, settings), feature_groups()), index=ids
-    ).astype(str)
-    reasons = top_reasons(contribs, feats, n=settings.reasons_top_n)
+    routing = _routing_contributions(ds, prep, models, contribs, settings)
+    clinic = pd.Series(main_cause(routing, feature_groups()), index=ids).astype(str)
+    reasons = _reasons(models, contribs, X_recovery, feats, sick, clinic, p_sick_next, p_recover, settings)
+    basis = clinic_basis(routing, feature_groups())
 
-    cap = outreach_capacity(len(ids), settings) if capacity == "auto" else capacity
+    if cutoff is not None:
+        cap = None
+    else:
+        cap = outreach_capacity(len(ids), settings) if capacity == "auto" else capacity
     rat_missed = feats["rat_missed_years"].to_numpy(dtype=float)
     years_sick = feats["years_sick"].to_numpy(dtype=float)
     action = decide(
-        facts["status"], p_sick_next, p_recover, clinic, rat_missed, years_sick, settings, capacity=cap, tie_break=ids
+        facts["status"],
+        p_sick_next,
+        p_recover,
+        clinic,
+        rat_missed,
+        years_sick,
+        settings,
+        capacity=cap,
+        tie_break=ids,
+        cutoff=cutoff,
     )
     rank = outreach_rank(facts["status"], p_sick_next, p_recover, action, tie_break=ids)
 
@@ -423,6 +445,8 @@ def score_dataset(
                 "years_sick": years_sick,
                 "rat_missed_years": rat_missed,
                 "reasons_en": reasons_text(reasons, ids, lang="en").to_numpy(),
+                "clinic_basis": basis[0],
+                "clinic_basis_en": basis[1],
             }
         )
         .iloc[order]
@@ -437,4 +461,78 @@ def score_dataset(
         as_of_year=as_of_year,
         model_version=models.model_version,
         contributions=contribs if keep_contributions else None,
+        source=ds.source,
     )
+
+
+def _slope(model: Any) -> float:
+    """The calibration's slope on the raw log-odds (Platt's ``a``): how a contribution moves the probability."""
+    calibration = getattr(model[-1], "calibration_", None)
+    return float(calibration[0]) if calibration is not None else 1.0
+
+
+def _reasons(
+    models: LoadedModels,
+    contribs: pd.DataFrame,
+    X_recovery: pd.DataFrame,
+    feats: pd.DataFrame,
+    sick: np.ndarray,
+    clinic: pd.Series,
+    p_sick_next: np.ndarray,
+    p_recover: np.ndarray,
+    settings: Settings,
+) -> pd.DataFrame:
+    """Every cooperative's risk reasons (the clinic's area first), and for the sick what holds their recovery back
+    and what helps it, from the recovery model (models/reasons.py)."""
+    from klinik.models.explain import contributions
+    from klinik.models.reasons import top_reasons
+
+    n = settings.reasons_top_n
+    parts = [
+        top_reasons(
+            contribs,
+            feats,
+            n=n,
+            kind="risk",
+            clinic=clinic.to_numpy(),
+            probability=p_sick_next,
+            slope=_slope(models.risk),
+        )
+    ]
+    if sick.any():
+        recovery = contributions(models.recovery, X_recovery.loc[sick])
+        recovery.index = contribs.index[sick]
+        for kind in ("recovery_hinders", "recovery_helps"):
+            parts.append(
+                top_reasons(
+                    recovery,
+                    feats.loc[sick],
+                    n=n,
+                    kind=kind,
+                    probability=p_recover[sick],
+                    slope=_slope(models.recovery),
+                )
+            )
+    return pd.concat(parts, ignore_index=True)
+
+
+def clinic_basis(routing: pd.DataFrame, groups: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per cooperative, each clinic area's part of the push toward sickness the clinic was chosen from, in words
+    (Indonesian, English): "Keuangan 60% · SDM 40%", the largest first. An area whose factors lower the risk on
+    balance has no part (and is not named)."""
+    from klinik.models.explain import group_contributions
+    from klinik.wording import chance, label, say
+
+    summed = group_contributions(routing, groups)[list(CLINICS)].clip(lower=0.0)
+    total = summed.sum(axis=1).to_numpy()
+    shares = np.divide(summed.to_numpy(), total[:, None], out=np.zeros(summed.shape), where=total[:, None] > 0)
+    order = np.argsort(-shares, axis=1, kind="stable")
+    out = []
+    for lang in ("id", "en"):
+        words = [
+            " · ".join(f"{label('clinic', CLINICS[j], lang)} {chance(row[j], lang)}" for j in ranks if row[j] >= 0.005)
+            or say("reason.no_area", lang)
+            for row, ranks in zip(shares, order)
+        ]
+        out.append(np.asarray(words, dtype=object))
+    return out[0], out[1]
