@@ -103,7 +103,7 @@ def stages(data: Path, as_of: int, repeats: int) -> dict:
     ids = registered_coops(ds, as_of)["coop_id"]
     out["scored"] = int(len(ids))
     feats = feats.set_index("coop_id").reindex(ids)
-    sick = (health_facts(ds, pd.Index(ids, name="coop_id"), as_of, settings)["status"] == "SAKIT_NOW").to_numpy()
+    sick = (health_facts(ds, pd.Index(ids, name="coop_id"), as_of, settings)["status"] == "SAKIT").to_numpy()
     X_risk = feats[list(models.risk.feature_names_in_)]
     X_rec = feats[list(models.recovery.feature_names_in_)]
     Xt = models.risk[:-1].transform(X_risk)  # the encoded matrix the booster reads

@@ -68,7 +68,14 @@ class FeatureSpec:
             raise ValueError(f"feature {self.name}: source {self.source!r} not in {SOURCES}")
 
 
+FLAG_SUFFIX = (" (ya/tidak)", " (yes/no)")
+
+
 def _f(name, group, label_id, label_en, unit, direction, **kw) -> FeatureSpec:
+    """A feature; a flag's name says it is a yes/no question ("RAT diadakan (ya/tidak)"), never a statement that
+    would read as its value ("RAT diadakan" beside a reason that the RAT was not held)."""
+    if unit == "flag":
+        label_id, label_en = label_id + FLAG_SUFFIX[0], label_en + FLAG_SUFFIX[1]
     return FeatureSpec(name, group, label_id, label_en, unit, direction, **kw)
 
 
@@ -240,7 +247,7 @@ _SDM = [
         says=("{v} karyawan keluar tahun ini", "{v} employees left this year"),
         says_off=("tidak ada karyawan keluar tahun ini", "no employee left this year"),
     ),
-    _f("staff_departure_rate", S, "tingkat karyawan keluar", "staff turnover", "pct", 1, source="staffing"),
+    _f("staff_departure_rate", S, "turnover karyawan", "staff turnover", "pct", 1, source="staffing"),
     _f(
         "no_staffing_report",
         S,
@@ -511,8 +518,8 @@ _WEAKEST = [
         _f(
             f"weakness_{c.lower()}",
             c,
-            f"tanda kelemahan {c}",
-            f"{c} warning signs",
+            f"bagian tanda kelemahan {c} yang terlihat",
+            f"share of the {c} warning signs shown",
             "pct",
             0,
             source="financials" if c == "KEUANGAN" else "staffing" if c == "SDM" else "meetings",
@@ -547,11 +554,14 @@ def _previous(name: str) -> FeatureSpec:
     if base.unit == "flag" and base.says and base.says_off:
         says = (f"tahun lalu: {base.says[0]}", f"last year: {base.says[1]}")
         says_off = (f"tahun lalu: {base.says_off[0]}", f"last year: {base.says_off[1]}")
+    label_id, label_en = base.label_id, base.label_en
+    suffix = FLAG_SUFFIX if base.unit == "flag" else ("", "")
+    label_id, label_en = label_id.removesuffix(suffix[0]), label_en.removesuffix(suffix[1])
     return FeatureSpec(
         f"{name}_prev",
         base.group,
-        f"{base.label_id} tahun lalu",
-        f"{base.label_en} last year",
+        f"{label_id} tahun lalu{suffix[0]}",
+        f"{label_en} last year{suffix[1]}",
         base.unit,
         0,
         source=base.source,
@@ -670,8 +680,8 @@ def _missing_words(spec: FeatureSpec, row: Mapping[str, float]) -> tuple[str, st
         return f"{spec.label_id}: tidak ada kasus klinik", f"{spec.label_en}: no clinic case"
     if spec.source in ("financials", "staffing"):
         return (
-            f"{spec.label_id} tidak dapat dihitung (pembagi nol)",
-            f"{spec.label_en} cannot be computed (zero denominator)",
+            f"{spec.label_id}: tidak ada angka (dasar perhitungannya nol)",
+            f"{spec.label_en}: no figure (what it is computed on is zero)",
         )
     return f"{spec.label_id} tidak diketahui", f"{spec.label_en} unknown"
 
@@ -699,7 +709,8 @@ def describe(name: str, row: Mapping[str, float]) -> tuple[str, str]:
         words = spec.says if v >= 0.5 else spec.says_off
         if words is None:
             yes = v >= 0.5
-            return f"{spec.label_id}: {'ya' if yes else 'tidak'}", f"{spec.label_en}: {'yes' if yes else 'no'}"
+            stem_id, stem_en = spec.label_id.removesuffix(FLAG_SUFFIX[0]), spec.label_en.removesuffix(FLAG_SUFFIX[1])
+            return f"{stem_id}: {'ya' if yes else 'tidak'}", f"{stem_en}: {'yes' if yes else 'no'}"
         return words
     if spec.unit == "category":
         code = HEALTH_CATEGORIES[min(max(int(round(v)), 0), len(HEALTH_CATEGORIES) - 1)]

@@ -9,8 +9,8 @@ The first rule that applies wins, in the contract's order (so a cooperative asse
 dissolved at t+2 has recovered).
 
 ``status`` (what the Scores contract calls "from the latest assessment"): the rule of features/status.py,
-the same the scoring applies (SAKIT_NOW / SEHAT_NOW from the latest assessment at most
-``Settings.status_max_age_years`` old, UNASSESSED without one).
+the same the scoring applies (SAKIT / SEHAT from the latest assessment at most
+``Settings.status_max_age_years`` old, BELUM_DINILAI without one).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ LABEL_COLUMNS = ("coop_id", "year", "assessed", "sick", "status", "risk_label", 
 def make_labels(ds: Dataset, settings: Settings) -> pd.DataFrame:
     """One row per (coop_id, year) of build_features' rows (registered, not dissolved, data's first to last
     year), with the columns LABEL_COLUMNS: assessed and sick (bool; sick is False when not assessed), status
-    (SEHAT_NOW / SAKIT_NOW / UNASSESSED, by ``settings.status_max_age_years``), risk_label and recovery_label
+    (SEHAT / SAKIT / BELUM_DINILAI, by ``settings.status_max_age_years``), risk_label and recovery_label
     (float 1/0/NaN)."""
     coops = sorted_coops(ds)
     first, last = dataset_years(ds)

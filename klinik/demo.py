@@ -32,7 +32,7 @@ def outreach_top(scores: pd.DataFrame, cooperatives: pd.DataFrame, n: int = 10) 
     top is the JANGKAU list (above the threshold, up to the clinic's capacity), and the ranks after it are who to
     call next if the clinic has room. The ``action`` column says which is which.
     """
-    top = scores.loc[scores["status"] != "SAKIT_NOW"].sort_values("rank").head(n)
+    top = scores.loc[scores["status"] != "SAKIT"].sort_values("rank").head(n)
     top = top.merge(cooperatives[["coop_id", "name", "district"]].astype({"coop_id": "str"}), on="coop_id", how="left")
     return pd.DataFrame(
         {

@@ -250,7 +250,22 @@ def attributions(features: pd.DataFrame, names) -> list[Attribution]:
                 add(name, base, one, _change_state(base, col(base), v))
             missing_report(name, v, no_fs, "no_fs")
             continue
-        if name == "loans_to_funds":  # a scoring rule for lenders: a cooperative that lends nothing is not judged
+        if name.startswith("weakness_"):  # before the catch-alls of its source below
+            clinic = name[len("weakness_") :].upper()
+            signs = WARNING_SIGN_FACTS[clinic]
+            with np.errstate(invalid="ignore"):
+                shown = [np.asarray(test(col), dtype=bool) for _, _, test in signs]
+            count = np.sum(shown, axis=0)
+            for (key, member, _), is_shown in zip(signs, shown):
+                add(
+                    name,
+                    key,
+                    np.where(count > 0, is_shown / np.maximum(count, 1), 0.0),
+                    _state(is_shown, False),
+                    member,
+                )
+            add(name, f"no_weak_{clinic.lower()}", (v == 0).astype(float), np.full(n, HEALTHY, np.int8))
+        elif name == "loans_to_funds":  # a scoring rule for lenders: a cooperative that lends nothing is not judged
             add(name, base, (v != 0).astype(float), BANDS[base].state(v))
             missing_report(name, v, no_fs, "no_fs")
         elif name == "official_category_rank":
@@ -269,7 +284,7 @@ def attributions(features: pd.DataFrame, names) -> list[Attribution]:
             add(name, "no_fs", one, _state(v == 1, v == 0))
         elif name == "no_financial_statement_prev":
             add(name, "no_fs_prev", one, _state(v == 1, v == 0))
-        elif spec.source == "financials" and spec.group == "KEUANGAN" and not name.startswith("weakness"):
+        elif spec.source == "financials" and spec.group == "KEUANGAN":
             missing_report(name, v, no_fs, "no_fs")  # no yardstick for its value (total assets): only its absence
         elif name == "board_members":
             add(name, "no_board", one, _state(v == 0, False))
@@ -317,21 +332,6 @@ def attributions(features: pd.DataFrame, names) -> list[Attribution]:
             missing_report(name, v, no_sr, "no_sr")
         elif name == "never_assessed":
             add(name, "never_assessed", one, _state(v == 1, False))
-        elif name.startswith("weakness_"):
-            clinic = name[len("weakness_") :].upper()
-            signs = WARNING_SIGN_FACTS[clinic]
-            with np.errstate(invalid="ignore"):
-                shown = [np.asarray(test(col), dtype=bool) for _, _, test in signs]
-            count = np.sum(shown, axis=0)
-            for (key, member, _), is_shown in zip(signs, shown):
-                add(
-                    name,
-                    key,
-                    np.where(count > 0, is_shown / np.maximum(count, 1), 0.0),
-                    _state(is_shown, False),
-                    member,
-                )
-            add(name, f"no_weak_{clinic.lower()}", (v == 0).astype(float), np.full(n, HEALTHY, np.int8))
         elif name == "years_sick":
             add(name, "years_sick", one, _state(v >= 2, v == 1))
         elif name in ("sick_years_total", "sick_assessments_3y"):

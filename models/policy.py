@@ -80,8 +80,10 @@ def outreach_cutoff(scores: pd.DataFrame, settings: Settings) -> OutreachCutoff:
         (scores["status"] != STATUS_SAKIT) & (scores["p_sick_next"] >= settings.jangkau_threshold), "coop_id"
     ]
     capacity = outreach_capacity(len(scores), settings)
-    if len(above) <= len(jangkau) or jangkau.empty:  # the threshold alone decided who is on the list
+    if len(above) <= len(jangkau):  # the threshold alone decided who is on the list
         return OutreachCutoff(None, None, year, capacity, len(jangkau))
+    if jangkau.empty:  # a capacity of nobody
+        return OutreachCutoff(math.inf, "", year, capacity, 0)
     last = jangkau.sort_values("rank").iloc[-1]
     return OutreachCutoff(float(last["p_sick_next"]), str(last["coop_id"]), year, capacity, len(jangkau))
 

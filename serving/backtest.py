@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from klinik.serving.outputs import SCORES_PARQUET
+from klinik.serving.outputs import SCORES_PARQUET, read_scores
 
 if TYPE_CHECKING:
     from klinik.data.dataset import Dataset
@@ -77,7 +77,7 @@ def _earlier_scores(out: Path, year: int) -> tuple[pd.DataFrame, str] | None:
     if not found:
         return None
     newest = max(found, key=lambda p: p.stat().st_mtime_ns)
-    return pd.read_parquet(newest), f"earlier run {newest.parent}"
+    return read_scores(newest), f"earlier run {newest.parent}"
 
 
 def find_backtest(ds: Dataset, result: ScoreResult, out: Path, settings: Settings) -> Backtest | None:

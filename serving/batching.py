@@ -18,8 +18,10 @@ Each request still gets exactly its own answer:
   without it and scored;
 - the group is scored by ``klinik.serving.scoring.score_dataset`` with no outreach limit (probabilities, clinic and
   reasons of a cooperative do not depend on the others); then each request's action and outreach rank come from
-  the same ``klinik.models.policy`` calls score_dataset makes, on that request's cooperatives with its own capacity.
-  (A test checks this against ``klinik score`` on the whole world.)
+  the same ``klinik.models.policy`` calls score_dataset makes, on that request's cooperatives: for /rank with the
+  request's own capacity (it ranks within the request), for /score with the cut-off of the population (the latest
+  batch run's outreach list), so a cooperative's action never depends on who else is in the request. (A test
+  checks this against ``klinik score`` on the whole world.)
 """
 
 from __future__ import annotations
@@ -37,12 +39,15 @@ from klinik.serving.service_io import (
     RequestTables,
     flatten,
     problem_text,
+    records_warnings,
+    request_problems,
     score_rows,
     tables_from_rows,
 )
 
 if TYPE_CHECKING:
     from klinik.data.dataset import Dataset
+    from klinik.models.policy import OutreachCutoff
     from klinik.serving.schemas import CoopRecords
     from klinik.serving.scoring import LoadedModels, ScoreResult
     from klinik.settings import Settings
@@ -53,11 +58,14 @@ GATHER_SECONDS = 0.02  # the longest wait for the next requests after a pass (a 
 
 @dataclass(eq=False)
 class Job:
-    """One /score or /rank request on its way through a pass."""
+    """One /score or /rank request on its way through a pass. ``capacity``: /rank's (ranks within the request), or
+    "population" (/score: the action each cooperative gets in its population, cut where ``cutoff`` says; None: no
+    batch run yet, the threshold alone)."""
 
     cooperatives: list[CoopRecords]
     as_of_year: int | None
-    capacity: int | Literal["auto"]
+    capacity: int | Literal["population"]
+    cutoff: OutreachCutoff | None = None
     rows: dict[str, list[dict]] = field(default_factory=dict)
     where: dict[str, list[tuple]] = field(default_factory=dict)
     keys: set[tuple[str, str]] = field(default_factory=set)
@@ -68,7 +76,7 @@ class Answer:
     as_of_year: int
     scores: list[dict[str, Any]]
     warnings: list[str]
-    capacity: int
+    capacity: int | None
 
 
 def _latest_year(coops: list[CoopRecords]) -> int | None:
@@ -106,6 +114,9 @@ def prepare(job: Job, settings: Settings) -> None:
             )
     elif job.as_of_year > settings.current_year:
         raise RequestInvalid([(("as_of_year",), f"{job.as_of_year} is in the future", "future_year")])
+    problems = request_problems(job.cooperatives, job.as_of_year, settings)
+    if problems:
+        raise RequestInvalid(problems)
     job.rows, job.where = flatten(job.cooperatives)
     job.keys = job.keys or ids_of(job.cooperatives)  # _take may have found them already
 
@@ -190,16 +201,18 @@ def _own_rows(
     at: dict[str, int],
     cols: dict[str, np.ndarray],
     ids: list[str],
-    capacity: int | Literal["auto"],
+    job: Job,
     settings: Settings,
-) -> tuple[list[dict], int]:
+) -> tuple[list[dict], int | None]:
     """One request's rows of a group's result, with its own action and outreach rank: the models.policy calls
-    score_dataset makes, on this request's cooperatives and with its own capacity. Rows in rank order."""
-    from klinik.models.policy import decide, outreach_capacity, outreach_rank
+    score_dataset makes, on this request's cooperatives, with the request's capacity (/rank) or the population's
+    cut-off (/score). Rows in rank order."""
+    from klinik.models.policy import decide, outreach_rank
 
     pos = np.array([at[c] for c in ids if c in at], dtype=np.int64)
     mine = {c: v[pos] for c, v in cols.items()}
-    cap = outreach_capacity(len(pos), settings) if capacity == "auto" else capacity
+    population = job.capacity == "population"
+    cap = None if population else job.capacity
     action = decide(
         mine["status"],
         mine["p_sick_next"],
@@ -210,7 +223,10 @@ def _own_rows(
         settings,
         capacity=cap,
         tie_break=mine["coop_id"],
+        cutoff=job.cutoff if population else None,
     )
+    if population:
+        cap = job.cutoff.capacity if job.cutoff is not None else None
     rank = outreach_rank(mine["status"], mine["p_sick_next"], mine["p_recover"], action, tie_break=mine["coop_id"])
     out = [{**rows[c], "action": str(a), "rank": int(r)} for c, a, r in zip(mine["coop_id"], action, rank)]
     return sorted(out, key=lambda row: row["rank"]), cap
@@ -264,10 +280,15 @@ def score_group(jobs: list[Job], models: LoadedModels, settings: Settings) -> li
         at, cols = _policy_inputs(result)
         for k in scorable:
             ids = [c.cooperative.coop_id for c in jobs[k].cooperatives]
-            own, cap = _own_rows(rows, at, cols, ids, jobs[k].capacity, settings)
+            own, cap = _own_rows(rows, at, cols, ids, jobs[k], settings)
             warnings = list(ds.warnings) + [
                 f"{c}: not scored, not registered or already dissolved in {year}" for c in ids if c not in rows
             ]
+            warnings += records_warnings(jobs[k].cooperatives, year)
+            if jobs[k].capacity == "population" and jobs[k].cutoff is None:
+                warnings.append(
+                    "no batch run yet (klinik score): JANGKAU by the threshold alone, without the clinic's capacity"
+                )
             out[k] = Answer(as_of_year=year, scores=own, warnings=warnings, capacity=cap)
     return out
 

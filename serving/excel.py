@@ -48,12 +48,24 @@ ID_HEADER = say("col.coop_id")
 MAX_WIDTH = 60  # reasons wider than this wrap
 MIN_WIDTH = 8
 
-_HEALTHY_LIST = ("rank", "coop_id", "name", "district", "coop_type", "status", "p_sick_next", "clinic", "reasons")
+_HEALTHY_LIST = (
+    "rank",
+    "coop_id",
+    "name",
+    "district",
+    "coop_type",
+    "status",
+    "p_sick_next",
+    "clinic",
+    "clinic_basis",
+    "reasons",
+)
 _COLUMNS = {
     "JANGKAU": _HEALTHY_LIST,
     "PANTAU": _HEALTHY_LIST,
     "BINA": (
         "clinic",
+        "clinic_basis",
         "coop_id",
         "name",
         "district",
@@ -67,6 +79,7 @@ _COLUMNS = {
     ),
     "PANTAU_KETAT": (
         "clinic",
+        "clinic_basis",
         "coop_id",
         "name",
         "district",
@@ -90,6 +103,7 @@ _COLUMNS = {
         "score_trend",
         "score_change",
         "clinic",
+        "clinic_basis",
         "causes",
         "hinders",
         "helps",
@@ -129,6 +143,7 @@ def list_frames(result: ScoreResult) -> dict[str, pd.DataFrame]:
         "district": df["district"],
         "coop_type": df["coop_type"],
         "clinic": df["clinic"].map(lambda c: label("clinic", c)),
+        "clinic_basis": df["clinic_basis"],
         "status": df["status"].map(lambda s: label("status", s)),
         "p_sick_next": df["p_sick_next"],
         "p_recover": df["p_recover"],
@@ -198,6 +213,7 @@ def _guide_rows(result: ScoreResult, settings: Settings, frames: dict[str, pd.Da
         [say("col.p_sick_next"), say("guide.col_p_sick_next")],
         [say("col.p_recover"), say("guide.col_p_recover")],
         [say("col.clinic"), say("guide.col_clinic")],
+        [say("col.clinic_basis"), say("guide.col_clinic_basis")],
         [say("col.reasons"), f"{say('reason.points_risk_meaning')} {say('reason.clinic_first')}"],
         [say("col.causes"), say("reason.clinic_first")],
         [f"{say('col.hinders')}, {say('col.helps')}", say("reason.points_recovery_meaning")],

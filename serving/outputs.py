@@ -39,6 +39,20 @@ def workbook_name(as_of_year: int) -> str:
     return f"klinik-koperasi-{as_of_year}.xlsx"
 
 
+def read_scores(path: Path, columns: list[str] | None = None):
+    """A scores file of any run (Parquet or CSV), with the status codes of the current contract: an output written
+    under contract v1 (SEHAT_NOW / SAKIT_NOW / UNASSESSED) is read as v1.1 (data.contract.STATUS_V1)."""
+    import pandas as pd
+
+    from klinik.data.contract import STATUS_V1
+
+    path = Path(path)
+    frame = pd.read_parquet(path, columns=columns) if path.suffix == ".parquet" else pd.read_csv(path, usecols=columns)
+    if "status" in frame.columns:
+        frame["status"] = frame["status"].replace(STATUS_V1)
+    return frame
+
+
 def write_outputs(
     folder: Path,
     result: ScoreResult,

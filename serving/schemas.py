@@ -149,11 +149,29 @@ ScoreRow = create_model(
 )
 
 
+class Outreach(BaseModel):
+    """Where the latest batch run's outreach list ended. /score gives each cooperative the action it would get in
+    that population, whoever else is in the request; /rank ranks within the request instead."""
+
+    as_of_year: int | None = Field(description="the year the batch run scored")
+    threshold: float = Field(description="jangkau_threshold: JANGKAU needs p_sick_next at or above it")
+    capacity: int | None = Field(description="the batch run's outreach capacity")
+    listed: int = Field(description="how many JANGKAU the batch run recommended")
+    p_sick_next_cutoff: float | None = Field(
+        description="the lowest p_sick_next on the list when the capacity cut it (ties by coop_id up to "
+        "coop_id_cutoff); null: fewer passed the threshold than the capacity, so the threshold alone decides"
+    )
+    coop_id_cutoff: str | None = None
+
+
 class ScoreResponse(BaseModel):
     as_of_year: int
     model_versions: dict[str, str]
     scores: list[ScoreRow]
     warnings: list[str] = Field(default_factory=list)
+    outreach: Outreach | None = Field(
+        default=None, description="/score: the population cut-off applied (null: no batch run yet, threshold alone)"
+    )
 
 
 class RankResponse(ScoreResponse):
@@ -181,6 +199,9 @@ class ServedModel(BaseModel):
 
 class ModelResponse(BaseModel):
     models: dict[str, ServedModel]
+    outreach: Outreach | None = Field(
+        default=None, description="where the latest batch run's outreach list ended (null: no batch run yet)"
+    )
 
 
 class FieldProblem(BaseModel):

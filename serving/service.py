@@ -6,8 +6,10 @@ through the same ``score_dataset`` as ``klinik score``: the same records give th
 Routes: POST /score, /rank, /lookup, /model (GET too), and the decision record's GET and POST /decisions
 (serving/decisions_api.py, mounted); BentoML adds /livez, /readyz, /metrics and the OpenAPI description at
 /docs.json. The clinic staff's page (serving/web: Beranda at /, search, profiles, lists) is mounted beside them and
-needs a staff login; the JSON routes keep the API key. Request bodies are never logged; errors name the field, not
-the value sent.
+needs a staff login; the JSON routes keep the API key. /score gives each cooperative the action it would get in its
+population (the latest batch run's outreach cut-off, which /model reports), whoever else is in the request; /rank
+ranks within the request. Request bodies are never logged; every error answer has one shape, naming the field, not
+the value sent (serving/errors.py).
 """
 
 import gc
@@ -19,6 +21,7 @@ from klinik.serving import schemas
 from klinik.serving.batching import Answer, Batcher, Job
 from klinik.serving.bento_store import loaded_models, model_names, served_model_info
 from klinik.serving.decisions_api import decisions_app
+from klinik.serving.errors import ErrorFormat
 from klinik.serving.guard import RequestGuard
 from klinik.serving.service_io import LatestScores, RequestInvalid, error_body
 from klinik.serving.web.app import NotFoundPages, create_app
@@ -52,12 +55,13 @@ class Klinik:
     def _response(self, answer: Answer | RequestInvalid, kind: type[schemas.ScoreResponse]):
         if isinstance(answer, RequestInvalid):
             return JSONResponse(error_body(answer), status_code=400)
-        extra = {}
         if kind is schemas.RankResponse:
             extra = {
                 "capacity": answer.capacity,
                 "outreach": [r["coop_id"] for r in answer.scores if r["action"] == "JANGKAU"],
             }
+        else:
+            extra = {"outreach": self._outreach()}
         return kind(
             as_of_year=answer.as_of_year,
             model_versions=self._versions(),
@@ -66,10 +70,25 @@ class Klinik:
             **extra,
         )
 
+    def _outreach(self) -> dict | None:
+        cut = self.latest.cutoff()
+        if cut is None:
+            return None
+        return {
+            "as_of_year": cut.as_of_year,
+            "threshold": self.settings.jangkau_threshold,
+            "capacity": cut.capacity,
+            "listed": cut.listed,
+            "p_sick_next_cutoff": cut.p_sick_next,
+            "coop_id_cutoff": cut.coop_id,
+        }
+
     @bentoml.api(route="/score", input_spec=schemas.ScoreRequest, output_spec=schemas.ScoreResponse)
     async def score(self, cooperatives: list[schemas.CoopRecords], as_of_year: int | None = None):
-        """Score cooperatives from their records: the contract's Scores row per cooperative, with reasons."""
-        answer = await self.batcher.submit(Job(cooperatives, as_of_year, capacity="auto"))
+        """Score cooperatives from their records: the contract's Scores row per cooperative, with reasons. The
+        action is the one each cooperative gets in its population (the latest batch run's outreach cut-off)."""
+        job = Job(cooperatives, as_of_year, capacity="population", cutoff=self.latest.cutoff())
+        answer = await self.batcher.submit(job)
         return self._response(answer, schemas.ScoreResponse)
 
     @bentoml.api(route="/rank", input_spec=schemas.RankRequest, output_spec=schemas.RankResponse)
@@ -90,24 +109,26 @@ class Klinik:
         try:
             found, missing = self.latest.find(coop_ids)
         except FileNotFoundError:
-            return JSONResponse(
-                {"error": f"no batch output at {self.latest.path}: run `klinik score` first", "not_found": coop_ids},
-                status_code=404,
-            )
+            nothing = RequestInvalid([], error="no batch output yet: run `klinik score` first")
+            return JSONResponse({**error_body(nothing), "not_found": coop_ids}, status_code=404)
         if not found:
-            return JSONResponse(
-                {"error": "no scores for " + ", ".join(missing) + " in the latest batch output", "not_found": missing},
-                status_code=404,
-            )
+            where = [
+                (("coop_ids", i), f"no scores for {c} in the latest batch output", "not_found")
+                for i, c in enumerate(coop_ids)
+                if c in missing
+            ]
+            unknown = RequestInvalid(where, error="none of the coop_ids is in the latest batch output")
+            return JSONResponse({**error_body(unknown), "not_found": missing}, status_code=404)
         return schemas.LookupResponse(source=str(self.latest.path), scores=found, not_found=missing)
 
     @bentoml.api(route="/model", input_spec=schemas.ModelRequest, output_spec=schemas.ModelResponse)
     def model(self):
         """The model versions being served, when they were trained, and their holdout metrics."""
-        return schemas.ModelResponse(models=self.model_info)
+        return schemas.ModelResponse(models=self.model_info, outreach=self._outreach())
 
 
 Klinik.mount_asgi_app(decisions_app(), path="/")  # answers /decisions only (BentoML mounts passively)
 Klinik.mount_asgi_app(create_app(get_settings()), path="/")  # the staff page: /, /cari, /koperasi/..., /daftar/...
+Klinik.add_asgi_middleware(ErrorFormat)  # the outermost (first added): the guard's refusals get the one shape too
 Klinik.add_asgi_middleware(RequestGuard)
 Klinik.add_asgi_middleware(NotFoundPages)

@@ -7,6 +7,7 @@ without a server.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from klinik.data.contract import COLUMNS
 from klinik.serving.schemas import NESTED_TABLES
 
 if TYPE_CHECKING:
+    from klinik.models.policy import OutreachCutoff
     from klinik.serving.schemas import CoopRecords
     from klinik.serving.scoring import ScoreResult
     from klinik.settings import Settings
@@ -144,21 +146,36 @@ def score_rows(result: ScoreResult) -> list[dict[str, Any]]:
 
 
 class LatestScores:
-    """The latest batch output (``klinik score``), re-read when the file changes, for /lookup."""
+    """The latest batch output (``klinik score``), re-read when the file changes: its rows for /lookup, and where
+    its outreach list ended for /score (the population's cut-off; models.policy.OutreachCutoff)."""
 
     def __init__(self, settings: Settings):
+        self.settings = settings
         self.path = Path(settings.lookup_scores_path or settings.work_dir / "scores" / "latest" / "scores.parquet")
         self._stamp: tuple[int, int] | None = None
         self._frame = pd.DataFrame()
+        self._cutoff: OutreachCutoff | None = None
 
     def _load(self) -> None:
+        from klinik.models.policy import outreach_cutoff
+        from klinik.serving.outputs import read_scores
+
         st = os.stat(self.path)
         stamp = (st.st_mtime_ns, st.st_size)
         if stamp != self._stamp:
-            frame = pd.read_parquet(self.path) if self.path.suffix == ".parquet" else pd.read_csv(self.path)
+            frame = read_scores(self.path)
             frame.index = frame["coop_id"].astype(str)
             self._frame = frame.loc[~frame.index.duplicated()]
+            self._cutoff = outreach_cutoff(self._frame, self.settings)
             self._stamp = stamp
+
+    def cutoff(self) -> OutreachCutoff | None:
+        """Where the latest batch run's outreach list ended; None when there is no batch output (yet)."""
+        try:
+            self._load()
+        except FileNotFoundError:
+            return None
+        return self._cutoff
 
     def find(self, coop_ids: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
         """(rows found, in the order asked; ids not found). FileNotFoundError when there is no batch output."""
@@ -166,6 +183,62 @@ class LatestScores:
         known = [c for c in coop_ids if c in self._frame.index]
         rows = self._frame.loc[known].to_dict("records") if known else []
         return [{k: _plain(v) for k, v in r.items()} for r in rows], [c for c in coop_ids if c not in known]
+
+
+def request_problems(cooperatives: list[CoopRecords], as_of_year: int, settings: Settings) -> list[tuple]:
+    """What is wrong with a request beyond its types, before any scoring: a kecamatan the office does not have
+    (``Settings.districts``; the nearest name suggested), and an ``as_of_year`` before or after every record sent
+    (as ``klinik score`` refuses an --as-of outside its dataset: the year's reports would all count as missing).
+    Each problem as (loc, message, type)."""
+    problems = []
+    known = settings.districts
+    if known:
+        for i, entry in enumerate(cooperatives):
+            district = entry.cooperative.district
+            if district not in known:
+                near = difflib.get_close_matches(district, known, n=1, cutoff=0.6)
+                hint = f"did you mean {near[0]!r}? " if near else ""
+                problems.append(
+                    (
+                        ("cooperatives", i, "cooperative", "district"),
+                        f"{district!r} is not a kecamatan of this office: {hint}known: {', '.join(known)} "
+                        f"(KLINIK_DISTRICTS)",
+                        "unknown_district",
+                    )
+                )
+    years = [r.year for c in cooperatives for t in ("financials", "staffing", "health") for r in getattr(c, t)]
+    if years and as_of_year > max(years):
+        problems.append(
+            (
+                ("as_of_year",),
+                f"{as_of_year} is later than every record sent (the latest year is {max(years)}): its statements "
+                f"would count as not filed; send as_of_year {max(years)}, or the {as_of_year} records",
+                "after_records",
+            )
+        )
+    if years and as_of_year < min(years):
+        problems.append(
+            (
+                ("as_of_year",),
+                f"{as_of_year} is before every record sent (the earliest year is {min(years)}): nothing would be "
+                f"known of that year; send as_of_year {min(years)} or later, or the records of {as_of_year}",
+                "before_records",
+            )
+        )
+    return problems
+
+
+def records_warnings(cooperatives: list[CoopRecords], as_of_year: int) -> list[str]:
+    """A cooperative whose records all lie after ``as_of_year`` is scored on none of them: say so."""
+    out = []
+    for entry in cooperatives:
+        years = [r.year for t in ("financials", "staffing", "health") for r in getattr(entry, t)]
+        if years and min(years) > as_of_year:
+            out.append(
+                f"{entry.cooperative.coop_id}: its records start in {min(years)}, after as_of_year {as_of_year}: "
+                f"scored without them"
+            )
+    return out
 
 
 def payload_from_dataset(ds, coop_ids: list[str] | None = None) -> list[dict[str, Any]]:

@@ -112,7 +112,7 @@ def test_describe_missing_values_in_words():
     )
     assert (
         describe("bad_loan_ratio", {"bad_loan_ratio": math.nan, "no_financial_statement": 0.0})[1]
-        == "bad loans cannot be computed (zero denominator)"
+        == "bad loans: no figure (what it is computed on is zero)"
     )
     assert (
         describe("certified_share", {"certified_share": math.nan, "no_staffing_report": 1.0})[0]

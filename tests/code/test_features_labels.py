@@ -87,11 +87,11 @@ def test_recovery_label_when_unassessed_or_dissolved():
 def test_status_from_the_latest_assessment():
     history = {2018: S, 2019: D, 2020: None, 2021: None, 2022: C, 2023: None}
     lab = labels_of(history, founded=2018, max_age=1)
-    assert values(lab, "status") == ["SEHAT_NOW", "SAKIT_NOW", "SAKIT_NOW", "UNASSESSED", "SEHAT_NOW", "SEHAT_NOW"]
+    assert values(lab, "status") == ["SEHAT", "SAKIT", "SAKIT", "BELUM_DINILAI", "SEHAT", "SEHAT"]
     lab = labels_of(history, founded=2018, max_age=10)
-    assert values(lab, "status")[3] == "SAKIT_NOW"  # an older assessment still counts
+    assert values(lab, "status")[3] == "SAKIT"  # an older assessment still counts
     lab = labels_of({2020: S}, founded=2018, max_age=10)
-    assert values(lab, "status")[:2] == ["UNASSESSED", "UNASSESSED"]  # never before the first assessment
+    assert values(lab, "status")[:2] == ["BELUM_DINILAI", "BELUM_DINILAI"]  # never before the first assessment
 
 
 def test_labels_have_the_rows_of_the_features():

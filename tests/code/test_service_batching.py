@@ -8,7 +8,7 @@ import pytest
 
 from klinik.serving.batching import Job, groups, prepare
 from klinik.serving.schemas import CoopRecords
-from klinik.serving.service_io import RequestInvalid, field_path, request_tables
+from klinik.serving.service_io import RequestInvalid, field_path, request_problems, request_tables
 from klinik.settings import get_settings
 
 
@@ -67,7 +67,7 @@ def coop(coop_id: str, year: int = 2023, *, financials: bool = True, case: str |
 
 
 def job(*coops: CoopRecords, as_of_year: int | None = None) -> Job:
-    j = Job(list(coops), as_of_year, "auto")
+    j = Job(list(coops), as_of_year, "population")
     prepare(j, get_settings())
     return j
 
@@ -85,7 +85,7 @@ def test_a_shared_cooperative_or_case_id_keeps_requests_apart():
 
 
 def test_other_years_and_the_size_limit_make_new_groups():
-    a, b = job(coop("A"), as_of_year=2023), job(coop("B"), as_of_year=2022)
+    a, b = job(coop("A"), as_of_year=2023), job(coop("B", 2022), as_of_year=2022)
     assert groups([a, b], max_coops=10) == [[a], [b]]
     c, d, e = job(coop("C"), coop("D")), job(coop("E")), job(coop("F"))
     assert groups([c, d, e], max_coops=3) == [[c, d], [e]]
@@ -138,3 +138,26 @@ def test_a_request_for_a_cooperative_already_in_the_pass_waits_for_the_next_one(
     assert first == [jobs[0], jobs[2], jobs[3]]
     assert [j for j, _ in batcher._queue] == [jobs[1], jobs[4]]  # first in line for the next pass
     assert [j for j, _ in batcher._take()] == [jobs[1], jobs[4]]
+
+
+def test_an_as_of_year_outside_the_records_is_refused_naming_as_of_year():
+    for year, kind in ((2010, "before_records"), (2024, "after_records")):
+        with pytest.raises(RequestInvalid) as err:
+            job(coop("A", 2022), coop("B", 2023), as_of_year=year)
+        assert [p[0] for p in err.value.problems] == [("as_of_year",)]
+        assert (
+            err.value.problems[0][2] == kind
+            and "2022" in err.value.problems[0][1]
+            or "2023" in err.value.problems[0][1]
+        )
+    assert job(coop("A", 2022), coop("B", 2023), as_of_year=2022).as_of_year == 2022  # within the records
+
+
+def test_a_kecamatan_the_office_does_not_have_is_refused_with_the_nearest_name():
+    typo = coop("A").model_copy(deep=True)
+    typo.cooperative.district = "Seririd"
+    problems = request_problems([coop("B"), typo], 2023, get_settings())
+    assert [(p[0], p[2]) for p in problems] == [(("cooperatives", 1, "cooperative", "district"), "unknown_district")]
+    assert "'Seririd'" in problems[0][1] and "did you mean 'Seririt'" in problems[0][1]
+    assert request_problems([typo], 2023, get_settings(districts=["Seririd"])) == []  # the list is the office's
+    assert request_problems([typo], 2023, get_settings(districts=[])) == []  # empty: not checked

@@ -84,8 +84,8 @@ def test_labels_follow_the_contract(world, feats, labels):
     assert (labels.loc[risk.notna(), "assessed"] & ~labels.loc[risk.notna(), "sick"]).all()
     assert labels.loc[labels["recovery_label"].notna(), "sick"].all()
     assert 0.01 < risk.mean() < 0.5  # some, not most, healthy cooperatives fall sick
-    assert set(labels["status"]) <= {"SEHAT_NOW", "SAKIT_NOW", "UNASSESSED"}
-    assert (labels.loc[labels["sick"], "status"] == "SAKIT_NOW").all()
+    assert set(labels["status"]) <= {"SEHAT", "SAKIT", "BELUM_DINILAI"}
+    assert (labels.loc[labels["sick"], "status"] == "SAKIT").all()
 
 
 def test_sick_rows_look_sicker(feats, labels):

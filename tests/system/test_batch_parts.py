@@ -76,7 +76,7 @@ def handmade_result():
 
     s = get_settings()
     ids = [f"K{i:02d}" for i in range(8)]
-    status = ["SEHAT_NOW", "SEHAT_NOW", "UNASSESSED", "SEHAT_NOW", "SAKIT_NOW", "SAKIT_NOW", "SAKIT_NOW", "SAKIT_NOW"]
+    status = ["SEHAT", "SEHAT", "BELUM_DINILAI", "SEHAT", "SAKIT", "SAKIT", "SAKIT", "SAKIT"]
     p_sick = [0.9, 0.35, 0.5, 0.1, np.nan, np.nan, np.nan, np.nan]
     p_rec = [np.nan] * 4 + [0.8, 0.3, 0.05, 0.6]
     clinic = ["KEUANGAN", "SDM", "KELEMBAGAAN", "SDM", "KEUANGAN", "SDM", "KELEMBAGAAN", "KEUANGAN"]

@@ -72,7 +72,7 @@ def test_scores_follow_the_contract(run, scores, world, store):
     assert set(scores["coop_id"]) == expected and scores["coop_id"].is_unique
     assert (scores["as_of_year"] == AS_OF).all()
     assert set(scores["status"]) <= set(STATUSES) and set(scores["clinic"]) <= set(CLINICS)
-    sick = scores["status"] == "SAKIT_NOW"
+    sick = scores["status"] == "SAKIT"
     assert sick.any() and (~sick).any()
     # p_sick_next empty exactly for the sick, p_recover exactly for the not sick
     assert scores.loc[sick, "p_sick_next"].isna().all() and scores.loc[~sick, "p_sick_next"].notna().all()
@@ -325,7 +325,7 @@ def test_sick_cooperatives_go_to_the_clinic_training_judges(scores, world, store
     models = load_models(store.settings)
     columns = list(models.risk.feature_names_in_)
     feats = build_features(world, store.settings)
-    sick = scores.loc[scores["status"] == "SAKIT_NOW", "coop_id"].astype(str)
+    sick = scores.loc[scores["status"] == "SAKIT", "coop_id"].astype(str)
     X = feats[(feats["year"] == AS_OF) & feats["coop_id"].astype(str).isin(sick)].set_index("coop_id", drop=False)
     assert len(X) == len(sick) > 0
     routed = main_cause(spell_contributions(models.risk, X, feats, columns, "years_sick"), feature_groups())
@@ -341,7 +341,7 @@ def test_demo_prints_the_top_ten_of_the_outreach_order(run, scores, world):
     from klinik.demo import outreach_top
 
     top = outreach_top(pd.read_parquet(run / "scores.parquet"), world.cooperatives, n=10)
-    healthy = scores.loc[scores["status"] != "SAKIT_NOW"].sort_values("rank")
+    healthy = scores.loc[scores["status"] != "SAKIT"].sort_values("rank")
     assert len(top) == min(10, len(healthy)) == 10
     assert top["coop_id"].tolist() == healthy["coop_id"].head(10).tolist()
     assert top["rank"].is_monotonic_increasing and top["name"].notna().all()

@@ -33,7 +33,7 @@ def test_demo_simulates_trains_scores_and_shows_the_outreach_list(tmp_path):
     assert latest.is_symlink() and latest.resolve() == (work / "scores" / "2024").resolve()
     scores = pd.read_parquet(latest / "scores.parquet")
     # The printed ten are the top of the outreach order (not sick now, by rank), JANGKAU first, in rank order.
-    top = scores.loc[scores["status"] != "SAKIT_NOW"].sort_values("rank").head(10)
+    top = scores.loc[scores["status"] != "SAKIT"].sort_values("rank").head(10)
     where = [out.index(coop_id) for coop_id in top["coop_id"]]
     assert where == sorted(where)
     assert f"{(scores['action'] == 'JANGKAU').sum()} JANGKAU" in out

@@ -170,7 +170,7 @@ def test_rank_returns_the_outreach_order_within_capacity(http, world):
     assert len(body["outreach"]) <= 3 and body["capacity"] == 3
     jangkau = [r["coop_id"] for r in body["scores"] if r["action"] == "JANGKAU"]
     assert body["outreach"] == jangkau == [r["coop_id"] for r in body["scores"][: len(jangkau)]]
-    healthy = [r for r in body["scores"] if r["status"] != "SAKIT_NOW"]
+    healthy = [r for r in body["scores"] if r["status"] != "SAKIT"]
     assert [r["p_sick_next"] for r in healthy] == sorted((r["p_sick_next"] for r in healthy), reverse=True)
 
 

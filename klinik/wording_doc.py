@@ -1,0 +1,95 @@
+"""Write docs/wording.md: every word staff read, in one list, for a reviewer of the Indonesian to read as a whole.
+
+Run ``python -m klinik.wording_doc --out docs/wording.md`` after changing klinik/wording.py or a feature's words in
+features/catalog.py; a test holds the committed page equal to what this writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from klinik.wording import WORDS
+
+COMMAND = "python -m klinik.wording_doc --out docs/wording.md"
+SECTIONS = (  # key prefix -> heading
+    ("status.", "Status codes"),
+    ("action.", "Recommendations"),
+    ("clinic.", "Clinics"),
+    ("category.", "Health categories"),
+    ("disclaimer", "The advice"),
+    ("reason.", "How reasons are read"),
+    ("fact.", "What reasons say (models/facts.py fills in the numbers)"),
+    ("why.", "Why a level above its band is unhealthy"),
+    ("label.", "Short labels of reasons (charts count reasons by them)"),
+    ("report.", "The report (report.html)"),
+    ("chart.", "The report's charts"),
+    ("sheet.", "The workbook's sheets"),
+    ("col.", "The workbook's and report's column headers"),
+    ("guide.", "The workbook's guide sheet (Petunjuk)"),
+)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render() -> str:
+    from klinik.features.catalog import FEATURES
+
+    lines = [
+        "# Wording: every word staff read",
+        "",
+        f"<!-- Generated from klinik/wording.py and features/catalog.py by `{COMMAND}`; do not edit by hand. -->",
+        "",
+        "The Indonesian (and English) of the report, the workbook, the reasons and the codes, in one list to be "
+        "reviewed as a whole. `{name}` marks a value filled in when the words are used. Numbers are written the "
+        "Indonesian way (`12,5%`, `1.250.000`).",
+        "",
+    ]
+    done: set[str] = set()
+    for prefix, heading in SECTIONS:
+        keys = [k for k in WORDS if k.startswith(prefix) and k not in done]
+        if not keys:
+            continue
+        lines += [f"## {heading}", "", "| key | Bahasa Indonesia | English |", "|---|---|---|"]
+        lines += [f"| `{k}` | {_cell(WORDS[k][0])} | {_cell(WORDS[k][1])} |" for k in keys]
+        lines.append("")
+        done.update(keys)
+    rest = [k for k in WORDS if k not in done]
+    if rest:
+        lines += ["## Other", "", "| key | Bahasa Indonesia | English |", "|---|---|---|"]
+        lines += [f"| `{k}` | {_cell(WORDS[k][0])} | {_cell(WORDS[k][1])} |" for k in rest]
+        lines.append("")
+    lines += [
+        "## Features (features/catalog.py)",
+        "",
+        "Each feature's name, and the sentences said of its value where it has its own.",
+        "",
+        "| feature | nama | name | kalimat (ya / tidak, nol) |",
+        "|---|---|---|---|",
+    ]
+    for name, spec in FEATURES.items():
+        said = " / ".join(w[0] for w in (spec.says, spec.says_off) if w)
+        lines.append(f"| `{name}` | {_cell(spec.label_id)} | {_cell(spec.label_en)} | {_cell(said)} |")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from klinik.data.atomic import atomic_file
+
+    parser = argparse.ArgumentParser(prog="python -m klinik.wording_doc", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="the file to write (default: print the page)")
+    args = parser.parse_args(argv)
+    page = render()
+    if args.out is None:
+        print(page, end="")
+        return 0
+    with atomic_file(args.out) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
