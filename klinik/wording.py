@@ -68,10 +68,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "whose factors raise the risk the most.",
     ),
     "reason.join": ("; ", "; "),
-    "reason.no_area": (
-        "tidak ada bidang yang menaikkan risiko; klinik: bidang yang paling sedikit menurunkannya",
-        "no area raises the risk; clinic: the area that lowers it least",
-    ),
+    "reason.no_area": ("tidak ada bidang yang menaikkan risiko", "no area raises the risk"),
     # --- reasons: what they say (features/catalog.py and models/facts.py fill them in) ---------------------------
     "fact.band_at_most": ("batas sehat: paling tinggi {hi}", "healthy: at most {hi}"),
     "fact.band_above": ("batas sehat: lebih dari {lo}", "healthy: above {lo}"),

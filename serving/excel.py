@@ -43,10 +43,14 @@ ALL_SHEET = say("sheet.all")
 GUIDE_SHEET = say("sheet.guide")
 PERCENT_HEADERS = {say("col.p_sick_next"), say("col.p_recover")}
 REASON_HEADERS = {say("col.reasons"), say("col.causes"), say("col.hinders"), say("col.helps")}
+WRAPPED_HEADERS = REASON_HEADERS | {say("col.clinic_basis"), say("col.name")}
+NARROW = {say("col.clinic_basis"): 24, say("col.name"): 28}  # wrap beyond these widths
 DECISION_HEADERS = (say("col.decision"), say("col.note"))
 ID_HEADER = say("col.coop_id")
-MAX_WIDTH = 60  # reasons wider than this wrap
+MAX_WIDTH = 50  # reasons wider than this wrap
 MIN_WIDTH = 8
+LINE_HEIGHT = 15.0  # points per line of the default font (Calibri 11)
+CHARS_PER_WIDTH = 1.15  # characters of running text per unit of column width (a unit is one "0")
 
 _HEALTHY_LIST = (
     "rank",
@@ -228,14 +232,14 @@ def _guide_rows(result: ScoreResult, settings: Settings, frames: dict[str, pd.Da
 
 
 def _width(header: str, values: pd.Series) -> float:
-    """Wide enough for the header's longest word and for 95% of the values; reasons wrap beyond MAX_WIDTH."""
+    """Wide enough for the header's longest word (the header wraps) and for the longest value; reasons wrap
+    beyond MAX_WIDTH."""
     lengths = values.dropna().astype(str).str.len()
-    longest = int(lengths.quantile(0.95)) if len(lengths) else 0
-    head = max(len(w) for w in header.split()) if header.strip() else 0
-    wanted = max(head, min(len(header), 18), longest) + 2
+    longest = int(lengths.max()) if len(lengths) else 0
     if header in PERCENT_HEADERS:
-        wanted = max(wanted, 8)
-    return float(min(MAX_WIDTH, max(MIN_WIDTH, wanted)))
+        longest = 6  # "100.0%"
+    head = max(len(w) for w in header.split()) if header.strip() else 0
+    return float(min(MAX_WIDTH, max(MIN_WIDTH, head + 2, longest + 2)))
 
 
 def _decision_dropdown(action: str, cells: str):
@@ -260,7 +264,8 @@ def _print_setup(ws, title: str, year: int) -> None:
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.print_options.gridLines = True
     ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.page_margins.top = ws.page_margins.bottom = 0.75
+    ws.page_margins.header = ws.page_margins.footer = 0.3
     ws.HeaderFooter.oddHeader.center.text = say("sheet.header_footer", year=year, sheet=title)
     ws.HeaderFooter.oddFooter.center.text = say("sheet.page")
 
@@ -279,7 +284,7 @@ def write_workbook(
     (after the Petunjuk sheet), e.g. the staff page's download of one list.
     """
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell import Cell, WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -293,18 +298,19 @@ def write_workbook(
     top = Alignment(vertical="top")
 
     guide = wb.create_sheet(GUIDE_SHEET)
-    guide.column_dimensions["A"].width = 34
-    guide.column_dimensions["B"].width = 110
+    guide.column_dimensions["A"].width = 40
+    guide.column_dimensions["B"].width = 100
+    _print_setup(guide, GUIDE_SHEET, result.as_of_year)  # before the first row: the streaming writer starts then
     for i, row in enumerate(_guide_rows(result, settings, frames)):
+        guide.row_dimensions[i + 1].height = _height([(str(v), w) for v, w in zip(row, (40.0, 85.0))])
         cells = []
         for j, value in enumerate(row):
             cell = WriteOnlyCell(guide, value=value)
             if i == 0 or j == 0 or row[0] == say("guide.important"):
                 cell.font = bold
-            cell.alignment = wrap if j == 1 else top
+            cell.alignment = wrap
             cells.append(cell)
         guide.append(cells)
-    _print_setup(guide, GUIDE_SHEET, result.as_of_year)
 
     for sheet, frame in frames.items():
         if sheets is not None and sheet not in sheets:
@@ -312,10 +318,15 @@ def write_workbook(
         ws = wb.create_sheet(sheet)
         action = SHEETS.get(sheet)
         headers = [*frame.columns, *(DECISION_HEADERS if action else ())]
+        widths = []
+        # a sheet of three reasons columns (the sick's) keeps each narrower, so the page stays readable
+        widest = MAX_WIDTH if sum(h in REASON_HEADERS for h in headers) < 3 else 36
         for j, header in enumerate(headers, start=1):
             values = frame[header] if header in frame else pd.Series(dtype=str)
-            width = _width(header, values) if header not in DECISION_HEADERS else 22.0
-            ws.column_dimensions[get_column_letter(j)].width = width
+            width = _width(header, values) if header not in DECISION_HEADERS else 20.0
+            widths.append(min(width, NARROW.get(header, widest)))
+            ws.column_dimensions[get_column_letter(j)].width = widths[-1]
+        ws.row_dimensions[1].height = _height(list(zip(headers, widths)), chars_per_width=0.9)  # bold
         ws.freeze_panes = "A2"
         last_col = get_column_letter(len(headers))
         ws.auto_filter.ref = f"A1:{last_col}{max(len(frame), 1) + 1}"
@@ -326,15 +337,19 @@ def write_workbook(
             ws.append([_styled(WriteOnlyCell(ws, value=say("sheet.empty")), font=Font(italic=True))])
             continue
         percent_cols = [j for j, h in enumerate(frame.columns) if h in PERCENT_HEADERS]
-        wrapped = [j for j, h in enumerate(frame.columns) if h in REASON_HEADERS]
+        wrapped = [j for j, h in enumerate(frame.columns) if h in WRAPPED_HEADERS]
         id_col = list(frame.columns).index(ID_HEADER)
-        for values in frame.itertuples(index=False, name=None):
+        for i, values in enumerate(frame.itertuples(index=False, name=None), start=2):
+            # rows are as tall as their longest wrapped reason (no spreadsheet grows a row by itself on opening)
+            ws.row_dimensions[i].height = _height([(values[j], widths[j]) for j in wrapped])
             row: list = [_plain(v) for v in values]
             for j in percent_cols:
                 if row[j] is not None:
-                    row[j] = _styled(WriteOnlyCell(ws, value=row[j]), number_format="0.0%")
+                    row[j] = _styled(WriteOnlyCell(ws, value=row[j]), number_format="0.0%", alignment=top)
             for j in wrapped:
                 row[j] = _styled(WriteOnlyCell(ws, value=row[j]), alignment=wrap)
+            if ws.row_dimensions[i].height > LINE_HEIGHT:  # a tall row: every cell at its top, beside its reasons
+                row = [c if isinstance(c, Cell) else _styled(WriteOnlyCell(ws, value=c), alignment=top) for c in row]
             if action:
                 row += decisions.cells(action, values[id_col]) if decisions is not None else [None, None]
             ws.append(row)
@@ -346,6 +361,27 @@ def write_workbook(
     if decisions is not None:
         decisions.mark(wb)
     wb.save(path)
+
+
+def _height(cells: list[tuple[object, float]], chars_per_width: float = CHARS_PER_WIDTH) -> float:
+    """The height (points) of a row whose ``cells`` (text, column width) wrap at spaces: its tallest cell's lines."""
+    lines = 1
+    for text, width in cells:
+        if isinstance(text, str) and text:
+            lines = max(lines, _lines(text, max(1, int(width * chars_per_width))))
+    return LINE_HEIGHT * lines
+
+
+def _lines(text: str, per_line: int) -> int:
+    """How many lines ``text`` takes wrapped at spaces, ``per_line`` characters a line."""
+    lines, used = 1, 0
+    for word in text.split():
+        if used and used + 1 + len(word) > per_line:
+            lines, used = lines + 1, len(word)
+        else:
+            used += len(word) + (1 if used else 0)
+        lines += max(0, (len(word) - 1) // per_line) if len(word) > per_line else 0
+    return lines
 
 
 def _styled(cell, *, font=None, fill=None, alignment=None, number_format=None):
