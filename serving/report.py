@@ -92,7 +92,8 @@ def _threshold(ax, x: float, text: str, style: str) -> None:
     )
 
 
-def _risk_distribution(scores: pd.DataFrame, settings: Settings, lang: str) -> str:
+def distribution_figure(scores: pd.DataFrame, settings: Settings, lang: str):
+    """How the chances are spread: the not sick by p_sick_next, the sick by p_recover, with the thresholds."""
     fig = _figure(10, 3.6)
     left, right = fig.subplots(1, 2)
     bins = np.linspace(0, 1, 41)
@@ -144,7 +145,7 @@ def _risk_distribution(scores: pd.DataFrame, settings: Settings, lang: str) -> s
         _percent_axis(ax.xaxis, lang)
         _count_axis(ax.yaxis, lang)
         ax.tick_params(axis="x", labelsize=8)
-    return _png(fig)
+    return fig
 
 
 def place_table(joined: pd.DataFrame, column: str, settings: Settings) -> pd.DataFrame:
@@ -168,7 +169,8 @@ def place_table(joined: pd.DataFrame, column: str, settings: Settings) -> pd.Dat
     return parts.sort_values(["work_rate", "coops"], ascending=False)
 
 
-def _by_place(parts: pd.DataFrame, title: str, lang: str) -> str:
+def place_figure(parts: pd.DataFrame, title: str, lang: str):
+    """Cooperatives per kecamatan (or type), sick and to reach in colour, the rate at the end of each bar."""
     if len(parts) > MAX_BARS:  # a whole country has thousands of kecamatan: show where the work is
         title += f" ({say('chart.top_of', lang, n=MAX_BARS, total=len(parts))})"
         parts = parts.nlargest(MAX_BARS, ["work_rate", "coops"])
@@ -198,7 +200,7 @@ def _by_place(parts: pd.DataFrame, title: str, lang: str) -> str:
     ax.set(title=title, xlabel=say("chart.coops_axis", lang), xlim=(0, float(parts["coops"].max()) * 1.35))
     _count_axis(ax.xaxis, lang)
     fig.legend(fontsize=8, loc="outside lower center", ncols=4)
-    return _png(fig)
+    return fig
 
 
 def _place_html(parts: pd.DataFrame, what: str, lang: str) -> str:
@@ -217,20 +219,22 @@ def _place_html(parts: pd.DataFrame, what: str, lang: str) -> str:
     return _table(head, rows, numeric=range(1, 6))
 
 
-def _top_reasons(reasons: pd.DataFrame, scores: pd.DataFrame, lang: str, n: int = 12) -> str | None:
+def reason_counts(reasons: pd.DataFrame, scores: pd.DataFrame, lang: str, n: int = 12) -> pd.Series:
     """How often each fact is among the risk reasons of the cooperatives on the clinic's lists (JANGKAU and the
-    sick: the ones a person will look at); all cooperatives when the lists are empty. Bars are labelled by what
-    the value is ("RAT tidak diadakan"), never by the name of a measure."""
+    sick: the ones a person will look at; all cooperatives when the lists are empty), by (label, area), the
+    most frequent ``n``, fewest first. Labels say what the value is ("RAT tidak diadakan"), never a measure's
+    name."""
     reasons = reasons.loc[reasons["kind"] == "risk"]
     listed = scores.loc[scores["action"] != "PANTAU", "coop_id"]
     if len(listed):
         reasons = reasons.loc[reasons["coop_id"].isin(listed)]
-    if reasons.empty:
-        return None
+    column = "label_id" if lang == "id" else "label_en"
+    return reasons.groupby([column, "group"]).size().sort_values(kind="stable").tail(n)
+
+
+def reasons_figure(counts: pd.Series, lang: str):
     from matplotlib.patches import Patch
 
-    column = "label_id" if lang == "id" else "label_en"
-    counts = reasons.groupby([column, "group"]).size().sort_values().tail(n)
     fig = _figure(8, 0.38 * len(counts) + 1.4)
     ax = fig.subplots()
     ax.barh([t for t, _ in counts.index], counts.to_numpy(), color=[COLORS.get(g, "#95a5a6") for _, g in counts.index])
@@ -238,10 +242,18 @@ def _top_reasons(reasons: pd.DataFrame, scores: pd.DataFrame, lang: str, n: int 
     _count_axis(ax.xaxis, lang)
     handles = [Patch(color=COLORS[g], label=label("clinic", g, lang)) for g in ("KEUANGAN", "SDM", "KELEMBAGAAN")]
     fig.legend(handles=handles, fontsize=8, loc="outside lower center", ncols=3)
-    return _png(fig)
+    return fig
 
 
-def _calibration(backtest: Backtest, lang: str) -> str:
+def _reasons_html(counts: pd.Series, lang: str) -> str:
+    if counts.empty:
+        return _empty(lang)
+    head = [say("report.h_reasons", lang), say("col.clinic", lang), say("chart.coops_axis", lang)]
+    rows = [[text, label("clinic", g, lang), number(n, 0, lang)] for (text, g), n in counts.iloc[::-1].items()]
+    return _img(_png(reasons_figure(counts, lang)), say("report.h_reasons", lang)) + _table(head, rows, numeric=(2,))
+
+
+def calibration_figure(backtest: Backtest, lang: str):
     f = backtest.frame
     bins = np.linspace(0, 1, 11)
     which = np.clip(np.digitize(f["p_sick_next"], bins) - 1, 0, 9)
@@ -266,7 +278,7 @@ def _calibration(backtest: Backtest, lang: str) -> str:
     for axis in (ax.xaxis, ax.yaxis):
         _percent_axis(axis, lang, step=0.2)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return fig
 
 
 def _cell(value) -> str:
@@ -459,23 +471,26 @@ def render(
         f'<p class="meta">{html.escape(meta)}</p>',
         f'<p class="note">{html.escape(say("disclaimer", lang))}</p>',
         f'<div class="cards">{card_html}</div>',
-        _section(say("report.h_distribution", lang), _img(_risk_distribution(scores, settings, lang), "")),
+        _section(
+            say("report.h_distribution", lang),
+            _img(_png(distribution_figure(scores, settings, lang)), say("report.h_distribution", lang)),
+        ),
         _section(
             say("report.h_by_place", lang),
             f'<p class="explain">{html.escape(say("report.by_place_note", lang))}</p>',
-            _img(_by_place(by_district, say("chart.by_district", lang), lang), say("chart.by_district", lang)),
+            _img(_png(place_figure(by_district, say("chart.by_district", lang), lang)), say("chart.by_district", lang)),
             _place_html(by_district, say("col.district", lang), lang),
         ),
         _section(
             say("chart.by_type", lang),
-            _img(_by_place(by_type, say("chart.by_type", lang), lang), say("chart.by_type", lang)),
+            _img(_png(place_figure(by_type, say("chart.by_type", lang), lang)), say("chart.by_type", lang)),
             _place_html(by_type, say("col.coop_type", lang), lang),
             level=3,
         ),
         _section(
             say("report.h_reasons", lang),
             f'<p class="explain">{html.escape(say("report.reasons_note", lang))}</p>',
-            _img(_top_reasons(result.reasons, scores, lang), say("report.h_reasons", lang)) or _empty(lang),
+            _reasons_html(reason_counts(result.reasons, scores, lang), lang),
         ),
         _section(say("report.h_clinic", lang), _clinic_table(scores, lang)),
         _outreach(joined, result, settings, lang),
@@ -518,7 +533,9 @@ def _backtest_html(backtest: Backtest | None, k: int, lang: str) -> str:
         recall=chance(m["recall_at_k"], lang),
         brier=number(m["brier"], 3, lang),
     )
-    return f"<p>{html.escape(text)}</p>" + _img(_calibration(backtest, lang), say("report.h_backtest", lang))
+    return f"<p>{html.escape(text)}</p>" + _img(
+        _png(calibration_figure(backtest, lang)), say("report.h_backtest", lang)
+    )
 
 
 def _review_html(review: DecisionReview | None, as_of_year: int) -> str:

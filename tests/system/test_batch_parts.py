@@ -91,7 +91,7 @@ def handmade_result():
             "p_sick_next": p_sick,
             "p_recover": p_rec,
             "clinic": clinic,
-            "reasons": "pinjaman bermasalah 30% (50%)",
+            "reasons": "pinjaman bermasalah 30% (batas sehat: paling tinggi 1%) (+9 poin)",
             "action": action,
             "rank": rank,
             "model_version": "koperasi-risk/1,koperasi-recovery/1",
@@ -111,20 +111,27 @@ def handmade_result():
             "score_change": np.nan,
             "years_sick": scores["coop_id"].map(dict(zip(ids, years_sick))).astype(float),
             "rat_missed_years": 0.0,
-            "reasons_en": "bad loans 30% (50%)",
+            "reasons_en": "bad loans 30% (healthy: at most 1%) (+9 points)",
+            "clinic_basis": "Keuangan 100%",
+            "clinic_basis_en": "Finance 100%",
         }
     )
     reasons = pd.DataFrame(
         {
             "coop_id": ids,
             "position": 1,
+            "kind": "risk",
+            "fact": "bad_loan_ratio",
             "feature": "bad_loan_ratio",
             "value": 30.0,
             "contribution": 0.5,
+            "points": [9.0] * 4 + [np.nan] * 4,
             "group": "KEUANGAN",
             "share": 0.5,
-            "text_id": "pinjaman bermasalah 30%",
-            "text_en": "bad loans at 30%",
+            "label_id": "pinjaman bermasalah di atas batas sehat",
+            "label_en": "bad loans above the healthy range",
+            "text_id": "pinjaman bermasalah 30% (batas sehat: paling tinggi 1%)",
+            "text_en": "bad loans 30% (healthy: at most 1%)",
         }
     )
     assert tuple(evidence.columns) == EVIDENCE_COLUMNS
@@ -160,11 +167,15 @@ def test_writers_on_a_handmade_result(handmade_result, tmp_path):
     jangkau = wb["Jangkau"]
     assert [c.value for c in jangkau["B"]][1:] == ["K00", "K02"]  # capacity 2: 0.9 and 0.5, not 0.35
     assert jangkau["G2"].value == pytest.approx(0.9) and jangkau["G2"].number_format == "0.0%"
+    assert jangkau["J2"].value == "pinjaman bermasalah 30% (batas sehat: paling tinggi 1%) (+9 poin)"
+    assert wb["Berikutnya"]["A2"].value == "Tidak ada koperasi dalam daftar ini tahun ini."  # capacity full
     bina = wb["Bina"]
     assert [c.value for c in bina["A"]][1:] == ["Keuangan", "Keuangan"]
-    assert bina["H2"].value is None  # no health score: an empty cell, not "nan"
+    assert bina["I2"].value is None  # no health score: an empty cell, not "nan"
+    assert bina["J2"].value == "pinjaman bermasalah 30% (batas sehat: paling tinggi 1%)"  # the sick: no points
     closure = wb["Pertimbangan Pembubaran"]
     assert closure.max_row == 2 and closure["A2"].value == "K06" and closure["E2"].value == 3
+    assert [c.value for c in wb["Semua Koperasi"]["C"]][1:] == [f"Koperasi {i}" for i in result.scores["coop_id"]]
     page = render(result, settings)
     assert page.count("data:image/png;base64,") >= 4 and "Jangkau sekarang" in page
 
@@ -198,7 +209,7 @@ def test_a_writer_beside_the_job_writes_its_file_and_reports_its_failure(tmp_pat
 
 
 def test_a_list_with_nobody_on_it_is_an_empty_sheet(handmade_result, tmp_path):
-    """No cooperative for close watch: the sheet holds its header only (a sheet sorted by clinic once listed
+    """No cooperative for close watch: the sheet says so under its header (a sheet sorted by clinic once listed
     every cooperative scored, with empty cells, when its list was empty)."""
     import dataclasses
 
@@ -213,7 +224,8 @@ def test_a_list_with_nobody_on_it_is_an_empty_sheet(handmade_result, tmp_path):
     assert len(frames["Pantau Ketat"]) == 0 and len(frames["Bina"]) == 3
     write_workbook(tmp_path / "x.xlsx", result, settings)
     wb = load_workbook(tmp_path / "x.xlsx")
-    assert wb["Pantau Ketat"].max_row == 1 and wb["Bina"].max_row == 4
+    assert wb["Pantau Ketat"].max_row == 2 and wb["Bina"].max_row == 4
+    assert wb["Pantau Ketat"]["A2"].value == "Tidak ada koperasi dalam daftar ini tahun ini."
 
 
 def _gone(pid: int) -> bool:
