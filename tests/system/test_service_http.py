@@ -125,9 +125,11 @@ def test_one_cooperative_gets_the_batch_numbers_and_structured_reasons(http, one
     assert row["rank"] == 1
     assert row["model_version"] == ",".join(body["model_versions"][t] for t in ("risk", "recovery"))
     for reason in row["reasons"]:
-        assert set(reason) >= {"feature", "value", "contribution", "group", "share", "text_id", "text_en"}
-        assert reason["contribution"] > 0 and 0 < reason["share"] <= 1
-    assert sum(r["share"] for r in row["reasons"]) <= 1 + 1e-9
+        assert set(reason) >= {"kind", "fact", "feature", "contribution", "points", "group", "text_id", "label_id"}
+        assert (reason["contribution"] < 0) == (reason["kind"] == "recovery_hinders")
+        assert 0 < reason["share"] <= 1
+    risk = [r for r in row["reasons"] if r["kind"] == "risk"]
+    assert sum(r["share"] for r in risk) <= 1 + 1e-9
 
 
 def test_concurrent_requests_each_get_their_own_answer(server, world, batch):
@@ -187,6 +189,27 @@ def test_the_python_client_speaks_to_the_service(server, one_coop):
         assert err.value.error_code == 401
 
 
+def test_a_cooperatives_action_does_not_depend_on_who_else_is_in_the_request(http, world, batch):
+    """/score gives each cooperative the action it has in its population (the batch run's outreach list),
+    alone or with others; /model says where that list ended."""
+    expected = pd.read_parquet(batch).set_index("coop_id")
+    healthy = expected.loc[expected["status"] != "SAKIT"].sort_values("rank")
+    listed = list(healthy.index[healthy["action"] == "JANGKAU"])
+    assert listed, "the world has cooperatives to reach"
+    last, others = listed[-1], list(healthy.index[:5])  # the list's last, and the riskiest five
+    for coops in ([last], [last, *[c for c in others if c != last]], others):
+        resp = post(http, "/score", {"cooperatives": payload_from_dataset(world, coops), "as_of_year": AS_OF})
+        assert resp.status_code == 200, resp.text[:1000]
+        for row in resp.json()["scores"]:
+            assert row["action"] == expected.loc[row["coop_id"], "action"], (coops, row["coop_id"])
+        assert resp.json()["outreach"]["listed"] == len(listed)
+    model = http.get("/model").json()["outreach"]
+    assert model["as_of_year"] == AS_OF and model["listed"] == len(listed) and model["threshold"] == 0.3
+    if model["p_sick_next_cutoff"] is not None:  # the capacity cut the list at its last cooperative
+        assert model["coop_id_cutoff"] == last
+        assert close(model["p_sick_next_cutoff"], float(expected.loc[last, "p_sick_next"]))
+
+
 # ------------------------------------------------------------------------------------------- bad input
 def _set(body: dict, path: str, value) -> dict:
     """A copy of ``body`` with the value at "a.0.b" replaced (or removed when value is ...)."""
@@ -220,6 +243,37 @@ def test_bad_field_is_a_400_naming_the_field(http, one_coop, path, value, where,
     found = problems(post(http, "/score", _set({"cooperatives": [one_coop]}, path, value)))
     assert where in found, found
     assert says.lower() in found[where].lower(), found
+
+
+def test_an_as_of_year_outside_the_records_and_an_unknown_kecamatan_are_400s_naming_the_field(http, one_coop):
+    first = min(r["year"] for t in ("financials", "staffing", "health") for r in one_coop[t])
+    found = problems(post(http, "/score", {"cooperatives": [one_coop], "as_of_year": first - 4}))
+    assert list(found) == ["as_of_year"] and f"earliest year is {first}" in found["as_of_year"]
+    typo = _set({"cooperatives": [one_coop]}, "cooperatives.0.cooperative.district", "Seririd")
+    found = problems(post(http, "/score", typo))
+    assert "did you mean 'Seririt'" in found["cooperatives.0.cooperative.district"]
+
+
+def test_every_refusal_has_one_shape_naming_the_field(http, server, one_coop):
+    """BentoML's own input check, the contract's check, the service's own refusals and the door's: one shape."""
+    answers = [
+        post(http, "/score", _set({"cooperatives": [one_coop]}, "cooperatives.0.financials.0.cash", "banyak")),
+        post(http, "/score", _set({"cooperatives": [one_coop]}, "cooperatives.0.financials.0.cash", -1.0)),
+        post(http, "/score", {"cooperatives": [one_coop], "as_of_year": 1990}),
+        post(http, "/score", {"cooperatives": [one_coop], "extra": 1}),
+        post(http, "/lookup", {"coop_ids": ["NO-SUCH-COOP"]}),
+        httpx.post(f"{server.url}/score", json={"cooperatives": [one_coop]}, timeout=30),
+    ]
+    for resp in answers:
+        body = resp.json()
+        assert 400 <= resp.status_code < 500 and isinstance(body["error"], str), resp.text[:500]
+        assert isinstance(body["detail"], list), body
+        for d in body["detail"]:
+            assert set(d) == {"loc", "field", "msg", "type"}, d
+            assert d["field"] and "url" not in d
+        assert "IODescriptor" not in body["error"]
+    assert [d["field"] for d in answers[0].json()["detail"]] == ["cooperatives[0].financials[0].cash"]
+    assert [d["field"] for d in answers[1].json()["detail"]] == ["cooperatives[0].financials[0].cash"]
 
 
 def test_nan_and_infinity_are_refused(http, one_coop):
@@ -317,7 +371,8 @@ def test_lookup_returns_the_batch_rows_and_names_unknown_ids(http, batch):
         assert close(row["p_sick_next"], float(expected.loc[row["coop_id"], "p_sick_next"]))
 
     resp = post(http, "/lookup", {"coop_ids": ["NO-SUCH-COOP"]})
-    assert resp.status_code == 404 and "NO-SUCH-COOP" in resp.json()["error"]
+    assert resp.status_code == 404 and resp.json()["not_found"] == ["NO-SUCH-COOP"]
+    assert [(d["field"], d["type"]) for d in resp.json()["detail"]] == [("coop_ids[0]", "not_found")]
 
 
 def test_model_says_which_versions_are_served_and_how_good_they_are(http, trained_registry):
