@@ -2,8 +2,8 @@
 ``status`` (features/labels.py) and the scores' ``status`` (serving/scoring.py) both come from here.
 
 status at year t, from the latest assessment dated t or up to ``Settings.status_max_age_years`` before it:
-SAKIT_NOW when its category is a supervision category (data.contract.SICK_CATEGORIES), SEHAT_NOW otherwise,
-and UNASSESSED when there is no such assessment (never assessed, or only longer ago).
+SAKIT when its category is a supervision category (data.contract.SICK_CATEGORIES), SEHAT otherwise,
+and BELUM_DINILAI when there is no such assessment (never assessed, or only longer ago).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 from klinik.data.contract import SICK_CATEGORIES, STATUSES
 from klinik.features.panel import Panel, ffill
 
-WELL_NOW, SICK_NOW, UNASSESSED = STATUSES  # the contract's codes: SEHAT_NOW, SAKIT_NOW, UNASSESSED
+WELL_NOW, SICK_NOW, UNASSESSED = STATUSES  # the contract's codes: SEHAT, SAKIT, BELUM_DINILAI
 
 
 def is_sick(health: pd.DataFrame) -> np.ndarray:
@@ -44,7 +44,7 @@ def latest_assessment(health: pd.DataFrame, coop_ids: pd.Index, years: Sequence[
 
 
 def status_of(health: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
-    """The status (SAKIT_NOW / SEHAT_NOW / UNASSESSED) set by the assessments at ``positions`` of ``health``
+    """The status (SAKIT / SEHAT / BELUM_DINILAI) set by the assessments at ``positions`` of ``health``
     (from latest_assessment; -1: none), in the shape of ``positions``."""
     sick = np.zeros(positions.shape, dtype=bool)
     if len(health):

@@ -37,14 +37,14 @@ def statuses(max_age: int) -> list[list[str]]:
 def test_the_latest_assessment_at_most_max_age_old_sets_the_status():
     #          2018         2019         2020         2021         2022         2023
     assert statuses(1) == [
-        ["SEHAT_NOW", "SEHAT_NOW", "SAKIT_NOW", "SAKIT_NOW", "UNASSESSED", "UNASSESSED"],
-        ["UNASSESSED", "UNASSESSED", "UNASSESSED", "SAKIT_NOW", "SAKIT_NOW", "SEHAT_NOW"],
-        ["UNASSESSED"] * 6,
-        ["SEHAT_NOW", "SEHAT_NOW", "UNASSESSED", "UNASSESSED", "UNASSESSED", "UNASSESSED"],
+        ["SEHAT", "SEHAT", "SAKIT", "SAKIT", "BELUM_DINILAI", "BELUM_DINILAI"],
+        ["BELUM_DINILAI", "BELUM_DINILAI", "BELUM_DINILAI", "SAKIT", "SAKIT", "SEHAT"],
+        ["BELUM_DINILAI"] * 6,
+        ["SEHAT", "SEHAT", "BELUM_DINILAI", "BELUM_DINILAI", "BELUM_DINILAI", "BELUM_DINILAI"],
     ]
-    assert statuses(0)[0] == ["SEHAT_NOW", "UNASSESSED", "SAKIT_NOW", "UNASSESSED", "UNASSESSED", "UNASSESSED"]
-    assert statuses(10)[0] == ["SEHAT_NOW", "SEHAT_NOW", "SAKIT_NOW", "SAKIT_NOW", "SAKIT_NOW", "SAKIT_NOW"]
-    assert statuses(10)[3] == ["SEHAT_NOW"] * 6  # CUKUP_SEHAT is not sick
+    assert statuses(0)[0] == ["SEHAT", "BELUM_DINILAI", "SAKIT", "BELUM_DINILAI", "BELUM_DINILAI", "BELUM_DINILAI"]
+    assert statuses(10)[0] == ["SEHAT", "SEHAT", "SAKIT", "SAKIT", "SAKIT", "SAKIT"]
+    assert statuses(10)[3] == ["SEHAT"] * 6  # CUKUP_SEHAT is not sick
 
 
 def test_positions_point_at_the_assessment_that_sets_the_status():
@@ -52,7 +52,7 @@ def test_positions_point_at_the_assessment_that_sets_the_status():
     pos = latest_assessment(h, IDS, [2021], 1)[:, 0]
     assert pos.tolist() == [1, 2, -1, -1]  # A's 2020 row, B's 2021 row; none for C and D
     assert latest_assessment(h.iloc[:0], IDS, [2021], 1).tolist() == [[-1]] * 4
-    assert status_of(h.iloc[:0], np.full(2, -1)).tolist() == ["UNASSESSED"] * 2
+    assert status_of(h.iloc[:0], np.full(2, -1)).tolist() == ["BELUM_DINILAI"] * 2
 
 
 @pytest.mark.parametrize("max_age", [0, 1, 3])
