@@ -112,8 +112,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "fact.assets_shrink": ("aset menyusut {value} dalam {k} tahun", "assets shrank {value} in {k} years"),
     "fact.assets_grow": ("aset tumbuh {value} dalam {k} tahun", "assets grew {value} in {k} years"),
     "fact.official_score": (
-        "skor kesehatan dari rasio {value} ({category}; Sehat: 80 ke atas)",
-        "health score from the ratios {value} ({category}; healthy: 80 and above)",
+        "skor kesehatan dari rasio {value} ({category}, Sehat: 80 ke atas)",
+        "health score from the ratios {value} ({category}, healthy: 80 and above)",
     ),
     "fact.official_category": (
         "predikat dari rasio: {category} (Sehat: skor 80 ke atas)",
@@ -141,8 +141,8 @@ WORDS: dict[str, tuple[str, str]] = {
         "{value} of board and staff trained in {year}",
     ),
     "fact.turnover": (
-        "turnover karyawan {value} tahun {year} ({n} karyawan keluar; tanda bahaya: lebih dari 25%)",
-        "staff turnover {value} in {year} ({n} employees left; warning sign: over 25%)",
+        "turnover karyawan {value} tahun {year} ({n} karyawan keluar, tanda bahaya: lebih dari 25%)",
+        "staff turnover {value} in {year} ({n} employees left, warning sign: over 25%)",
     ),
     "fact.no_turnover": ("tidak ada karyawan keluar tahun {year}", "no employee left in {year}"),
     "fact.rat_not_held": (
@@ -193,8 +193,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "fact.sick_total": ("{n} tahun dinilai sakit sejauh ini", "{n} years assessed sick so far"),
     "fact.sick_once": ("baru sekali dinilai sakit dalam 3 tahun terakhir", "assessed sick once in the last 3 years"),
     "fact.health_special": (
-        "dinilai Dalam Pengawasan Khusus (skor {value}; Dalam Pengawasan: 51 ke atas)",
-        "assessed Under Special Supervision (score {value}; Under Supervision: 51 and above)",
+        "dinilai Dalam Pengawasan Khusus (skor {value}, Dalam Pengawasan: 51 ke atas)",
+        "assessed Under Special Supervision (score {value}, Under Supervision: 51 and above)",
     ),
     "fact.health_supervised": (
         "dinilai Dalam Pengawasan, bukan Khusus (skor {value})",

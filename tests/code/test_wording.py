@@ -43,6 +43,14 @@ def test_both_languages_say_the_same_things(key):
     assert "  " not in indonesian and (key.endswith(".join") or indonesian == indonesian.strip())
 
 
+def test_a_reason_never_holds_the_separator_that_joins_reasons():
+    """Reasons are joined by "; " in one cell (scores.csv, the workbook): a reason's own words never hold it."""
+    joiner = WORDS["reason.join"]
+    for key, pair in WORDS.items():
+        if key.startswith(("fact.", "label.", "why.", "reason.none", "reason.no_area", "reason.points_")):
+            assert all(sep not in text for sep, text in zip(joiner, pair)), key
+
+
 def test_every_entry_is_used_and_every_used_key_exists():
     code = "\n".join(p.read_text(encoding="utf-8") for p in SOURCES if p.name != "wording.py")
     own = (ROOT / "klinik" / "wording.py").read_text(encoding="utf-8")
