@@ -487,6 +487,23 @@ def number(v: float, digits: int = 0, lang: str = "id") -> str:
     return text.translate(_INDONESIAN) if lang == "id" else text
 
 
+def number_pair(v: float, digits: int = 0) -> tuple[str, str]:
+    """``number`` in Indonesian and in English, formatted once (the reasons' hot path)."""
+    text = format(float(v), f",.{digits}f")
+    if text.startswith("-") and not text.strip("-0.,"):
+        text = text[1:]
+    return text.translate(_INDONESIAN), text
+
+
+def percent_pair(v: float) -> tuple[str, str]:
+    """``percent`` (default digits) in Indonesian and in English."""
+    v = float(v)
+    if not math.isfinite(v):
+        return "?", "?"
+    one, two = number_pair(v, 0 if abs(v) >= 9.95 or abs(v - round(v)) < 0.05 else 1)
+    return one + "%", two + "%"
+
+
 def percent(v: float, lang: str = "id", digits: int | None = None) -> str:
     """A value in percent points (``12.5``) as "12,5%"; ``digits`` None: one decimal below 10, none from 10 (a
     whole number never gets a decimal)."""

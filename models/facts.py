@@ -35,7 +35,7 @@ import pandas as pd
 from klinik.data.contract import CLINICS, HEALTH_CATEGORIES
 from klinik.features.catalog import FEATURES
 from klinik.features.health_score import CATEGORY_CUTS, HEALTH_RULES
-from klinik.wording import WORDS, label, number, percent, say
+from klinik.wording import WORDS, label, number, number_pair, percent, percent_pair, say
 
 HARM, HEALTHY = 1, -1
 
@@ -418,14 +418,26 @@ def _pair(key: str, **fields) -> tuple[str, str]:
 
 def _value_pair(base: str, v: float) -> tuple[str, str]:
     if FEATURES[base].unit == "pct":
-        return percent(v, "id"), percent(v, "en")
-    digits = 0 if abs(v) >= 10 or v.is_integer() else 1
-    return number(v, digits, "id"), number(v, digits, "en")
+        return percent_pair(v)
+    return number_pair(v, 0 if abs(v) >= 10 or v.is_integer() else 1)
+
+
+def _around(key: str, field: str, **fixed) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The words of ``key`` with every field but ``field`` filled in, as the text before and after ``field`` in
+    each language: filling it in is then two concatenations (the reasons of a national run say hundreds of
+    thousands of these)."""
+    marker = "\x00"
+    one, two = _pair(key, **fixed, **{field: marker})
+    return tuple(one.split(marker)), tuple(two.split(marker))
+
+
+def _put(around: tuple[tuple[str, str], tuple[str, str]], value: tuple[str, str]) -> tuple[str, str]:
+    (a, b), (c, d) = around
+    return a + value[0] + b, c + value[1] + d
 
 
 class _RatioWords:
-    """The fixed words of one banded ratio in both languages, made once (the reasons of a national run say
-    hundreds of thousands of them)."""
+    """The fixed words of one banded ratio in both languages, made once."""
 
     def __init__(self, base: str):
         band = BANDS[base]
@@ -438,19 +450,32 @@ class _RatioWords:
         }
         self.rising, self.falling = _pair("fact.rising", label=self.name), _pair("fact.falling", label=self.name)
         self.pct = FEATURES[base].unit == "pct"
+        self.level = {}
+        for side in ("over", "under", "in"):
+            (a, b), (c, d) = _around("fact.level", "value", label=self.name, band=self.band_words)
+            why = WORDS.get(f"why.{base}.{side}")
+            if why is not None:
+                b, d = f"{b}: {why[0]}", f"{d}: {why[1]}"
+            self.level[side] = ((a, b), (c, d))
+        self.points = _around("fact.pct_points", "n")
+        self.moved = {
+            (k, up): _around("fact.change_1" if k == 1 else "fact.change_k", "amount", updown=WORDS[word], k=k)
+            for k in (1, 3)
+            for up, word in ((True, "fact.up"), (False, "fact.down"))
+        }
+        self.both = {up: WORDS[word] for up, word in ((True, "fact.up"), (False, "fact.down"))}
 
     def _amount(self, d: float) -> tuple[str, str]:
-        digits = 0 if abs(d) >= 10 or not self.pct else 1
-        return _pair("fact.pct_points", n=(number(abs(d), digits, "id"), number(abs(d), digits, "en")))
+        return _put(self.points, number_pair(abs(d), 0 if abs(d) >= 10 or not self.pct else 1))
 
     def changes(self, said: list[tuple[int, float]]) -> tuple[str, str]:
         """The changes that count, in one phrase: "naik 4,9 poin dalam setahun dan 8,6 poin dalam 3 tahun"."""
-        updown = WORDS["fact.up" if said[0][1] > 0 else "fact.down"]
-        if len(said) == 2 and (said[0][1] > 0) == (said[1][1] > 0):
+        up = said[0][1] > 0
+        if len(said) == 2 and (said[1][1] > 0) == up:
             one, three = self._amount(said[0][1]), self._amount(said[1][1])
-            return _pair("fact.change_both", updown=updown, amount1=one, amount3=three)
+            return _pair("fact.change_both", updown=self.both[up], amount1=one, amount3=three)
         k, d = said[0]
-        return _pair("fact.change_1" if k == 1 else "fact.change_k", updown=updown, amount=self._amount(d), k=k)
+        return _put(self.moved[(k, up)], self._amount(d))
 
 
 _RATIO_WORDS = {base: _RatioWords(base) for base in BANDS}
@@ -472,13 +497,10 @@ def _ratio_words(key: str, row: Mapping, members: set[str]) -> tuple[str, str, s
         category = _category_pair(int(_get(row, "official_category_rank")))
         head = _pair("fact.official_category", category=category)
     elif base == "official_score" and not math.isnan(level):
-        value = (number(level, 0, "id"), number(level, 0, "en"))
+        value = number_pair(level, 0)
         head = _pair("fact.official_score", value=value, category=_category_pair(_category_of(level)))
     elif not math.isnan(level):
-        head = _pair("fact.level", label=w.name, value=_value_pair(base, level), band=w.band_words)
-        why = WORDS.get(f"why.{base}.{w.band.side(level)}")
-        if why is not None:
-            head = (f"{head[0]}: {why[0]}", f"{head[1]}: {why[1]}")
+        head = _put(w.level[w.band.side(level)], _value_pair(base, level))
     else:
         head = w.name
     parts_id, parts_en = [head[0]], [head[1]]

@@ -521,18 +521,20 @@ def clinic_basis(routing: pd.DataFrame, groups: dict[str, str]) -> tuple[np.ndar
     (Indonesian, English): "Keuangan 60% · SDM 40%", the largest first. An area whose factors lower the risk on
     balance has no part (and is not named)."""
     from klinik.models.explain import group_contributions
-    from klinik.wording import chance, label, say
+    from klinik.wording import label, say
 
-    summed = group_contributions(routing, groups)[list(CLINICS)].clip(lower=0.0)
-    total = summed.sum(axis=1).to_numpy()
-    shares = np.divide(summed.to_numpy(), total[:, None], out=np.zeros(summed.shape), where=total[:, None] > 0)
-    order = np.argsort(-shares, axis=1, kind="stable")
+    summed = group_contributions(routing, groups)[list(CLINICS)].clip(lower=0.0).to_numpy()
+    total = summed.sum(axis=1)
+    shares = np.divide(summed, total[:, None], out=np.zeros(summed.shape), where=total[:, None] > 0)
+    percents = np.rint(100 * shares).astype(np.int64)
+    # the same parts make the same words: say each distinct row once (a national run has few distinct rows)
+    distinct, where = np.unique(percents, axis=0, return_inverse=True)
     out = []
     for lang in ("id", "en"):
-        words = [
-            " · ".join(f"{label('clinic', CLINICS[j], lang)} {chance(row[j], lang)}" for j in ranks if row[j] >= 0.005)
-            or say("reason.no_area", lang)
-            for row, ranks in zip(shares, order)
-        ]
-        out.append(np.asarray(words, dtype=object))
+        words = []
+        for row in distinct:
+            named = [(p, j) for j, p in sorted(enumerate(row), key=lambda jp: -jp[1]) if p > 0]
+            words.append(" · ".join(f"{label('clinic', CLINICS[j], lang)} {p}%" for p, j in named))
+        said = np.asarray([w or say("reason.no_area", lang) for w in words], dtype=object)
+        out.append(said[where.reshape(-1)])
     return out[0], out[1]
