@@ -185,11 +185,12 @@ def render(tables: tuple[Table, ...] = TABLES, scores: Table = SCORES) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m klinik.data.contract_doc", description=__doc__.splitlines()[0])
+def page_command(render_page, prog: str, about: str, argv: list[str] | None = None) -> int:
+    """A generated page's command: print the page, or with ``--out FILE`` write it (atomically)."""
+    parser = argparse.ArgumentParser(prog=prog, description=about)
     parser.add_argument("--out", type=Path, help="the file to write (default: print the page)")
     args = parser.parse_args(argv)
-    page = render()
+    page = render_page()
     if args.out is None:
         print(page, end="")
         return 0
@@ -197,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         tmp.write_text(page, encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return page_command(render, "python -m klinik.data.contract_doc", __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,6 @@ features/catalog.py; a test holds the committed page equal to what this writes.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 from klinik.wording import WORDS
 
 COMMAND = "python -m klinik.wording_doc --out docs/wording.md"
@@ -76,19 +73,9 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from klinik.data.atomic import atomic_file
+    from klinik.data.contract_doc import page_command
 
-    parser = argparse.ArgumentParser(prog="python -m klinik.wording_doc", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, help="the file to write (default: print the page)")
-    args = parser.parse_args(argv)
-    page = render()
-    if args.out is None:
-        print(page, end="")
-        return 0
-    with atomic_file(args.out) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    print(f"wrote {args.out}")
-    return 0
+    return page_command(render, "python -m klinik.wording_doc", __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

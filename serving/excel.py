@@ -52,50 +52,16 @@ MIN_WIDTH = 8
 LINE_HEIGHT = 15.0  # points per line of the default font (Calibri 11)
 CHARS_PER_WIDTH = 1.15  # characters of running text per unit of column width (a unit is one "0")
 
-_HEALTHY_LIST = (
-    "rank",
-    "coop_id",
-    "name",
-    "district",
-    "coop_type",
-    "status",
-    "p_sick_next",
-    "clinic",
-    "clinic_basis",
-    "reasons",
-)
+_IN_ORDER = ("rank", "coop_id", "name", "district", "coop_type", "status")  # a list in outreach order begins so
+_HEALTHY_LIST = (*_IN_ORDER, "p_sick_next", "clinic", "clinic_basis", "reasons")
+_SICK_WHO = ("clinic", "clinic_basis", "coop_id", "name", "district", "coop_type", "p_recover", "years_sick")
+_SICK_WHY = ("causes", "hinders", "helps")
 _COLUMNS = {
     "JANGKAU": _HEALTHY_LIST,
     "PANTAU": _HEALTHY_LIST,
-    "BINA": (
-        "clinic",
-        "clinic_basis",
-        "coop_id",
-        "name",
-        "district",
-        "coop_type",
-        "p_recover",
-        "years_sick",
-        "health_score",
-        "causes",
-        "hinders",
-        "helps",
-    ),
-    "PANTAU_KETAT": (
-        "clinic",
-        "clinic_basis",
-        "coop_id",
-        "name",
-        "district",
-        "coop_type",
-        "p_recover",
-        "years_sick",
-        "rat_missed_years",
-        "health_score",
-        "causes",
-        "hinders",
-        "helps",
-    ),
+    # the sick by clinic: who, how likely to recover, how long sick (and without an RAT), why, what helps
+    "BINA": (*_SICK_WHO, "health_score", *_SICK_WHY),
+    "PANTAU_KETAT": (*_SICK_WHO, "rat_missed_years", "health_score", *_SICK_WHY),
     "PERTIMBANGKAN_PEMBUBARAN": (
         "coop_id",
         "name",
@@ -108,24 +74,10 @@ _COLUMNS = {
         "score_change",
         "clinic",
         "clinic_basis",
-        "causes",
-        "hinders",
-        "helps",
+        *_SICK_WHY,
     ),
 }
-_ALL = (
-    "rank",
-    "coop_id",
-    "name",
-    "district",
-    "coop_type",
-    "status",
-    "p_sick_next",
-    "p_recover",
-    "clinic",
-    "action",
-    "reasons",
-)
+_ALL = (*_IN_ORDER, "p_sick_next", "p_recover", "clinic", "action", "reasons")
 
 
 def _joined(result: ScoreResult) -> pd.DataFrame:

@@ -101,19 +101,6 @@ def distribution_figure(scores: pd.DataFrame, settings: Settings, lang: str):
     jangkau = scores.loc[scores["action"] == "JANGKAU", "p_sick_next"]
     left.hist(healthy, bins=bins, color=COLORS["rest"], label=say("chart.not_sick", lang))
     left.hist(jangkau, bins=bins, color=COLORS["jangkau"], label=say("chart.jangkau", lang))
-    _threshold(
-        left,
-        settings.jangkau_threshold,
-        say("chart.threshold_jangkau", lang, value=chance(settings.jangkau_threshold, lang)),
-        "--",
-    )
-    left.set(
-        title=say("chart.p_sick_title", lang),
-        xlabel=say("chart.p_sick_axis", lang),
-        ylabel=say("chart.coops_axis", lang),
-        xlim=(0, 1),
-    )
-    left.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
     sick = scores.loc[scores["status"] == STATUS_SAKIT]
     right.hist(
         [sick.loc[sick["action"] == a, "p_recover"].to_numpy() for a in SICK_ACTIONS],
@@ -122,25 +109,21 @@ def distribution_figure(scores: pd.DataFrame, settings: Settings, lang: str):
         color=list(SICK_ACTIONS.values()),
         label=[label("action", a, lang) for a in SICK_ACTIONS],
     )
-    _threshold(
-        right,
-        settings.bina_threshold,
-        say("chart.threshold_bina", lang, value=chance(settings.bina_threshold, lang)),
-        "--",
+    lines = (
+        (left, settings.jangkau_threshold, "chart.threshold_jangkau", "--"),
+        (right, settings.bina_threshold, "chart.threshold_bina", "--"),
+        (right, settings.closure_recover_threshold, "chart.threshold_closure", ":"),
     )
-    _threshold(
-        right,
-        settings.closure_recover_threshold,
-        say("chart.threshold_closure", lang, value=chance(settings.closure_recover_threshold, lang)),
-        ":",
-    )
-    right.set(
-        title=say("chart.p_recover_title", lang),
-        xlabel=say("chart.p_recover_axis", lang),
-        ylabel=say("chart.coops_axis", lang),
-        xlim=(0, 1),
-    )
-    right.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
+    for ax, at, words, style in lines:
+        _threshold(ax, at, say(words, lang, value=chance(at, lang)), style)
+    for ax, what in ((left, "p_sick"), (right, "p_recover")):
+        ax.set(
+            title=say(f"chart.{what}_title", lang),
+            xlabel=say(f"chart.{what}_axis", lang),
+            ylabel=say("chart.coops_axis", lang),
+            xlim=(0, 1),
+        )
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
     for ax in (left, right):
         _percent_axis(ax.xaxis, lang)
         _count_axis(ax.yaxis, lang)

@@ -215,6 +215,15 @@ def trained_registry(world_dir, tmp_path_factory):
     return SimpleNamespace(tracking_uri=uri, work_dir=work, settings=settings, summary=summary, data_dir=world_dir)
 
 
+@pytest.fixture(scope="module")
+def store(trained_registry):
+    """The trained registry as the store of this module's runs (MLFLOW_TRACKING_URI wins in Settings)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLFLOW_TRACKING_URI", trained_registry.tracking_uri)
+    yield trained_registry
+    mp.undo()
+
+
 # --- the decision record: the same tests on SQLite and on a real PostgreSQL server ---------------------------------
 
 

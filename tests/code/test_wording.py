@@ -26,6 +26,7 @@ DYNAMIC = (
     "fact.assets_",
     "fact.members_",
     "reason.none_",
+    "chart.p_",
     "sheet.",
     "col.",
 )

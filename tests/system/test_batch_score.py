@@ -32,15 +32,6 @@ AS_OF = 2024
 KLINIK = str(Path(sys.executable).with_name("klinik"))
 
 
-@pytest.fixture(scope="module")
-def store(trained_registry):
-    """This module's runs use the trained registry's MLflow store (MLFLOW_TRACKING_URI wins in Settings)."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MLFLOW_TRACKING_URI", trained_registry.tracking_uri)
-    yield trained_registry
-    mp.undo()
-
-
 def score(data: Path, out: Path, as_of: int = AS_OF, **kw) -> int:
     from klinik.serving.cmd import run_score
 

@@ -35,14 +35,6 @@ EMPTY = "Tidak ada koperasi dalam daftar ini tahun ini."
 
 
 @pytest.fixture(scope="module")
-def store(trained_registry):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MLFLOW_TRACKING_URI", trained_registry.tracking_uri)
-    yield trained_registry
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
 def run(store, world_dir, tmp_path_factory) -> Path:
     from klinik.serving.cmd import run_score
 
