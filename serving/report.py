@@ -271,9 +271,12 @@ def _cell(value) -> str:
     return html.escape(str(value))
 
 
-def _table(head: list[str], rows: list[list], numeric=(), css: str = "", widths: tuple[int, ...] = ()) -> str:
+def _table(
+    head: list[str], rows: list[list], numeric=(), css: str = "", widths: tuple[int, ...] = (), breaks: bool = False
+) -> str:
     """A table; ``numeric`` columns right-aligned, an id (KOP-000120) never broken; ``widths``: each column's
-    share of the width in percent (a fixed layout that fits the page)."""
+    share of the width in percent (a fixed layout that fits the page). On paper a table stays whole unless it is
+    long or ``breaks`` (rows of long reasons): then it breaks between rows and repeats its header."""
     numeric = set(numeric)
     keys = {j for j, h in enumerate(head) if h == say("col.coop_id", "id") or h == say("col.coop_id", "en")}
 
@@ -286,7 +289,8 @@ def _table(head: list[str], rows: list[list], numeric=(), css: str = "", widths:
     body = "".join(
         "<tr>" + "".join(f"<td{cls(j)}>{_cell(v)}</td>" for j, v in enumerate(row)) + "</tr>" for row in rows
     )
-    classes = " ".join(c for c in (css, "long" if len(rows) > 20 else "", "fixed" if widths else "") if c)
+    long = breaks or len(rows) > 20
+    classes = " ".join(c for c in (css, "long" if long else "", "fixed" if widths else "") if c)
     colgroup = f"<colgroup>{cols}</colgroup>" if cols else ""
     return f'<table class="{classes}">{colgroup}<thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
 
@@ -311,12 +315,14 @@ td,th{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:to
 td.num,th.num{text-align:right}td.key{white-space:nowrap}table.fixed{table-layout:fixed;width:100%}
 td small{color:#555}
 section{margin-bottom:1em}
-@page{size:A4;margin:14mm 12mm}
+@page{size:A4 landscape;margin:12mm 12mm}
 @media print{
- body{max-width:none;margin:0;padding:0;font-size:10pt}
+ body{max-width:none;margin:0;padding:0;font-size:9.5pt}table{font-size:8.5pt}
  h1,h2,h3{break-after:avoid;page-break-after:avoid}
+ h2+p.explain,h3+p.explain{break-after:avoid;page-break-after:avoid}
  section{break-inside:avoid;page-break-inside:avoid}
  section.flow{break-inside:auto;page-break-inside:auto}
+ section.newpage{break-before:page;page-break-before:always}
  table{break-inside:avoid;page-break-inside:avoid}
  table.long{break-inside:auto;page-break-inside:auto}
  thead{display:table-header-group}tr,img{break-inside:avoid;page-break-inside:avoid}
@@ -324,9 +330,11 @@ section{margin-bottom:1em}
 }"""
 
 
-def _section(heading: str, *body: str, level: int = 2, flow: bool = False) -> str:
-    """A heading kept together with what follows it (on paper too)."""
-    cls = ' class="flow"' if flow else ""
+def _section(heading: str, *body: str, level: int = 2, flow: bool = False, new_page: bool = False) -> str:
+    """A heading kept together with what follows it (on paper too); ``flow``: long, may break between table rows;
+    ``new_page``: on paper, a list that begins a page of its own."""
+    classes = " ".join(c for c in ("flow" if flow else "", "newpage" if new_page else "") if c)
+    cls = f' class="{classes}"' if classes else ""
     return f"<section{cls}><h{level}>{html.escape(heading)}</h{level}>" + "".join(body) + "</section>"
 
 
@@ -370,9 +378,10 @@ def _outreach(joined: pd.DataFrame, result: ScoreResult, settings: Settings, lan
     return _section(
         heading,
         f"<p>{html.escape(note)}</p>",
-        _table(head, rows, numeric=(0, 4), css="reasons", widths=(5, 10, 12, 9, 7, 9, 13, 35)),
+        _table(head, rows, numeric=(0, 4), css="reasons", widths=(5, 10, 12, 9, 7, 9, 13, 35), breaks=True),
         f'<p class="explain">{html.escape(explain)}</p>',
-        flow=len(rows) > 20,
+        flow=True,
+        new_page=True,
     )
 
 
@@ -406,10 +415,10 @@ def _sick_lists(joined: pd.DataFrame, result: ScoreResult, lang: str) -> str:
             ]
             for _, r in rows.iterrows()
         ]
-        table = _table(head, body, numeric=(3, 4), css="sick", widths=widths)
-        parts.append(_section(title, table, level=3, flow=len(body) > 20))
+        table = _table(head, body, numeric=(3, 4), css="sick", widths=widths, breaks=True)
+        parts.append(_section(title, table, level=3, flow=True))
     parts.append(f'<p class="explain">{html.escape(say("reason.points_recovery_meaning", lang))}</p>')
-    return _section(say("report.h_sick", lang, n=number(len(sick), 0, lang)), *parts, flow=True)
+    return _section(say("report.h_sick", lang, n=number(len(sick), 0, lang)), *parts, flow=True, new_page=True)
 
 
 def _clinic_table(scores: pd.DataFrame, lang: str) -> str:
