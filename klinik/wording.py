@@ -210,13 +210,21 @@ WORDS: dict[str, tuple[str, str]] = {
     "fact.treated_any": ("sedang ditangani klinik", "in clinic treatment"),
     "fact.untreated_prev": ("tahun lalu belum ditangani klinik", "not in clinic treatment last year"),
     "fact.treated_prev": ("tahun lalu sudah ditangani klinik", "already in clinic treatment last year"),
-    "fact.clinic_mismatch": (
-        "klinik yang menangani bukan klinik bidang kelemahannya",
-        "the treating clinic is not the clinic of its weakness",
+    "fact.clinic_match_not": (
+        "klinik yang menangani tidak sesuai kelemahan yang terlihat",
+        "the treating clinic does not match a weakness shown",
     ),
     "fact.clinic_match": (
-        "klinik yang menangani sesuai bidang kelemahannya",
-        "the treating clinic matches its weakness",
+        "klinik yang menangani sesuai kelemahan yang terlihat",
+        "the treating clinic matches a weakness shown",
+    ),
+    "fact.clinic_weakest_not": (
+        "klinik yang menangani bukan klinik bidang terlemahnya",
+        "the treating clinic is not that of its weakest area",
+    ),
+    "fact.clinic_weakest": (
+        "klinik yang menangani adalah klinik bidang terlemahnya",
+        "the treating clinic is that of its weakest area",
     ),
     "fact.recovered_before": (
         "{n} kali pulih setelah ditangani klinik sebelumnya",
@@ -255,7 +263,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "label.supervisory.healthy": ("ada rapat pengawas", "supervisory meetings held"),
     "label.years_sick.harm": ("lama dalam pengawasan", "long under supervision"),
     "label.years_sick.healthy": ("baru setahun dalam pengawasan", "under supervision for a year only"),
-    "label.sick_history.harm": ("sering dinilai sakit", "often assessed sick"),
+    "label.sick_recent.harm": ("sering dinilai sakit", "often assessed sick"),
+    "label.sick_total.harm": ("lama dinilai sakit", "long assessed sick"),
     "label.health_now.harm": ("Dalam Pengawasan Khusus", "under special supervision"),
     "label.health_now.healthy": ("Dalam Pengawasan, bukan Khusus", "under supervision, not special"),
     "label.health_prev.healthy": ("tahun lalu masih sehat", "still healthy last year"),

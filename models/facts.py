@@ -123,12 +123,16 @@ FACT_GROUP: dict[str, str] = {
     "never_assessed": "KELEMBAGAAN",
     **{f"no_weak_{c.lower()}": c for c in CLINICS},
     "years_sick": "CONTEXT",
-    "sick_history": "CONTEXT",
+    "sick_recent": "CONTEXT",
+    "sick_total": "CONTEXT",
     "health_now": "CONTEXT",
     "health_prev": "CONTEXT",
     "treatment": "CONTEXT",
     "treatment_prev": "CONTEXT",
     "clinic_match": "CONTEXT",
+    "clinic_match_prev": "CONTEXT",
+    "clinic_weakest": "CONTEXT",
+    "clinic_weakest_prev": "CONTEXT",
     "recovered_before": "CONTEXT",
 }
 FACT_KEYS = tuple(FACT_GROUP)
@@ -335,7 +339,10 @@ def attributions(features: pd.DataFrame, names) -> list[Attribution]:
         elif name == "years_sick":
             add(name, "years_sick", one, _state(v >= 2, v == 1))
         elif name in ("sick_years_total", "sick_assessments_3y"):
-            add(name, "sick_history", one, _state(v >= (3 if name == "sick_years_total" else 2), v == 1))
+            if name == "sick_years_total":
+                add(name, "sick_total", one, _state(v >= 3, False))
+            else:
+                add(name, "sick_recent", one, _state(v >= 2, v == 1))
         elif name == "health_category_rank":
             add(name, "health_now", one, _state(v == 3, v == 2))
         elif name == "health_score":
@@ -348,7 +355,8 @@ def attributions(features: pd.DataFrame, names) -> list[Attribution]:
             harm = v == 0 if name == "clinic_case_open_prev" else False
             add(name, "treatment_prev", one, _state(harm, v == 1))
         elif name.startswith(("clinic_matches_weakness", "clinic_at_weakest")):
-            add(name, "clinic_match", one, _state(v == 0, v == 1))
+            key = "clinic_match" if name.startswith("clinic_matches_weakness") else "clinic_weakest"
+            add(name, key + ("_prev" if name.endswith("_prev") else ""), one, _state(v == 0, v == 1))
         elif name == "clinic_cases_recovered":
             add(name, "recovered_before", one, _state(False, v >= 1))
     return out
@@ -657,11 +665,9 @@ def _sentence(key: str, harm: bool, row: Mapping, members: set[str], lang: str) 
         return say("fact.no_weakness", lang, clinic=label("clinic", key[len("no_weak_") :].upper(), lang))
     if key == "years_sick":
         return say("fact.years_sick_long" if harm else "fact.years_sick_short", lang, n=n_of("years_sick"))
-    if key == "sick_history":
-        if not harm:
-            return say("fact.sick_once", lang)
-        if _get(row, "sick_assessments_3y") >= 2:
-            return say("fact.sick_often", lang, n=n_of("sick_assessments_3y"))
+    if key == "sick_recent":
+        return say("fact.sick_often", lang, n=n_of("sick_assessments_3y")) if harm else say("fact.sick_once", lang)
+    if key == "sick_total":
         return say("fact.sick_total", lang, n=n_of("sick_years_total"))
     if key == "health_now":
         return say("fact.health_special" if harm else "fact.health_supervised", lang, value=n_of("health_score"))
@@ -677,10 +683,10 @@ def _sentence(key: str, harm: bool, row: Mapping, members: set[str], lang: str) 
         return say("fact.treated", lang, clinic=label("clinic", at[0], lang)) if at else say("fact.treated_any", lang)
     if key == "treatment_prev":
         return say("fact.untreated_prev" if harm else "fact.treated_prev", lang)
-    if key == "clinic_match":
-        text = say("fact.clinic_mismatch" if harm else "fact.clinic_match", lang)
-        now = {"clinic_matches_weakness", "clinic_at_weakest"} & members
-        return text if now or not members else say("fact.prev_label", lang, label=text)
+    if key.startswith(("clinic_match", "clinic_weakest")):
+        stem = "fact.clinic_match" if key.startswith("clinic_match") else "fact.clinic_weakest"
+        text = say(stem if not harm else f"{stem}_not", lang)
+        return say("fact.prev_label", lang, label=text) if key.endswith("_prev") else text
     if key == "recovered_before":
         return say("fact.recovered_before", lang, n=n_of("clinic_cases_recovered"))
     raise KeyError(f"no words for the fact {key!r}")

@@ -27,6 +27,7 @@ DYNAMIC = (
     "fact.members_",
     "reason.none_",
     "chart.p_",
+    "fact.clinic_",
     "sheet.",
     "col.",
 )

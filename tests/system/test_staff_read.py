@@ -239,6 +239,9 @@ def test_the_sick_see_what_holds_their_recovery_back_from_the_recovery_model(sco
         header = [c.value for c in workbook[name][1]]
         assert {"Penyebab sakit (bidang klinik dulu)", "Penghambat pemulihan", "Pendukung pemulihan"} <= set(header)
         assert "Alasan risiko (bidang klinik dulu)" not in header
+    # a fact is never said both ways of one cooperative (a hindrance and a help at once)
+    both = hinders.merge(helps, on=["coop_id", "fact"])
+    assert both.empty, both[["coop_id", "fact", "text_id_x", "text_id_y"]].to_string()
     bina = sheet(workbook, "Bina")
     texts = bina["Penghambat pemulihan"].tolist() + bina["Pendukung pemulihan"].tolist()
     assert all(re.search(r"\([+−]\d+ poin\)|menonjol", t) for t in texts)
