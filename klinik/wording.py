@@ -2,8 +2,8 @@
 
 The report, the workbook, the reasons and the labels of codes take their words from ``WORDS`` (key -> (Indonesian,
 English)) through :func:`say`; a feature's own name and sentences stay beside its group and unit in
-features/catalog.py. docs/wording.md lists both for review (``python -m klinik.wording_doc --out
-docs/wording.md``; a test holds the page current).
+features/catalog.py, and the data checks' messages in data/messages.py. docs/wording.md lists all three for review
+(``python -m klinik.wording_doc --out docs/wording.md``; a test holds the page current).
 
 Numbers follow the language: Indonesian writes ``12,5%`` and ``1.250.000`` (decimal comma, dot for thousands),
 English ``12.5%`` and ``1,250,000``. Use :func:`number`, :func:`percent` and :func:`points`, never ``f"{x:.1%}"``.

@@ -1,7 +1,8 @@
 """Write docs/wording.md: every word staff read, in one list, for a reviewer of the Indonesian to read as a whole.
 
-Run ``python -m klinik.wording_doc --out docs/wording.md`` after changing klinik/wording.py or a feature's words in
-features/catalog.py; a test holds the committed page equal to what this writes.
+The words live where their code is: the outputs' in klinik/wording.py, the data checks' in data/messages.py, each
+feature's name and sentences in features/catalog.py. Run ``python -m klinik.wording_doc --out docs/wording.md``
+after changing any of them; a test holds the committed page equal to what this writes.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ def render() -> str:
         "",
         f"<!-- Generated from klinik/wording.py and features/catalog.py by `{COMMAND}`; do not edit by hand. -->",
         "",
-        "The Indonesian (and English) of the report, the workbook, the reasons and the codes, in one list to be "
-        "reviewed as a whole. `{name}` marks a value filled in when the words are used. Numbers are written the "
-        "Indonesian way (`12,5%`, `1.250.000`).",
+        "The Indonesian (and English) of the report, the workbook, the reasons, the codes and the data checks, in "
+        "one list to be reviewed as a whole. `{name}` marks a value filled in when the words are used. Numbers are "
+        "written the Indonesian way (`12,5%`, `1.250.000`).",
         "",
     ]
     done: set[str] = set()
@@ -58,7 +59,21 @@ def render() -> str:
         lines += ["## Other", "", "| key | Bahasa Indonesia | English |", "|---|---|---|"]
         lines += [f"| `{k}` | {_cell(WORDS[k][0])} | {_cell(WORDS[k][1])} |" for k in rest]
         lines.append("")
+    from klinik.data.messages import CATALOGUE
+
     lines += [
+        "## Messages of the data checks (data/messages.py)",
+        "",
+        "What `klinik validate`, `klinik template` and `klinik score` say about an office's data.",
+        "",
+        "| key | Bahasa Indonesia | English |",
+        "|---|---|---|",
+    ]
+    for key, (english, indonesian) in CATALOGUE.items():
+        english = " / ".join(english) if isinstance(english, tuple) else english
+        lines.append(f"| `{key}` | {_cell(indonesian)} | {_cell(english)} |")
+    lines += [
+        "",
         "## Features (features/catalog.py)",
         "",
         "Each feature's name, and the sentences said of its value where it has its own.",
