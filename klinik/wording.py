@@ -79,8 +79,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "fact.rising": ("{label} naik", "{label} rising"),
     "fact.falling": ("{label} turun", "{label} falling"),
     "fact.level": ("{label} {value} ({band})", "{label} {value} ({band})"),
-    "why.cash_ratio.over": ("kas berlebih menganggur", "idle cash"),
-    "why.equity_to_assets.over": ("modal belum dipakai untuk usaha", "equity not put to work"),
+    "why.cash_ratio.over": ("kelebihan kas menganggur", "idle cash"),
+    "why.equity_to_assets.over": ("modal belum dimanfaatkan untuk usaha", "equity not put to work"),
     "fact.change_1": ("{updown} {amount} dalam setahun", "{updown} {amount} in a year"),
     "fact.change_k": ("{updown} {amount} dalam {k} tahun", "{updown} {amount} in {k} years"),
     "fact.change_both": (
@@ -112,11 +112,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "fact.assets_shrink": ("aset menyusut {value} dalam {k} tahun", "assets shrank {value} in {k} years"),
     "fact.assets_grow": ("aset tumbuh {value} dalam {k} tahun", "assets grew {value} in {k} years"),
     "fact.official_score": (
-        "skor kesehatan dari rasio {value} ({category}, Sehat: 80 ke atas)",
-        "health score from the ratios {value} ({category}, healthy: 80 and above)",
+        "skor kesehatan hitungan rasio {value}, predikat {category} (Sehat: 80 ke atas)",
+        "health score from the ratios {value}, category {category} (healthy: 80 and above)",
     ),
     "fact.official_category": (
-        "predikat dari rasio: {category} (Sehat: skor 80 ke atas)",
+        "predikat kesehatan hitungan rasio: {category} (Sehat: skor 80 ke atas)",
         "category from the ratios: {category} (healthy: score 80 and above)",
     ),
     "fact.no_board": ("tidak ada pengurus tercatat", "no board member recorded"),
@@ -141,12 +141,12 @@ WORDS: dict[str, tuple[str, str]] = {
         "{value} of board and staff trained in {year}",
     ),
     "fact.turnover": (
-        "turnover karyawan {value} tahun {year} ({n} karyawan keluar, tanda bahaya: lebih dari 25%)",
+        "turnover karyawan {value} tahun {year} ({n} karyawan keluar, tanda peringatan: lebih dari 25%)",
         "staff turnover {value} in {year} ({n} employees left, warning sign: over 25%)",
     ),
     "fact.no_turnover": ("tidak ada karyawan keluar tahun {year}", "no employee left in {year}"),
     "fact.rat_not_held": (
-        "RAT tahun buku {year} tidak diadakan sampai batas dinas",
+        "RAT tahun buku {year} belum diadakan sampai batas waktu dinas",
         "no annual members' meeting (RAT) for book year {year} by the office's deadline",
     ),
     "fact.rat_missed": (
@@ -155,7 +155,7 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "fact.rat_held": ("RAT tahun buku {year} diadakan", "annual members' meeting (RAT) for {year} held"),
     "fact.rat_late": (
-        "RAT tahun buku {year} terlambat {n} hari dari batas {which}",
+        "RAT tahun buku {year} terlambat {n} hari dari batas waktu {which}",
         "the RAT for book year {year} came {n} days after the {which} deadline",
     ),
     "fact.rat_on_time": ("RAT tahun buku {year} tepat waktu", "the RAT for book year {year} was on time"),
@@ -276,7 +276,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "Klinik Koperasi: risk assessment, book year {year}",
     ),
     "report.meta": (
-        "Kantor: {office}. Dijalankan: {run_date}. Data: {source} (tahun buku sampai {year}). Model: {models}.",
+        "Kantor: {office}. Dibuat: {run_date}. Data: {source} (tahun buku sampai {year}). Model: {models}.",
         "Office: {office}. Run: {run_date}. Data: {source} (book years up to {year}). Models: {models}.",
     ),
     "report.card_scored": ("Koperasi dinilai", "Cooperatives scored"),
@@ -330,7 +330,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "score {brier} (0 is perfect; smaller is better).",
     ),
     "report.backtest_this_run": (
-        "hasil penilaian ini; hasil dari penilaian kesehatan tahun berikutnya",
+        "penilaian ini, dengan hasil dari penilaian kesehatan tahun berikutnya",
         "this run; outcomes from the next year's health assessments",
     ),
     "report.backtest_earlier": ("hasil penilaian sebelumnya", "an earlier run"),
@@ -398,7 +398,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "col.note": ("Catatan", "Note"),
     "guide.title": ("Klinik Koperasi: daftar rekomendasi tahun buku {year}", "Klinik Koperasi: lists for {year}"),
     "guide.meta": (
-        "Kantor: {office}. Dijalankan: {run_date}. Data: {source}.",
+        "Kantor: {office}. Dibuat: {run_date}. Data: {source}.",
         "Office: {office}. Run: {run_date}. Data: {source}.",
     ),
     "guide.important": ("PENTING", "IMPORTANT"),

@@ -140,7 +140,9 @@ def test_the_chosen_clinics_area_comes_first():
     r = top_reasons(c, feats, n=2, clinic=np.array(["SDM", "KELEMBAGAAN", "KEUANGAN", "KEUANGAN"], dtype=object))
     assert r.loc[r["coop_id"] == "K1", "group"].tolist() == ["SDM", "KEUANGAN"]
     assert r.loc[r["coop_id"] == "K2", "group"].tolist() == ["KELEMBAGAAN", "KEUANGAN"]
-    assert r.loc[r["coop_id"] == "K2", "text_id"].iloc[0] == "RAT tahun buku 2024 tidak diadakan sampai batas dinas"
+    assert (
+        r.loc[r["coop_id"] == "K2", "text_id"].iloc[0] == "RAT tahun buku 2024 belum diadakan sampai batas waktu dinas"
+    )
 
 
 def test_points_are_what_the_fact_adds_to_the_probability_and_small_ones_are_not_reasons():
