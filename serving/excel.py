@@ -194,16 +194,6 @@ def _width(header: str, values: pd.Series) -> float:
     return float(min(MAX_WIDTH, max(MIN_WIDTH, head + 2, longest + 2)))
 
 
-def _decision_dropdown(action: str, cells: str):
-    """The drop-down of the decisions allowed on ``action`` for the range ``cells`` (serving/decisions.py declares
-    the lists); None where this build has no decision record."""
-    try:
-        from klinik.serving.decisions import dropdown
-    except ImportError:
-        return None
-    return dropdown(action, cells)
-
-
 def _print_setup(ws, title: str, year: int) -> None:
     """A4 landscape, one page wide, the header row on every printed page, the page number in the footer."""
     from openpyxl.worksheet.properties import PageSetupProperties
@@ -307,9 +297,7 @@ def write_workbook(
             ws.append(row)
         if action:
             column = get_column_letter(len(frame.columns) + 1)
-            dropdown = _decision_dropdown(action, f"{column}2:{column}{len(frame) + 1}")
-            if dropdown is not None:
-                ws.data_validations.append(dropdown)
+            ws.data_validations.append(dropdown(action, f"{column}2:{column}{len(frame) + 1}"))
     if decisions is not None:
         decisions.mark(wb)
     wb.save(path)
