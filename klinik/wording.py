@@ -338,6 +338,36 @@ WORDS: dict[str, tuple[str, str]] = {
         "Tidak ada koperasi dalam daftar ini tahun ini.",
         "No cooperative is on this list this year.",
     ),
+    "report.h_review": ("Keputusan tahun lalu dan hasilnya", "Last year's decisions and what followed"),
+    "report.no_review": (
+        "Belum ada keputusan petugas yang tercatat atas rekomendasi tahun buku {year} (keputusan dicatat di halaman "
+        "klinik, lewat impor lembar kerja, atau lewat API).",
+        "No officer's decision is recorded on the advice for book year {year} (decisions are recorded on the "
+        "clinic's page, by importing the workbook, or through the API).",
+    ),
+    "report.review_fell_sick": (
+        "Dari {n} koperasi {action} yang {decision}, {k} sakit pada {year}{k_share}; dari {m} yang diputuskan lain, "
+        "{j} sakit{j_share}.",
+        "Of {n} cooperatives advised {action} and {decision}, {k} were sick in {year}{k_share}; of {m} decided "
+        "otherwise, {j} were sick{j_share}.",
+    ),
+    "report.review_recovered": (
+        "Dari {n} koperasi {action} yang {decision}, {k} sehat kembali pada {year}{k_share}; dari {m} yang "
+        "diputuskan lain, {j} sehat kembali{j_share}.",
+        "Of {n} cooperatives advised {action} and {decision}, {k} were healthy again in {year}{k_share}; of {m} "
+        "decided otherwise, {j} were healthy again{j_share}.",
+    ),
+    "report.review_advice": ("Rekomendasi {year}", "Advice for {year}"),
+    "report.review_coops": ("Koperasi", "Cooperatives"),
+    "report.review_sick": ("Sakit {year}", "Sick in {year}"),
+    "report.review_healthy": ("Sehat {year}", "Healthy in {year}"),
+    "report.review_gone": ("Tidak terdaftar lagi", "No longer registered"),
+    "report.review_caveat": (
+        "Bukan bukti sebab-akibat: petugas memilih siapa yang dijangkau dan dibina. Ini langkah pertama untuk "
+        "mempelajari penanganan mana yang membantu koperasi yang mana.",
+        "Not evidence of cause and effect: officers chose whom to reach and treat. It is a first step toward "
+        "learning which treatment helps whom.",
+    ),
     "report.footer": (
         "Dibuat oleh klinik score. Angka desimal memakai koma.",
         "Made by klinik score. Decimals use a comma in Indonesian.",

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from klinik.data.contract import STATUS_BELUM_DINILAI, STATUS_SAKIT, STATUS_SEHAT
 from klinik.serving import decisions as lists
 from klinik.serving.excel import DECISION_HEADERS, SHEETS
 from klinik.serving.records import Advice, NewDecision, Records
@@ -300,7 +301,7 @@ def in_force(records: Records, as_of_year: int) -> lists.InForce:
 
 # ---------------------------------------------------------------- next year's run: what was decided, what followed
 GONE = "GONE"  # no longer among the registered cooperatives scored (dissolved, or struck off)
-OUTCOMES = ("SAKIT_NOW", "SEHAT_NOW", "UNASSESSED", GONE)
+OUTCOMES = (STATUS_SAKIT, STATUS_SEHAT, STATUS_BELUM_DINILAI, GONE)
 
 
 @dataclass(frozen=True)
@@ -310,7 +311,7 @@ class DecisionReview:
 
     advice_year: int
     outcome_year: int
-    table: pd.DataFrame  # action, decision, label, coops, SAKIT_NOW, SEHAT_NOW, UNASSESSED, GONE
+    table: pd.DataFrame  # action, decision, label, coops, SAKIT, SEHAT, BELUM_DINILAI, GONE
 
 
 def review_last_year(records: Records, scores: pd.DataFrame, as_of_year: int) -> DecisionReview | None:

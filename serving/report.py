@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from klinik.data.contract import STATUS_BELUM_DINILAI, STATUS_SAKIT
+from klinik.data.contract import STATUS_BELUM_DINILAI, STATUS_SAKIT, STATUS_SEHAT
 from klinik.models.policy import ACTION_LABELS
 from klinik.serving.backtest import Backtest, evaluate
 from klinik.wording import chance, date_words, label, number, say
@@ -488,10 +488,7 @@ def render(
         _outreach(joined, result, settings, lang),
         _sick_lists(joined, result, lang),
         _section(say("report.h_backtest", lang), _backtest_html(backtest, result.capacity or 0, lang)),
-        _section(
-            "Keputusan tahun lalu dan hasilnya / last year's decisions and what followed",
-            _review_html(review, result.as_of_year),
-        ),
+        _section(say("report.h_review", lang), _review_html(review, result.as_of_year, lang)),
         f"<p><small>{html.escape(say('report.footer', lang))}</small></p>",
     ]
     return (
@@ -530,51 +527,73 @@ def _backtest_html(backtest: Backtest | None, k: int, lang: str) -> str:
     )
 
 
-def _review_html(review: DecisionReview | None, as_of_year: int) -> str:
-    from klinik.serving.decisions import label_of
+def _review_html(review: DecisionReview | None, as_of_year: int, lang: str) -> str:
+    """Last year's decisions beside what became of the cooperatives (serving/decisions_io.review_last_year)."""
+    from klinik.serving.decisions import CHOICES
+    from klinik.serving.decisions_io import GONE
 
     if review is None:
-        return (
-            f"<p>Belum ada keputusan petugas yang tercatat atas rekomendasi {as_of_year - 1}. "
-            f"<i>No decisions recorded on the advice for {as_of_year - 1} (klinik decisions import, the JSON API "
-            "or the staff page record them).</i></p>"
-        )
+        return f"<p>{html.escape(say('report.no_review', lang, year=as_of_year - 1))}</p>"
     t, y = review.table, review.outcome_year
+    words = {(a, c.code): (c.label, c.label_en) for a, choices in CHOICES.items() for c in choices}
+
+    def decision(action: str, code: str) -> str:
+        pair = words.get((action, code))
+        return code if pair is None else pair[0 if lang == "id" else 1]
+
+    def share(k: int, n: int) -> str:
+        return f" ({chance(k / n, lang)})" if n else ""
+
     lines = []
-    for action, done, word in (("JANGKAU", "DIJANGKAU", "sakit"), ("BINA", "DIBINA", "sehat kembali")):
+    followed = (
+        ("JANGKAU", "DIJANGKAU", STATUS_SAKIT, "report.review_fell_sick"),
+        ("BINA", "DIBINA", STATUS_SEHAT, "report.review_recovered"),
+    )
+    for action, done, outcome, words_key in followed:
         rows = t.loc[t["action"] == action]
         if rows.empty:
             continue
-        outcome = "SAKIT_NOW" if word == "sakit" else "SEHAT_NOW"
-        part = rows.loc[rows["decision"] == done]
-        rest = rows.loc[rows["decision"] != done]
+        part, rest = rows.loc[rows["decision"] == done], rows.loc[rows["decision"] != done]
         n, k = int(part["coops"].sum()), int(part[outcome].sum())
         m, j = int(rest["coops"].sum()), int(rest[outcome].sum())
-        label = ACTION_LABELS[action][0]
         lines.append(
-            f"Dari {n} koperasi {label} yang {label_of(action, done)}, {k} {word} pada {y}"
-            + (f" ({k / n:.0%})" if n else "")
-            + f"; dari {m} yang diputuskan lain, {j} {word}"
-            + (f" ({j / m:.0%})." if m else ".")
+            say(
+                words_key,
+                lang,
+                n=number(n, 0, lang),
+                action=label("action", action, lang),
+                decision=decision(action, done),
+                k=number(k, 0, lang),
+                year=y,
+                k_share=share(k, n),
+                m=number(m, 0, lang),
+                j=number(j, 0, lang),
+                j_share=share(j, m),
+            )
         )
-    table = t.assign(action=t["action"].map(lambda a: ACTION_LABELS.get(a, (a,))[0]))
-    table = table.drop(columns="decision").rename(
-        columns={
-            "action": f"Rekomendasi {review.advice_year}",
-            "label": "Keputusan petugas",
-            "coops": "Koperasi",
-            "SAKIT_NOW": f"Sakit {y}",
-            "SEHAT_NOW": f"Sehat {y}",
-            "UNASSESSED": "Belum dinilai",
-            "GONE": "Tidak terdaftar lagi",
-        }
+    head = [
+        say("report.review_advice", lang, year=review.advice_year),
+        say("col.decision", lang),
+        say("report.review_coops", lang),
+        say("report.review_sick", lang, year=y),
+        say("report.review_healthy", lang, year=y),
+        label("status", STATUS_BELUM_DINILAI, lang),
+        say("report.review_gone", lang),
+    ]
+    body = [
+        [
+            label("action", r["action"], lang),
+            decision(r["action"], r["decision"]),
+            *(number(r[c], 0, lang) for c in ("coops", STATUS_SAKIT, STATUS_SEHAT, STATUS_BELUM_DINILAI, GONE)),
+        ]
+        for _, r in t.iterrows()
+    ]
+    caveat = say("report.review_caveat", lang)
+    return (
+        "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+        + _table(head, body, numeric=range(2, len(head)))
+        + f'<p class="explain">{html.escape(caveat)}</p>'
     )
-    caveat = (
-        "Bukan bukti sebab-akibat: petugas memilih siapa yang dijangkau dan dibina. <i>Not evidence of cause and "
-        "effect: officers chose whom to reach and treat; a first step toward learning which treatment helps whom."
-        "</i>"
-    )
-    return "".join(f"<p>{html.escape(line)}</p>" for line in lines) + _table(table) + f"<p><small>{caveat}</small></p>"
 
 
 def write_report(
