@@ -158,7 +158,10 @@ def reasons_text(reasons: pd.DataFrame, coop_ids, *, lang: str = "id", kind: str
     """
     column = "text_id" if lang == "id" else "text_en"
     ids = pd.Index(coop_ids, name="coop_id")
-    ordered = reasons.loc[reasons["kind"] == kind] if "kind" in reasons else reasons
+    if "kind" in reasons:
+        ordered = reasons.loc[reasons["kind"] == kind]
+    else:  # reasons written before they had kinds are all risk reasons
+        ordered = reasons if kind == "risk" else reasons.iloc[0:0]
     ordered = ordered.sort_values("position", kind="stable")
     pts = ordered["points"].to_numpy(dtype=float) if "points" in ordered else np.full(len(ordered), np.nan)
     parts = [text if np.isnan(pp) else f"{text} ({points_words(pp, lang)})" for text, pp in zip(ordered[column], pts)]

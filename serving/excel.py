@@ -84,9 +84,10 @@ def _joined(result: ScoreResult) -> pd.DataFrame:
     return result.scores.merge(result.evidence, on="coop_id", how="left", validate="one_to_one")
 
 
-def list_frames(result: ScoreResult) -> dict[str, pd.DataFrame]:
+def list_frames(result: ScoreResult, lang: str = "id") -> dict[str, pd.DataFrame]:
     """The lists as DataFrames with the Indonesian headers the sheets show (also used by tests and the staff
-    page): each of SHEETS, then ALL_SHEET."""
+    page): each of SHEETS, then ALL_SHEET. ``lang``: the language of the cells (codes in words, reasons); the
+    headers stay the sheet's, the staff page says them in its own language."""
     from klinik.models.reasons import reasons_text
 
     df = _joined(result)
@@ -98,9 +99,9 @@ def list_frames(result: ScoreResult) -> dict[str, pd.DataFrame]:
         "name": df["name"],
         "district": df["district"],
         "coop_type": df["coop_type"],
-        "clinic": df["clinic"].map(lambda c: label("clinic", c)),
-        "clinic_basis": df["clinic_basis"],
-        "status": df["status"].map(lambda s: label("status", s)),
+        "clinic": df["clinic"].map(lambda c: label("clinic", c, lang)),
+        "clinic_basis": df["clinic_basis" if lang == "id" else "clinic_basis_en"],
+        "status": df["status"].map(lambda s: label("status", s, lang)),
         "p_sick_next": df["p_sick_next"],
         "p_recover": df["p_recover"],
         "years_sick": df["years_sick"],
@@ -108,14 +109,15 @@ def list_frames(result: ScoreResult) -> dict[str, pd.DataFrame]:
         "health_score": df["health_score"],
         "score_trend": df["score_trend"],
         "score_change": df["score_change"],
-        "action": df["action"].map(lambda a: ACTION_LABELS[a][0]),
+        "action": df["action"].map(lambda a: label("action", a, lang)),
     }
-    risk = reasons_text(result.reasons, ids, kind="risk").to_numpy()
+    risk = reasons_text(result.reasons, ids, lang=lang, kind="risk").to_numpy()
     cells["reasons"] = pd.Series(risk, index=df.index)
     cells["causes"] = cells["reasons"]
-    cells["hinders"] = pd.Series(reasons_text(result.reasons, ids, kind="recovery_hinders").to_numpy(), index=df.index)
-    cells["helps"] = pd.Series(reasons_text(result.reasons, ids, kind="recovery_helps").to_numpy(), index=df.index)
+    for column, kind in (("hinders", "recovery_hinders"), ("helps", "recovery_helps")):
+        cells[column] = pd.Series(reasons_text(result.reasons, ids, lang=lang, kind=kind).to_numpy(), index=df.index)
     table = pd.DataFrame(cells)
+    clinic_code = df["clinic"]  # each clinic's block in the same order whatever the language
 
     frames = {}
     n_jangkau = int((df["action"] == "JANGKAU").sum())
@@ -126,7 +128,7 @@ def list_frames(result: ScoreResult) -> dict[str, pd.DataFrame]:
         else:
             rows = table.loc[(df["action"] == action).to_numpy()]
         if action in ("BINA", "PANTAU_KETAT"):  # by clinic, so each clinic takes its own block
-            rows = rows.sort_values(["clinic", "rank"], kind="stable")
+            rows = rows.assign(_c=clinic_code.loc[rows.index].to_numpy()).sort_values(["_c", "rank"], kind="stable")
         else:
             rows = rows.sort_values("rank", kind="stable")
         frames[sheet] = rows[list(_COLUMNS[action])].rename(columns=_header).reset_index(drop=True)
