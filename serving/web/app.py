@@ -165,7 +165,7 @@ def page(handler):
 @page
 def home(request: Request):
     web = _state(request)
-    view = views.home(web.output(), lang_of(request))
+    view = views.home(web.output(), web.settings, lang_of(request))
     return render(request, "home.html", **view)
 
 
@@ -294,7 +294,8 @@ def _list_context(request: Request, slug: str):
     f = _filters(request)
     sort = request.query_params.get("urut", "")
     desc = request.query_params.get("arah", "") == "turun"
-    frame, total = views.list_rows(out, slug, f["kecamatan"], f["jenis"], f["klinik"], sort, desc)
+    lang = lang_of(request)
+    frame, total = views.list_rows(out, slug, f["kecamatan"], f["jenis"], f["klinik"], sort, desc, lang)
     in_force = web.records.latest_decisions(out.as_of_year, frame["ID koperasi"].tolist())
     undecided = int((~frame["ID koperasi"].isin(list(in_force))).sum())
     if request.query_params.get("belum") == "1":
@@ -313,7 +314,7 @@ def lists(request: Request):
         return not_found_page(request)
     lang = lang_of(request)
     nxt, capacity = views.next_to_call(out, lang) if slug == "jangkau" else ([], None)
-    shown = frame.head(views.PAGE_ROWS).drop(columns=list(views.SAME_IN_A_LIST), errors="ignore")
+    shown = frame.head(views.PAGE_ROWS)
     rows = [
         (coop_id, [(col, views.cell(col, value, lang)) for col, value in zip(shown.columns, values)])
         for coop_id, values in zip(shown["ID koperasi"], shown.itertuples(index=False, name=None))

@@ -143,7 +143,7 @@ class Output:
 
     folder: Path
     manifest: dict
-    scores: pd.DataFrame  # the Scores table as written (status codes as the run wrote them), rank order
+    scores: pd.DataFrame  # the Scores table, status codes of the current contract (outputs.read_scores), rank order
     reasons: RowsByKey
     evidence: pd.DataFrame  # same order as scores
     position: dict[str, int]  # coop_id -> row of scores and evidence
@@ -177,6 +177,19 @@ class Output:
     def __contains__(self, coop_id: str) -> bool:
         return coop_id in self.position
 
+    def lists_in(self, lang: str) -> dict[str, pd.DataFrame]:
+        """The lists with their cells (codes in words, reasons) in ``lang``: Indonesian as read, English made when
+        first asked for (the headers stay the workbook's in both)."""
+        if lang == "id":
+            return self.lists
+        return self._lists_en
+
+    @functools.cached_property
+    def _lists_en(self) -> dict[str, pd.DataFrame]:
+        from klinik.serving.excel import list_frames
+
+        return list_frames(self.result(), lang="en")
+
     @functools.cached_property
     def columns(self) -> dict[str, np.ndarray]:
         """Every column of scores and evidence as an array (a search result row reads a few values each)."""
@@ -201,6 +214,7 @@ class Output:
             capacity=capacity,
             as_of_year=self.as_of_year,
             model_version=str(self.manifest.get("models", {}).get("model_version", "")),
+            source=str(self.manifest.get("input", {}).get("dir") or ""),
         )
 
 
@@ -210,21 +224,27 @@ def _stamp(folder: Path) -> tuple:
 
 
 def _evidence(folder: Path, scores: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
-    """evidence.parquet in the order of scores; an output written before it existed gets ids in its place."""
+    """evidence.parquet in the order of scores (a column an older output lacks left empty); an output written
+    before it existed gets ids in its place."""
     from klinik.serving.scoring import EVIDENCE_COLUMNS
 
     path = folder / "evidence.parquet"
     if path.is_file():
-        ev = pd.read_parquet(path).set_index("coop_id", drop=False)
+        ev = pd.read_parquet(path)
+        ev = ev.reindex(columns=[*EVIDENCE_COLUMNS, *(c for c in ev.columns if c not in EVIDENCE_COLUMNS)])
+        ev = ev.set_index("coop_id", drop=False)
         return ev.reindex(scores["coop_id"].astype(str)).reset_index(drop=True), True
     ev = pd.DataFrame({c: np.nan for c in EVIDENCE_COLUMNS}, index=range(len(scores)))
-    ev = ev.astype({c: object for c in ("coop_id", "name", "district", "coop_type", "health_category", "reasons_en")})
+    words = ("coop_id", "name", "district", "coop_type", "health_category", "reasons_en")
+    ev = ev.astype({c: object for c in (*words, "clinic_basis", "clinic_basis_en")})
     ev["coop_id"] = ev["name"] = scores["coop_id"].astype(str).to_numpy()
     return ev, False
 
 
 def _previous(folder: Path, year: int) -> tuple[pd.DataFrame | None, Path | None]:
     """The scores of last year's run: the folder beside ``folder`` whose manifest says ``year``; newest first."""
+    from klinik.serving.outputs import read_scores
+
     here = folder.resolve()
     found = []
     for other in here.parent.iterdir() if here.parent.is_dir() else []:
@@ -239,19 +259,20 @@ def _previous(folder: Path, year: int) -> tuple[pd.DataFrame | None, Path | None
     if not found:
         return None, None
     newest = max(found, key=lambda p: (p / "manifest.json").stat().st_mtime_ns)
-    prev = pd.read_parquet(newest / "scores.parquet")
+    prev = read_scores(newest / "scores.parquet")
     return prev.set_index(prev["coop_id"].astype(str)), newest
 
 
 def read_output(folder: Path) -> Output:
     """Read and index the batch output in ``folder``; FileNotFoundError when there is none."""
     from klinik.serving.excel import list_frames
+    from klinik.serving.outputs import read_scores
 
     folder = Path(folder)
     stamp = _stamp(folder)
     manifest_bytes = (folder / "manifest.json").read_bytes()
     manifest = json.loads(manifest_bytes.decode("utf-8"))
-    scores = pd.read_parquet(folder / "scores.parquet").reset_index(drop=True)
+    scores = read_scores(folder / "scores.parquet").reset_index(drop=True)
     reasons_path = folder / "reasons.parquet"
     reasons = pd.read_parquet(reasons_path) if reasons_path.is_file() else pd.DataFrame(columns=["coop_id", "position"])
     evidence, has_evidence = _evidence(folder, scores)

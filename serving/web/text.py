@@ -1,31 +1,23 @@
 """Every word the staff page shows, in Indonesian first and English second, in one place to review as a whole.
 
-Templates call ``t("key")``; codes from the data (status, action, clinic) go through ``label``.
+Templates call ``t("key")``; codes from the data (status, action, clinic) go through ``label``. The words the page
+shares with the batch job's outputs (the codes, the lists' column headers, the reasons and how they are read, the
+advice's disclaimer) come from klinik/wording.py, so the page, the workbook and the report say the same;
+docs/wording.md lists these words with the others for review.
 """
 
 from __future__ import annotations
 
+from klinik import wording
+from klinik.data.contract import CLINICS, HEALTH_CATEGORY_CODES, STATUS_V1, STATUSES
 from klinik.models.policy import ACTION_LABELS
 
 LANGS = ("id", "en")
 
-STATUS = {
-    "SEHAT": ("Sehat", "Healthy"),
-    "SAKIT": ("Sakit (dalam pengawasan)", "Sick (under supervision)"),
-    "BELUM_DINILAI": ("Belum dinilai", "Not assessed"),
-}
-STATUS_V1 = {"SEHAT_NOW": "SEHAT", "SAKIT_NOW": "SAKIT", "UNASSESSED": "BELUM_DINILAI"}
-CLINIC = {
-    "KEUANGAN": ("Keuangan", "Finance"),
-    "SDM": ("SDM", "People (SDM)"),
-    "KELEMBAGAAN": ("Kelembagaan", "Governance"),
-}
-HEALTH_CATEGORY = {
-    "SEHAT": ("Sehat", "Healthy"),
-    "CUKUP_SEHAT": ("Cukup sehat", "Fairly healthy"),
-    "DALAM_PENGAWASAN": ("Dalam pengawasan", "Under supervision"),
-    "DALAM_PENGAWASAN_KHUSUS": ("Dalam pengawasan khusus", "Under special supervision"),
-}
+# codes of the data in the words of the outputs (klinik/wording.py), so the page and the workbook say the same
+STATUS = {code: wording.WORDS[f"status.{code}"] for code in STATUSES}
+CLINIC = {code: wording.WORDS[f"clinic.{code}"] for code in CLINICS}
+HEALTH_CATEGORY = {code: wording.WORDS[f"category.{code}"] for code in HEALTH_CATEGORY_CODES}
 CASE_OUTCOME = {
     "PULIH": ("Pulih", "Recovered"),
     "BERLANJUT": ("Berlanjut", "Continuing"),
@@ -80,25 +72,9 @@ LIST_INTRO = {
     ),
 }
 
-# column headers of the lists (the workbook's Indonesian headers) in English
-HEADERS_EN = {
-    "Urutan": "Rank",
-    "ID koperasi": "Cooperative id",
-    "Nama koperasi": "Name",
-    "Kecamatan": "Kecamatan",
-    "Jenis": "Type",
-    "Klinik": "Clinic",
-    "Status kesehatan": "Health status",
-    "Peluang sakit tahun depan": "Chance of falling sick next year",
-    "Peluang pulih (2 tahun)": "Chance of recovery (2 years)",
-    "Lama sakit (tahun)": "Years sick",
-    "Tahun tanpa RAT berturut-turut": "Years in a row without RAT",
-    "Skor kesehatan terakhir": "Latest health score",
-    "Tren skor kesehatan (3 tahun)": "Health score trend (3 years)",
-    "Perubahan skor": "Score change",
-    "Alasan utama": "Main reasons",
-    "Rekomendasi": "Recommendation",
-}
+# column headers of the lists (the workbook's Indonesian headers, klinik/wording.py) in English
+HEADERS_EN = {pair[0]: pair[1] for key, pair in wording.WORDS.items() if key.startswith("col.")}
+REASON_HEADERS = {wording.say(f"col.{c}") for c in ("reasons", "causes", "hinders", "helps")}  # long cells
 
 T = {
     "app": ("Klinik Koperasi", "Klinik Koperasi"),
@@ -113,12 +89,7 @@ T = {
     "signed_in_as": ("Masuk sebagai", "Signed in as"),
     "role_petugas": ("petugas", "officer"),
     "role_kepala": ("kepala", "head"),
-    "disclaimer": (
-        "Rekomendasi untuk dipertimbangkan petugas klinik, bukan keputusan. Keputusan selalu diambil oleh orang yang "
-        "berwenang setelah memeriksa koperasinya.",
-        "Recommendations for a clinic officer to consider, not decisions. A person with the authority decides after "
-        "looking at the cooperative.",
-    ),
+    "disclaimer": wording.WORDS["disclaimer"],
     # login
     "login_title": ("Masuk", "Sign in"),
     "login_intro": ("Masuk dengan akun petugas klinik.", "Sign in with your clinic staff account."),
@@ -138,6 +109,7 @@ T = {
     # home
     "home_title": ("Beranda", "Home"),
     "latest_run": ("Hasil penilaian terakhir", "Latest scoring run"),
+    "office": ("Kantor", "Office"),
     "fiscal_year": ("Tahun buku", "Fiscal year"),
     "run_date": ("Tanggal penilaian", "Date of the run"),
     "models_used": ("Model yang dipakai", "Models used"),
@@ -210,16 +182,17 @@ T = {
     "clinic_for": ("Klinik", "Clinic"),
     "rank": ("Urutan jangkauan", "Outreach rank"),
     "reasons": ("Alasan utama", "Main reasons"),
-    "reasons_intro": (
-        "Faktor yang paling menaikkan peluang sakit menurut model. Bagian: porsi faktor itu dari seluruh dorongan "
-        "ke arah sakit.",
-        "The factors that raise the chance of falling sick most, according to the model. Share: that factor's part "
-        "of everything pushing toward sickness.",
+    "reasons_sick_intro": (
+        "Penyebab: mengapa koperasi ini jatuh sakit (model risiko; menentukan klinik). Penghambat dan pendukung "
+        "pemulihan: dari model pemulihan, yang menghitung peluang pulih di atas.",
+        "Causes: why this cooperative fell sick (the risk model; it chooses the clinic). What holds recovery back "
+        "and what helps it: from the recovery model, which gives the chance of recovering above.",
     ),
-    "raises_risk": ("menaikkan risiko", "raises the risk"),
-    "share": ("Bagian", "Share"),
-    "group": ("Kelompok", "Group"),
-    "no_reasons": ("Tidak ada faktor risiko yang menonjol.", "No risk factor stands out."),
+    "reason": ("Alasan", "Reason"),
+    "points": ("Poin", "Points"),
+    "group": ("Bidang", "Area"),
+    "group_CONTEXT": ("Keadaan umum", "Context"),
+    "clinic_basis": wording.WORDS["col.clinic_basis"],
     "over_years": ("Perjalanan dari tahun ke tahun", "Over the years"),
     "history_loading": (
         "Riwayat koperasi belum dapat ditampilkan: {why}",

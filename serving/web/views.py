@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from klinik import wording
 from klinik.data.contract import SICK_CATEGORIES
 from klinik.features.health_score import CATEGORY_CUTS, HEALTH_RULES
+from klinik.models.reasons import NO_REASON
 from klinik.serving.web import charts, fmt
 from klinik.serving.web.history import CHARTED, missing_rat_years, series
 from klinik.serving.web.text import (
@@ -34,8 +36,9 @@ if TYPE_CHECKING:
 
 ACTION_ORDER = ("JANGKAU", "PANTAU", "BINA", "PANTAU_KETAT", "PERTIMBANGKAN_PEMBUBARAN")
 LIST_OF_ACTION = {v[3]: k for k, v in LISTS.items()}
+# each kind of reason under the heading of its workbook column
+RECOVERY_KINDS = (("recovery_hinders", "col.hinders"), ("recovery_helps", "col.helps"))
 PAGE_ROWS = 500  # rows of a list shown on the page; the sheet holds them all
-SAME_IN_A_LIST = ("Rekomendasi",)  # the same on every row of one list: the sheet keeps it, the page leaves it out
 HEALTHY_POINTS = 75.0  # a ratio is in its healthy range where the office's scoring table gives it this many points
 CALIBRATED_ECE = 0.05  # a model whose chances are off by at most 5 points on average may be read at face value
 
@@ -69,7 +72,7 @@ def level(p: float, settings: Settings, kind: str) -> str:
     return "high" if p >= hi else "mid" if p >= mid else "low"
 
 
-def home(out: Output | None, lang: str) -> dict:
+def home(out: Output | None, settings: Settings, lang: str) -> dict:
     if out is None:
         return {"output": None}
     m = out.manifest
@@ -88,6 +91,8 @@ def home(out: Output | None, lang: str) -> dict:
         "year": out.as_of_year,
         "date": fmt.date(m.get("finished_at"), lang),
         "scored": fmt.number(len(out.scores), lang),
+        "office": settings.office_name,
+        "data_dir": m.get("input", {}).get("dir", ""),
         "models": str(m.get("models", {}).get("model_version", "")),
         "actions": actions,
         "capacity": m.get("counts", {}).get("outreach_capacity"),
@@ -118,19 +123,45 @@ def search(out: Output, query: str, district: str, coop_type: str, lang: str) ->
     return {"rows": [_result_row(out, int(i), lang) for i in positions], "total": total, "shown": len(positions)}
 
 
-def _reasons(out: Output, coop_id: str, lang: str) -> list[dict]:
-    rows = out.reasons.records(coop_id)
+def _reasons(out: Output, coop_id: str, sick: bool, lang: str) -> list[dict]:
+    """The reasons of the batch output (models/reasons.py), in their order (the clinic's area first), as groups:
+    why it is at risk, or for a sick cooperative why it fell sick, then what holds its recovery back and what
+    helps it. Each reason says its fact against its yardstick, its area, and the percentage points it moves the
+    chance shown (none for the causes of a sick cooperative)."""
+    rows = [r for r in out.reasons.records(coop_id) if r.get("feature")]
     text_col = "text_id" if lang == "id" else "text_en"
-    return [
-        {
-            "text": r.get(text_col) or r.get("text_id"),
-            "group": label(CLINIC, r.get("group"), lang),
-            "share": fmt.percent(r.get("share"), lang, digits=0),
-            "bar": charts.share_bar(r.get("share", 0.0)),
-        }
-        for r in rows
-        if r.get("feature")
-    ]
+    kinds = (("risk", "col.causes"), *RECOVERY_KINDS) if sick else (("risk", "col.reasons"),)
+    widest = max([abs(r["points"]) for r in rows if _finite(r.get("points"))] or [1.0])
+    groups = []
+    for kind, title in kinds:
+        items = [r for r in rows if r.get("kind", "risk") == kind]
+        groups.append(
+            {
+                "kind": kind,
+                "title": wording.say(title, lang),
+                "none": wording.say(NO_REASON[kind], lang).capitalize() + ".",
+                "rows": [
+                    {
+                        "text": r.get(text_col) or r.get("text_id"),
+                        "group": label(CLINIC, r.get("group"), lang)
+                        if r.get("group") in CLINIC
+                        else t("group_CONTEXT", lang),
+                        # in brackets, as the workbook and the report say them (the explanation reads so)
+                        "points": f"({wording.points(r['points'], lang)})" if _finite(r.get("points")) else "",
+                        "bar": charts.share_bar(abs(r["points"]) / widest) if _finite(r.get("points")) else "",
+                    }
+                    for r in items
+                ],
+            }
+        )
+    return groups
+
+
+def _reasons_explain(sick: bool, lang: str) -> list[str]:
+    """How the reasons are read: what the points are, why the clinic's area comes first."""
+    if sick:
+        return [t("reasons_sick_intro", lang), wording.say("reason.points_recovery_meaning", lang)]
+    return [wording.say("reason.points_risk_meaning", lang), wording.say("reason.clinic_first", lang)]
 
 
 def _charts(history: CoopHistory, lang: str) -> list[dict]:
@@ -246,7 +277,9 @@ def profile(out: Output, coop_id: str, history: CoopHistory | None, history_prob
         "health_category": label(HEALTH_CATEGORY, e.get("health_category"), lang),
         "health_year": int(e["health_year"]) if _finite(e.get("health_year")) else None,
         "years_sick": int(e["years_sick"]) if _finite(e.get("years_sick")) and e["years_sick"] > 0 else None,
-        "reasons": _reasons(out, coop_id, lang),
+        "reasons": _reasons(out, coop_id, sick, lang),
+        "reasons_explain": _reasons_explain(sick, lang),
+        "clinic_basis": e.get("clinic_basis" if lang == "id" else "clinic_basis_en") or "",
         "changes": _changes(out, s, lang),
         "history": None,
         "history_problem": history_problem,
@@ -266,18 +299,21 @@ def profile(out: Output, coop_id: str, history: CoopHistory | None, history_prob
 
 
 # ---------------------------------------------------------------- lists
-def list_rows(out: Output, slug: str, district: str, coop_type: str, clinic: str, sort: str, desc: bool):
-    """The list's rows (the workbook's sheet) after the filters and the chosen order; (frame, rows before filters)."""
+def list_rows(
+    out: Output, slug: str, district: str, coop_type: str, clinic: str, sort: str, desc: bool, lang: str = "id"
+):
+    """The list's rows (the workbook's sheet, its cells in ``lang``) after the filters and the chosen order;
+    (frame, rows before filters)."""
     sheet = LISTS[slug][0]
-    frame = out.lists[sheet]
+    frame = out.lists_in(lang)[sheet]
     total = len(frame)
     keep = np.ones(total, dtype=bool)
     if district:
-        keep &= (frame["Kecamatan"] == district).to_numpy()
+        keep &= (frame[wording.say("col.district")] == district).to_numpy()
     if coop_type:
-        keep &= (frame["Jenis"] == coop_type).to_numpy()
+        keep &= (frame[wording.say("col.coop_type")] == coop_type).to_numpy()
     if clinic:
-        keep &= (frame["Klinik"] == label(CLINIC, clinic, "id")).to_numpy()
+        keep &= (frame[wording.say("col.clinic")] == label(CLINIC, clinic, lang)).to_numpy()
     frame = frame.loc[keep]
     if sort in frame.columns:
         frame = frame.sort_values(sort, ascending=not desc, kind="stable", na_position="last")
@@ -297,19 +333,14 @@ def cell(col: str, value, lang: str) -> str:
 
 
 def next_to_call(out: Output, lang: str) -> tuple[list[dict], int | None]:
-    """After the JANGKAU list, the next healthy cooperatives in outreach order, up to the clinic's capacity."""
+    """After the JANGKAU list, the next healthy cooperatives in outreach order, up to the clinic's capacity: the
+    workbook's "next to call" sheet (serving.excel.list_frames)."""
     capacity = out.manifest.get("counts", {}).get("outreach_capacity")
-    if not capacity:
+    frame = out.lists.get(wording.say("sheet.next"))
+    if frame is None or frame.empty:
         return [], capacity
-    scores = out.scores
-    n_jangkau = int((scores["action"] == "JANGKAU").sum())
-    room = int(capacity) - n_jangkau
-    if room <= 0:
-        return [], capacity
-    healthy = scores["status"].map(status_code) != "SAKIT"
-    nxt = np.flatnonzero((healthy & (scores["action"] != "JANGKAU")).to_numpy())
-    nxt = nxt[np.argsort(scores["rank"].to_numpy()[nxt], kind="stable")][:room]
-    return [_result_row(out, int(i), lang) for i in nxt], capacity
+    ids = frame[wording.say("col.coop_id")].astype(str)
+    return [_result_row(out, out.position[c], lang) for c in ids if c in out.position], capacity
 
 
 # ---------------------------------------------------------------- the model page

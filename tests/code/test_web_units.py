@@ -175,6 +175,11 @@ def test_output_is_read_with_last_years_run_beside_it(tmp_path):
     assert out.row("KOP-999999") is None
     assert len(out.lists["Bina"]) == 1 and len(out.lists["Jangkau"]) == 1
     assert out.reasons.records("KOP-000002")[0]["text_id"] == "pinjaman bermasalah 12%"
+    # last year's run was written under contract v1: its status codes are read as the current contract's
+    assert set(out.previous["status"]) == {"SEHAT"}
+    # reasons and evidence of an output written before the reasons had kinds and points still fill the lists
+    assert out.lists["Jangkau"]["Alasan risiko (bidang klinik dulu)"].tolist() == ["pinjaman bermasalah 12%"]
+    assert out.lists["Bina"]["Penghambat pemulihan"].tolist() == ["tidak ada penghambat yang menonjol"]
 
 
 def test_an_output_written_before_evidence_existed_still_opens(tmp_path):

@@ -20,7 +20,9 @@ from playwright.sync_api import sync_playwright
 from service_helpers import API_KEY, klinik, running_server
 from web_helpers import DESKTOP, PHONE, add_user, launch, shoot
 
+from klinik import wording
 from klinik.serving.web import fmt
+from klinik.settings import get_settings
 
 pytestmark = pytest.mark.slow
 PASSWORDS = {"ani": "sandi-ani-2024", "kadek": "sandi-kadek-2024", "budi": "sandi-budi-2024"}
@@ -83,6 +85,12 @@ def ani(browser, site):
     page = sign_in(browser, site)
     yield page
     page.context.close()
+
+
+def reasons_of(site, coop_id: str, kind: str) -> pd.DataFrame:
+    """The reasons of one kind of ``coop_id`` in the batch output, in their order."""
+    mine = site.reasons.loc[(site.reasons["coop_id"] == coop_id) & (site.reasons["kind"] == kind)]
+    return mine.sort_values("position")
 
 
 def top_jangkau(site) -> tuple[str, str]:
@@ -179,12 +187,59 @@ def test_a_profile_shows_the_risk_and_its_reasons(ani, site):
     row = site.scores.set_index("coop_id").loc[coop_id]
     assert ani.locator("#chance").inner_text().startswith(fmt.percent(row["p_sick_next"]))
     assert ani.locator("#action").inner_text() == "Jangkau sekarang"
-    expected = site.reasons.loc[site.reasons["coop_id"] == coop_id].sort_values("position")["text_id"].tolist()
-    shown = ani.locator("#reasons tbody td:first-child").all_inner_texts()
-    assert expected and [s.replace("▲", "").replace("(menaikkan risiko)", "").strip() for s in shown] == expected
+    mine = reasons_of(site, coop_id, "risk")
+    assert ani.locator("#reasons h3").all_inner_texts() == ["Alasan risiko (bidang klinik dulu)"]
+    assert ani.locator("#reasons tbody td:first-child").all_inner_texts() == mine["text_id"].tolist()
+    # each reason with the percentage points it adds, said as the report and the workbook say them
+    shown = [p.strip() for p in ani.locator("#reasons tbody td.share").all_inner_texts()]
+    assert shown == [f"({wording.points(p)})" for p in mine["points"]]
+    reasons = ani.locator("#reasons").inner_text()
+    assert "poin persen" in reasons and site.evidence.set_index("coop_id").loc[coop_id, "clinic_basis"] in reasons
     assert ani.locator("figure.chart-box svg").count() >= 5  # the years of health score and the key ratios
     assert "Perubahan sejak penilaian tahun lalu" in ani.content()
     shoot(ani, "profile-desktop")
+
+
+def test_a_sick_profile_says_why_it_fell_sick_and_what_holds_recovery_back_in_both_languages(browser, site):
+    coop_id = str(site.scores.loc[site.scores["action"] == "BINA"].sort_values("rank")["coop_id"].iloc[0])
+    page = sign_in(browser, site, "kadek", target=f"?next=/koperasi/{coop_id}")
+    titles = ["Penyebab sakit (bidang klinik dulu)", "Penghambat pemulihan", "Pendukung pemulihan"]
+    assert page.locator("#reasons h3").all_inner_texts() == titles
+    causes = page.locator("#reasons table[data-kind='risk'] tbody td:first-child").all_inner_texts()
+    assert causes == reasons_of(site, coop_id, "risk")["text_id"].tolist()
+    assert page.locator("#reasons table[data-kind='risk'] td.share").count() == 0  # no points: it is sick already
+    for kind in ("recovery_hinders", "recovery_helps"):
+        mine = reasons_of(site, coop_id, kind)
+        cells = page.locator(f"#reasons table[data-kind='{kind}'] tbody td:first-child").all_inner_texts()
+        assert cells == mine["text_id"].tolist()
+    shoot(page, "profile-sick-desktop")
+    page.get_by_role("link", name="English").click()
+    titles_en = ["Why it fell sick (the clinic's area first)", "What holds recovery back", "What helps recovery"]
+    assert page.locator("#reasons h3").all_inner_texts() == titles_en
+    causes = page.locator("#reasons table[data-kind='risk'] tbody td:first-child").all_inner_texts()
+    assert causes == reasons_of(site, coop_id, "risk")["text_en"].tolist()
+    assert "percentage points" in page.locator("#reasons").inner_text()
+    page.goto("/daftar/jangkau")
+    headers = page.locator("table.sortable thead th").all_inner_texts()
+    assert "Risk reasons (the clinic's area first)" in headers and "Why this clinic" in headers
+    # the cells too: codes in English words, each reason in the English the batch output wrote
+    assert set(page.locator("td[data-label='Health status']").all_inner_texts()) <= {"Healthy", "Not assessed"}
+    assert set(page.locator("td[data-label='Clinic']").all_inner_texts()) <= {"Finance", "People", "Governance"}
+    first = page.locator("table.sortable tbody tr").first
+    coop_id = first.locator("td[data-label='Cooperative ID']").inner_text()
+    reasons = first.locator("td.reasons-cell").inner_text()
+    assert reasons_of(site, coop_id, "risk")["text_en"].iloc[0] in reasons
+    shoot(page, "list-jangkau-english-desktop")
+    page.context.close()
+
+
+def test_no_page_shows_a_code_or_a_retired_word(ani, site):
+    coop_id, _ = top_jangkau(site)
+    for path in ("/", "/cari?q=a", f"/koperasi/{coop_id}", "/daftar/jangkau", "/daftar/bina", "/tentang-model"):
+        ani.goto(path)
+        words = ani.locator("main").inner_text()
+        for retired in ("SEHAT_NOW", "SAKIT_NOW", "UNASSESSED", "BELUM_DINILAI", "Bagian", "pembagi nol", "nan"):
+            assert not re.search(rf"(?<![A-Za-z_]){retired}(?![A-Za-z_])", words), (path, retired)
 
 
 def test_a_cooperative_not_in_the_output_says_so(ani, site):
@@ -271,6 +326,7 @@ def test_home_and_model_pages(ani, site):
     assert "tahun buku 2024" in ani.get_by_role("heading", level=1).inner_text()
     jangkau = int((site.scores["action"] == "JANGKAU").sum())
     assert ani.locator("li.action-jangkau .count").inner_text() == str(jangkau)
+    assert get_settings().office_name in ani.locator("main").inner_text()  # whose run, as the report says
     shoot(ani, "home-desktop")
     ani.goto("/tentang-model")
     assert ani.locator("#model-risk").is_visible() and ani.locator("#model-recovery").is_visible()
