@@ -1,8 +1,9 @@
 """Write docs/wording.md: every word staff read, in one list, for a reviewer of the Indonesian to read as a whole.
 
 The words live where their code is: the outputs' in klinik/wording.py, the data checks' in data/messages.py, each
-feature's name and sentences in features/catalog.py. Run ``python -m klinik.wording_doc --out docs/wording.md``
-after changing any of them; a test holds the committed page equal to what this writes.
+feature's name and sentences in features/catalog.py, the staff page's own in serving/web/text.py. Run
+``python -m klinik.wording_doc --out docs/wording.md`` after changing any of them; a test holds the committed page
+equal to what this writes.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def render() -> str:
     for key, (english, indonesian) in CATALOGUE.items():
         english = " / ".join(english) if isinstance(english, tuple) else english
         lines.append(f"| `{key}` | {_cell(indonesian)} | {_cell(english)} |")
+    lines += _page_words()
     lines += [
         "",
         "## Features (features/catalog.py)",
@@ -85,6 +87,30 @@ def render() -> str:
         said = " / ".join(w[0] for w in (spec.says, spec.says_off) if w)
         lines.append(f"| `{name}` | {_cell(spec.label_id)} | {_cell(spec.label_en)} | {_cell(said)} |")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _page_words() -> list[str]:
+    """The staff page's own words (serving/web/text.py); those it shares with the outputs are listed above."""
+    from klinik.serving.web import text
+
+    shared = set(WORDS.values())
+    lines = [
+        "",
+        "## The staff page (serving/web/text.py)",
+        "",
+        "The page's own words; the codes, the lists' column headers and the reasons come from the lists above.",
+        "",
+        "| key | Bahasa Indonesia | English |",
+        "|---|---|---|",
+    ]
+    for key, pair in text.T.items():
+        if pair not in shared:
+            lines.append(f"| `{key}` | {_cell(pair[0])} | {_cell(pair[1])} |")
+    for slug, pair in text.LIST_INTRO.items():
+        lines.append(f"| `list.{slug}` | {_cell(pair[0])} | {_cell(pair[1])} |")
+    for kind, table in (("case", text.CASE_OUTCOME), ("event", text.EVENT_KIND), ("event_detail", text.EVENT_DETAIL)):
+        lines += [f"| `{kind}.{code}` | {_cell(pair[0])} | {_cell(pair[1])} |" for code, pair in table.items()]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
