@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from klinik.serving import records as rec
 from klinik.serving.decisions import CHOICES, labels
 from klinik.settings import get_settings
+from klinik.wording import say
 
 pytestmark = pytest.mark.slow
 
@@ -271,6 +272,7 @@ def test_the_workbook_carries_the_record_and_a_dropdown_on_every_decision_cell(r
     wb = load_workbook(workbook(out))
     for sheet, action in (
         *((s, a) for a, s in SHEET_OF.items()),
+        ("Berikutnya", "PANTAU"),  # the next to call: decisions on PANTAU advice
         ("Pertimbangan Pembubaran", "PERTIMBANGKAN_PEMBUBARAN"),
     ):
         ws = wb[sheet]
@@ -280,7 +282,7 @@ def test_the_workbook_carries_the_record_and_a_dropdown_on_every_decision_cell(r
         for coop_id, (where, label, note) in decided.items():
             if where == sheet:
                 assert cells[coop_id] == (label, note)
-        if ws.max_row < 2:
+        if ws.max_row < 2 or ws["A2"].value == say("sheet.empty"):  # an empty list says so, and asks nothing
             continue
         [dv] = ws.data_validations.dataValidation
         assert dv.type == "list" and dv.formula1 == '"' + ",".join(labels(action)) + '"'
@@ -289,6 +291,7 @@ def test_the_workbook_carries_the_record_and_a_dropdown_on_every_decision_cell(r
 
 
 def test_next_years_report_shows_last_years_decisions_and_what_followed(record, outputs, world_dir, tmp_path):
+    from klinik.data.contract import STATUS_SAKIT
     from klinik.serving.cmd import run_score
     from klinik.serving.decisions_io import advice_book
 
@@ -304,7 +307,7 @@ def test_next_years_report_shows_last_years_decisions_and_what_followed(record, 
     assert run_score(world_dir, 2024, out, quiet=True) == 0
     page = (out / "report.html").read_text(encoding="utf-8")
     status = scores_of(out).set_index("coop_id")["status"]
-    sick = sum(status.get(a.coop_id) == "SAKIT_NOW" for a in reached)
+    sick = sum(status.get(a.coop_id) == STATUS_SAKIT for a in reached)
     assert "Keputusan tahun lalu dan hasilnya" in page
     assert f"Dari {len(reached)} koperasi Jangkau sekarang yang dijangkau, {sick} sakit pada 2024" in page
     assert "Bukan bukti sebab-akibat" in page

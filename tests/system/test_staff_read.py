@@ -430,9 +430,8 @@ def test_decisions_have_a_drop_down_of_the_allowed_values(workbook):
         assert found, name
         allowed = found[0].formula1.strip('"').split(",")
         assert allowed == decisions.labels(action)
-        from openpyxl.utils import get_column_letter
-
-        assert f"{get_column_letter(col)}2:{get_column_letter(col)}{len(rows) + 1}" in str(found[0].sqref)
+        covered = {cell for cells in found[0].sqref.ranges for cell in cells.cells}
+        assert covered == {(row, col) for row in range(2, len(rows) + 2)}, name  # every decision cell
 
 
 def test_next_to_call_fills_the_capacity_after_the_jangkau_list(workbook, run, scores):
