@@ -13,14 +13,20 @@ refuses it. The decision and both scores go to the run (metrics and tags) and to
 
 Three steps, each its own function: ``challenge`` (the promotion decision), ``log_run`` (one MLflow run:
 parameters, metrics, tables, the dataset, figures, the model) and ``register`` (a registered version with
-its tags, the aliases); ``log_and_register`` runs them in that order for one Candidate.
+its tags, the aliases); ``log_and_register`` runs them in that order for one Candidate. Two people may train
+at once against one shared registry: ``register`` runs under ``promotion_lock``, after ``recheck`` has judged
+the candidate again if another training moved the champion meanwhile, so there is one champion and each
+run's recorded decision is the one that was applied.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import time
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -264,8 +270,8 @@ def _run_params(candidate: Candidate, settings: Settings) -> dict:
 
 
 def _log_metrics(candidate: Candidate, promotion: Promotion, mlflow) -> None:
-    """The holdout's metrics (model, baselines, truth), the backtest's (one step per test year) and the
-    champion's on the same holdout."""
+    """The holdout's metrics (model, baselines, truth) and the champion's on the same holdout (the backtest's
+    come after the model: _log_backtest)."""
     judged = candidate.judged
     mlflow.log_metrics(
         {
@@ -276,13 +282,29 @@ def _log_metrics(candidate: Candidate, promotion: Promotion, mlflow) -> None:
             "cv_logloss": judged.model[-1].cv_logloss_,
         }
     )
-    for _, row in candidate.backtest.iterrows():
-        for key in METRIC_KEYS:
-            if not math.isnan(row[key]):
-                mlflow.log_metric(f"backtest_{row['predictor']}_{key}", float(row[key]), step=int(row["year"]))
-    if promotion.champion_metrics is not None:
-        champion = promotion.champion_metrics
-        mlflow.log_metrics({f"champion_{k}": float(champion[k]) for k in METRIC_KEYS if not math.isnan(champion[k])})
+    mlflow.log_metrics(_champion_metrics(promotion))
+
+
+def _champion_metrics(promotion: Promotion) -> dict[str, float]:
+    """The champion's holdout metrics as the run's ``champion_<metric>`` keys (none when there was none)."""
+    champion = promotion.champion_metrics or {}
+    return {f"champion_{k}": float(champion[k]) for k in METRIC_KEYS if k in champion and not math.isnan(champion[k])}
+
+
+def _log_backtest(candidate: Candidate, mlflow) -> None:
+    """The backtest: one metric per predictor and measure, one step per test year, one request per year.
+
+    Logged after the model: log_model links the run's step-0 metrics to the logged model by reading the history
+    of every metric key, one request each (minutes against a remote tracking server with basic-auth); these
+    (steps are years) are never linked, so they need not be read."""
+    for year, rows in candidate.backtest.groupby("year"):
+        values = {
+            f"backtest_{row['predictor']}_{key}": float(row[key])
+            for _, row in rows.iterrows()
+            for key in METRIC_KEYS
+            if not math.isnan(row[key])
+        }
+        mlflow.log_metrics(values, step=int(year))
 
 
 def _log_data(candidate: Candidate, mlflow) -> None:
@@ -341,7 +363,7 @@ def log_run(candidate: Candidate, promotion: Promotion, settings: Settings, expe
             "tables/importance.csv",
         )
         example = td.X(judged.test).head(5)
-        return mlflow.sklearn.log_model(
+        logged = mlflow.sklearn.log_model(
             judged.model,
             name="model",
             serialization_format="skops",
@@ -352,6 +374,8 @@ def log_run(candidate: Candidate, promotion: Promotion, settings: Settings, expe
             pip_requirements=pip_requirements(),
             metadata={"feature_label_settings": settings.feature_label_values},
         )
+        _log_backtest(candidate, mlflow)
+        return logged
 
 
 def _version_tags(candidate: Candidate, promotion: Promotion, run_id: str, settings: Settings) -> dict[str, str]:
@@ -379,6 +403,66 @@ def _version_tags(candidate: Candidate, promotion: Promotion, run_id: str, setti
     return tags
 
 
+@contextlib.contextmanager
+def promotion_lock(settings: Settings, name: str):
+    """Only one training at a time re-checks and moves ``name``'s aliases.
+
+    MLflow's REST API has no compare-and-set for an alias, so two people training at once could both read the
+    same champion and both move the alias to their version, the later write winning whatever its score. The
+    lock makes re-check-then-move one step. Where the decision record is a PostgreSQL database (the team setup:
+    everyone who trains shares it) the lock is a PostgreSQL advisory lock there, held by this connection only
+    and released by the server if the process dies; otherwise it is a file lock in work_dir, which serialises the
+    trainings of one machine (the laptop setup, where the registry is local too).
+    """
+    url = settings.records_url
+    key = zlib.crc32(f"klinik-promotion:{name}".encode())
+    if url.startswith(("postgresql", "postgres")):
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    conn.commit()
+        finally:
+            engine.dispose()
+        return
+    import fcntl
+
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.work_dir / f".promotion-{key}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def recheck(candidate: Candidate, promotion: Promotion, logged: ModelInfo, settings: Settings) -> Promotion:
+    """``promotion`` still, or, when another training moved the champion since it was decided, the decision
+    against the champion now; the run's recorded decision and champion metrics follow. Call it under
+    ``promotion_lock``."""
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric
+
+    client = MlflowClient(tracking_uri=settings.mlflow_uri)
+    now = _champion(client, model_name(candidate.task, settings))
+    if (None if now is None else str(now.version)) == promotion.champion_version:
+        return promotion
+    promotion = challenge(candidate, settings)
+    client.set_tag(logged.run_id, "promotion_decision", promotion.decision)
+    client.set_tag(logged.run_id, "promoted", str(promotion.promote))
+    stamp = int(time.time() * 1000)
+    metrics = [Metric(k, v, stamp, 0) for k, v in _champion_metrics(promotion).items()]
+    if metrics:
+        client.log_batch(logged.run_id, metrics=metrics)
+    return promotion
+
+
 def register(candidate: Candidate, promotion: Promotion, logged: ModelInfo, settings: Settings) -> str:
     """A new registered version of the logged model with its tags and the alias ``challenger``; ``champion``
     moves to it when the promotion says so. Returns the version number."""
@@ -403,10 +487,12 @@ def log_and_register(candidate: Candidate, settings: Settings, experiment: str) 
     """Decide the promotion, log the run, register the version (in that order) for ``candidate``; returns what
     ``klinik train`` prints: versions, metrics, baselines, truth, the decision. MLflow's store must be
     ``settings.mlflow_uri`` (models.persist.mlflow_store, as train_all sets it)."""
+    judged, name = candidate.judged, model_name(candidate.task, settings)
     promotion = challenge(candidate, settings)
     logged = log_run(candidate, promotion, settings, experiment)
-    version = register(candidate, promotion, logged, settings)
-    judged, name = candidate.judged, model_name(candidate.task, settings)
+    with promotion_lock(settings, name):
+        promotion = recheck(candidate, promotion, logged, settings)
+        version = register(candidate, promotion, logged, settings)
     table = judged.metrics
     return {
         "task": candidate.task,
