@@ -243,3 +243,17 @@ def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'klinik.db'}"
     return request.getfixturevalue("postgres_server").new_database()
+
+
+# --- the team's deployment: a real MLflow tracking server on that PostgreSQL server ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(postgres_server):
+    """``mlflow server`` with its store in a database of the session's PostgreSQL server, artifacts served by the
+    server and basic-auth on (tests/mlflow_server.py); one per session."""
+    from mlflow_server import MlflowServer
+
+    server = MlflowServer(postgres_server.new_database()).start()
+    yield server
+    server.stop()
