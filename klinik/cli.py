@@ -3,10 +3,10 @@
 Every command follows one pattern:
 
 - Where it lives: ``klinik X`` is ``run_X(...) -> int`` in the ``cmd.py`` of its stage -- data/cmd.py (simulate,
-  validate, template), features/cmd.py (features), training/cmd.py (train), serving/cmd.py (score, serve),
-  serving/decisions_cmd.py (db, users, decisions: the decision record) -- and the demo, which crosses every
-  stage, is klinik/demo.py. The typer function here only turns the options into arguments,
-  calls the handler and exits with what it returns. Heavy imports (pandas, mlflow, bentoml) happen inside the
+  validate, template), features/cmd.py (features), training/cmd.py (train), serving/cmd.py (score, serve,
+  deploy-check), serving/decisions_cmd.py (db, users, decisions: the decision record) -- and the demo, which
+  crosses every stage, is klinik/demo.py. The typer function here only turns the options into arguments, calls
+  the handler and exits with what it returns. Heavy imports (pandas, mlflow, bentoml) happen inside the
   handlers, so ``klinik --help`` is instant.
 - How it ends: the handler prints what it did to stdout and returns 0. When it cannot do its job it raises
   ``CommandFailed`` (klinik/commands.py), which the handler's ``@command("X")`` prints as one line
@@ -137,6 +137,21 @@ def serve(
     from klinik.serving.cmd import run_serve
 
     raise typer.Exit(run_serve(host, port, workers))
+
+
+@app.command("deploy-check")
+def deploy_check(
+    scores: Annotated[
+        Path | None, typer.Option(help="the batch output folder to check (default: work_dir/scores/latest)")
+    ] = None,
+    service: Annotated[
+        list[str] | None, typer.Option(help="a running service's URL to check (repeat for each replica)")
+    ] = None,
+) -> None:
+    """Whether the tracking server, the decision record, the champions, the batch output (and services) agree."""
+    from klinik.serving.cmd import run_deploy_check
+
+    raise typer.Exit(run_deploy_check(scores, service or []))
 
 
 @app.command()

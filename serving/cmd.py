@@ -38,6 +38,10 @@ def run_score(
         print(Msg("scored", n=counts["scored"], year=as_of, version=version, actions=actions).say(language))
         files = joined([*(o["file"] for o in manifest["outputs"]), MANIFEST_FILE])
         print(Msg("outputs_in", out=str(out), files=files).say(language))
+    for warning in manifest.get("input_drift", {}).get("warnings", []):
+        print(f"klinik score: this year's input moved from the training data: {warning}", file=sys.stderr)
+    if (manifest.get("performance") or {}).get("retraining_advised"):
+        print(f"klinik score: retraining advised: {manifest['performance']['reason']}", file=sys.stderr)
     return 0
 
 
@@ -105,4 +109,19 @@ def run_serve(host: str, port: int, workers: int) -> int:
         raise CommandFailed(f"cannot start: {host}:{port}: {err.strerror or err}") from None
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+@command("deploy-check")
+def run_deploy_check(scores: Path | None, services: list[str]) -> int:
+    """Print one line per part of the deployment (serving/deploy_check.py); exit 1 when any is not right."""
+    from klinik.serving.deploy_check import deploy_checks
+    from klinik.settings import get_settings
+
+    checks = deploy_checks(get_settings(), scores, services)
+    for check in checks:
+        print(check.line())
+    problems = [c.part for c in checks if not c.ok]
+    if problems:
+        raise CommandFailed(f"{len(problems)} problem(s): {', '.join(problems)}")
     return 0
