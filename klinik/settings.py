@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     promotion_metric: str = "roc_auc"  # champion moves when the challenger is at least as good on this...
     promotion_tiebreak: str = "log_loss"  # ...and, on a tie (within promotion_tolerance), on this
     promotion_tolerance: float = 1e-9
+    retrain_margin: float = 0.05  # last year's ROC AUC this far below the holdout's: the batch job advises retraining
 
     # --- serving ---
     api_key: str | None = None

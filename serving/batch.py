@@ -109,6 +109,7 @@ def score_batch(
     from klinik.data.atomic import atomic_folder
     from klinik.models.persist import ModelLoadError
     from klinik.serving.backtest import find_backtest
+    from klinik.serving.drift import DRIFT_CSV, batch_drift, manifest_entry, retraining_advice
     from klinik.serving.manifest import build_manifest, hash_inputs, write_manifest
     from klinik.serving.outputs import write_outputs
     from klinik.serving.scoring import (
@@ -153,10 +154,15 @@ def score_batch(
                 del prep
                 stages.next(STAGES[3])
                 backtest = find_backtest(ds, result, out, settings)
+                drift = batch_drift(ds, as_of, models, settings)
+                watch = retraining_advice(backtest, models, result.capacity, settings)
                 stages.next(STAGES[4])
                 outputs = write_outputs(
                     folder, result, settings, backtest, record.entries(as_of), record.review(result.scores, as_of)
                 )
+                if drift is not None:
+                    drift.table.to_csv(folder / DRIFT_CSV, index=False)
+                    outputs.append(folder / DRIFT_CSV)
                 stages.next(STAGES[5])
                 inputs = hashing.result()
                 stages.next("done")
@@ -172,6 +178,8 @@ def score_batch(
                     list(ds.warnings),
                     stages.seconds,
                 )
+                manifest["input_drift"] = manifest_entry(drift)
+                manifest["performance"] = watch
                 write_manifest(folder, manifest)
                 _keep_decisions(record.keep_again, out, quiet)  # a workbook saved meanwhile is looked at again
         finally:
