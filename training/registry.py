@@ -66,11 +66,18 @@ def experiment_id(settings: Settings) -> str:
         db = Path(uri.removeprefix("sqlite:///"))
         db.parent.mkdir(parents=True, exist_ok=True)
         artifact_location = (db.parent / "mlartifacts").resolve().as_uri()
+    from mlflow.exceptions import MlflowException
+
     client = MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name(EXPERIMENT)
     if experiment is not None:
         return experiment.experiment_id
-    return client.create_experiment(EXPERIMENT, artifact_location=artifact_location)
+    try:
+        return client.create_experiment(EXPERIMENT, artifact_location=artifact_location)
+    except MlflowException as err:  # someone else's first training created it a moment ago
+        if err.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return client.get_experiment_by_name(EXPERIMENT).experiment_id
 
 
 def pip_requirements() -> list[str]:
