@@ -114,10 +114,11 @@ def check_batch_output(folder: Path, settings: Settings, champions: dict[str, st
     what = f"{folder}: {manifest.get('as_of_year')} scored {manifest.get('finished_at', '?')}"
     if changed:
         return Check("batch output", False, f"{what}; changed or missing since the run: {', '.join(changed)}")
+    # only the champions that could be read (none when the tracking server is unreachable: its own line says so)
     stale = [
-        f"{kind} v{used[kind]} (champion v{champions[kind]})" for kind in used if used[kind] != champions.get(kind)
+        f"{kind} v{used[kind]} (champion v{champions[kind]})" for kind in champions if used[kind] != champions[kind]
     ]
-    if champions and stale:
+    if stale:
         return Check("batch output", False, f"{what} with {', '.join(stale)}: run `klinik score` again")
     return Check("batch output", True, f"{what} with risk v{used['risk']}, recovery v{used['recovery']}")
 
