@@ -45,6 +45,9 @@ class MlflowServer:
             f"admin_username = {ADMIN}\n"
             f"admin_password = {ADMIN_PASSWORD}\n"
             "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+            # a checked password is remembered for a minute: without it every request pays a deliberately slow
+            # password hash (0.3-1 s on this machine), and logging one model makes dozens (docs/deployment.md)
+            "auth_cache_ttl_seconds = 60\n"
         )
         env = {
             **os.environ,
