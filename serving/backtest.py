@@ -36,7 +36,9 @@ class Backtest:
 
 
 def evaluate(backtest: Backtest, k: int) -> dict:
-    """Brier score, base rate, and hits among the top ``k`` by rank (1 first)."""
+    """Brier score, expected calibration error, base rate, and hits among the top ``k`` by rank (1 first)."""
+    from klinik.models.calibration import expected_calibration_error
+
     f = backtest.frame
     y = f["outcome"].to_numpy(dtype=float)
     p = f["p_sick_next"].to_numpy(dtype=float)
@@ -48,6 +50,7 @@ def evaluate(backtest: Backtest, k: int) -> dict:
         "positives": positives,
         "base_rate": float(y.mean()) if len(f) else float("nan"),
         "brier": float(np.mean((p - y) ** 2)) if len(f) else float("nan"),
+        "ece": expected_calibration_error(y, p) if len(f) else float("nan"),
         "k": int(len(top)),
         "hits": hits,
         "precision_at_k": hits / len(top) if len(top) else float("nan"),

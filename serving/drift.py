@@ -158,8 +158,9 @@ def manifest_entry(drift: Drift | None) -> dict:
 
 
 def retraining_advice(backtest, models, capacity: int | None, settings) -> dict | None:
-    """Last year's predictions against what happened, beside the champion's holdout figures at registration; None
-    when there is no judged year (no outcomes yet, or a single kind of outcome).
+    """Last year's predictions against what happened (ROC AUC, ECE, Brier, how many of the outreach list fell sick),
+    beside the champion's holdout figures at registration; None when there is no judged year (no outcomes yet, or a
+    single kind of outcome).
 
     Retraining is advised when last year's ROC AUC fell below the holdout's by more than
     ``settings.retrain_margin`` (ROC AUC, the promotion rule's own measure: the clinic works down a ranked list).
@@ -175,19 +176,21 @@ def retraining_advice(backtest, models, capacity: int | None, settings) -> dict 
     k = capacity or max(1, round(len(y) * settings.clinic_capacity_share))
     seen = {"roc_auc": float(roc_auc_score(y, p)), **evaluate(backtest, k)}
     tags = MlflowClient(tracking_uri=settings.mlflow_uri).get_model_version(models.risk_name, models.risk_version).tags
-    holdout = {k: float(tags[f"holdout_{k}"]) for k in ("roc_auc", "precision_at_k") if f"holdout_{k}" in tags}
+    judged = ("roc_auc", "ece", "brier", "precision_at_k")
+    holdout = {k: float(tags[f"holdout_{k}"]) for k in judged if f"holdout_{k}" in tags}
     advised, reason = False, ""
     if "roc_auc" in holdout and seen["roc_auc"] < holdout["roc_auc"] - settings.retrain_margin:
         advised = True
         reason = (
             f"the risk model ranked {backtest.year}'s cooperatives with ROC AUC {seen['roc_auc']:.3f}, below its "
             f"{holdout['roc_auc']:.3f} on the holdout at registration by more than {settings.retrain_margin:.2f}; "
-            f"{seen['hits']} of the {seen['k']} on that year's outreach list fell sick: retrain (`klinik train`)"
+            f"ECE {seen['ece']:.3f} (holdout {holdout.get('ece', float('nan')):.3f}); {seen['hits']} of the "
+            f"{seen['k']} on that year's outreach list fell sick: retrain (`klinik train`)"
         )
     return {
         "year": backtest.year,
         "model_version": backtest.model_version,
-        "last_year": {k: seen[k] for k in ("roc_auc", "brier", "k", "hits", "precision_at_k", "recall_at_k")},
+        "last_year": {k: seen[k] for k in ("roc_auc", "ece", "brier", "k", "hits", "precision_at_k", "recall_at_k")},
         "holdout_at_registration": holdout,
         "margin": settings.retrain_margin,
         "retraining_advised": advised,

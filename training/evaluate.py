@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
-ECE_BINS = 10
+from klinik.models.calibration import ECE_BINS, expected_calibration_error
+
 # primary metric for promotion and its tie-break (see training/registry.py)
 HIGHER_IS_BETTER = {
     "roc_auc": True,
@@ -31,18 +32,6 @@ HIGHER_IS_BETTER = {
     "precision_at_k": True,
     "recall_at_k": True,
 }
-
-
-def expected_calibration_error(y, p, bins: int = ECE_BINS) -> float:
-    """ECE over ``bins`` equal-width bins of p (see module docstring)."""
-    y = np.asarray(y, dtype=float)
-    p = np.asarray(p, dtype=float)
-    idx = np.minimum((p * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in np.unique(idx):
-        mask = idx == b
-        total += mask.sum() * abs(p[mask].mean() - y[mask].mean())
-    return float(total / len(y))
 
 
 def top_k(capacity_share: float, n_scored: int) -> int:
