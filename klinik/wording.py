@@ -339,6 +339,43 @@ WORDS: dict[str, tuple[str, str]] = {
         "No cooperative is on this list this year.",
     ),
     "report.h_review": ("Keputusan tahun lalu dan hasilnya", "Last year's decisions and what followed"),
+    "report.h_watch": ("Apakah model masih sesuai", "Does the model still fit"),
+    "report.watch_advised": (
+        "Pelatihan ulang disarankan: ketepatan model risiko tahun lalu turun lebih dari {margin} (ROC AUC) di bawah "
+        "ujinya saat didaftarkan. Mintalah tim data melatih ulang model (klinik train).",
+        "Retraining advised: last year the risk model's ranking fell more than {margin} (ROC AUC) below its test at "
+        "registration. Ask the data team to retrain the model (klinik train).",
+    ),
+    "report.watch_fine": (
+        "Pelatihan ulang belum perlu: ketepatan tahun lalu tidak turun lebih dari {margin} (ROC AUC) di bawah ujinya.",
+        "No retraining needed: last year's ranking did not fall more than {margin} (ROC AUC) below its test.",
+    ),
+    "report.watch_figures": (
+        "Prediksi tahun buku {year}: ROC AUC {now} (uji saat didaftarkan {then}), ECE {ece} (saat didaftarkan "
+        "{ece_then}); {hits} dari {k} koperasi di daftar jangkau jatuh sakit.",
+        "Predictions for book year {year}: ROC AUC {now} (test at registration {then}), ECE {ece} (at registration "
+        "{ece_then}); {hits} of the {k} cooperatives on the outreach list fell sick.",
+    ),
+    "report.watch_moved": (
+        "Data tahun ini bergeser dari data pelatihan pada: {features}. Periksa datanya; bila benar, model mungkin "
+        "perlu dilatih ulang.",
+        "This year's data moved away from the training data in: {features}. Check the data; if it is right, the "
+        "model may need retraining.",
+    ),
+    "report.watch_still": ("Data tahun ini serupa data pelatihan.", "This year's data is like the training data."),
+    "report.watch_col_feature": ("Fitur", "Feature"),
+    "report.watch_col_psi": ("PSI", "PSI"),
+    "report.watch_col_missing_train": ("Kosong (pelatihan)", "Missing (training)"),
+    "report.watch_col_missing_now": ("Kosong (tahun ini)", "Missing (this year)"),
+    "report.watch_col_unseen": ("Kategori baru", "Unseen categories"),
+    "report.watch_file": (
+        "Lima fitur yang paling bergeser; {file} memuat semuanya.",
+        "The five features that moved most; {file} holds them all.",
+    ),
+    "report.watch_none": (
+        "Belum dapat diukur untuk penilaian ini.",
+        "Not measured for this run.",
+    ),
     "report.no_review": (
         "Belum ada keputusan petugas yang tercatat atas rekomendasi tahun buku {year} (keputusan dicatat di halaman "
         "klinik, lewat impor lembar kerja, atau lewat API).",

@@ -155,10 +155,19 @@ def score_batch(
                 stages.next(STAGES[3])
                 backtest = find_backtest(ds, result, out, settings)
                 drift = batch_drift(ds, as_of, models, settings)
-                watch = retraining_advice(backtest, models, result.capacity, settings)
+                watch = {
+                    "input_drift": manifest_entry(drift),
+                    "performance": retraining_advice(backtest, models, result.capacity, settings),
+                }
                 stages.next(STAGES[4])
                 outputs = write_outputs(
-                    folder, result, settings, backtest, record.entries(as_of), record.review(result.scores, as_of)
+                    folder,
+                    result,
+                    settings,
+                    backtest,
+                    record.entries(as_of),
+                    record.review(result.scores, as_of),
+                    watch,
                 )
                 if drift is not None:
                     drift.table.to_csv(folder / DRIFT_CSV, index=False)
@@ -178,8 +187,7 @@ def score_batch(
                     list(ds.warnings),
                     stages.seconds,
                 )
-                manifest["input_drift"] = manifest_entry(drift)
-                manifest["performance"] = watch
+                manifest.update(watch)  # input_drift, performance
                 write_manifest(folder, manifest)
                 _keep_decisions(record.keep_again, out, quiet)  # a workbook saved meanwhile is looked at again
         finally:

@@ -60,9 +60,11 @@ def write_outputs(
     backtest: Backtest | None,
     decisions: InForce | None = None,
     review: DecisionReview | None = None,
+    watch: dict | None = None,
 ) -> list[Path]:
     """Every output file but the manifest, into ``folder``; returns their paths (``decisions``, the decisions in
-    force for the workbook, and ``review``, last year's for the report: serving/decisions_io.py).
+    force for the workbook, and ``review``, last year's for the report: serving/decisions_io.py; ``watch``, the
+    drift and the retraining advice for the report: serving/drift.py).
 
     The workbook (openpyxl, pure Python, the slowest writer) is written by a forked child process beside the
     others; each file is complete before this returns.
@@ -85,7 +87,7 @@ def write_outputs(
         scores.to_parquet(folder / SCORES_PARQUET, index=False)
         result.reasons.to_parquet(folder / REASONS_PARQUET, index=False)
         result.evidence.to_parquet(folder / EVIDENCE_PARQUET, index=False)
-        write_report(folder / REPORT_HTML, result, settings, backtest, review)
+        write_report(folder / REPORT_HTML, result, settings, backtest, review, watch)
         beside.wait()
     return paths
 

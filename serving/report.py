@@ -6,7 +6,8 @@ says whose it is and what it rests on (office, date of the run, data, models), t
 spread (axes in words and percent, threshold lines labelled), sick and to-reach cooperatives per kecamatan and type
 with their rates beside the counts, the most common reasons (labels that say the value), the recommendations by
 clinic, the top of the outreach list, the sick cooperatives by name in their lists with what holds their recovery
-back, and -- when outcomes exist -- how last year's predictions turned out.
+back, -- when outcomes exist -- how last year's predictions turned out, and whether the model still fits (the inputs
+that moved most since its training years, retraining advised or not: serving/drift.py).
 
 All words come from klinik/wording.py in one language (Indonesian by default: numbers with a decimal comma).
 Figures are drawn with matplotlib's Figure API (Agg canvas), which touches no global pyplot state.
@@ -27,7 +28,7 @@ import pandas as pd
 from klinik.data.contract import STATUS_BELUM_DINILAI, STATUS_SAKIT, STATUS_SEHAT
 from klinik.models.policy import ACTION_LABELS
 from klinik.serving.backtest import Backtest, evaluate
-from klinik.wording import chance, date_words, label, number, say
+from klinik.wording import chance, date_words, label, number, percent, say
 
 if TYPE_CHECKING:
     from klinik.serving.decisions_io import DecisionReview
@@ -434,8 +435,10 @@ def render(
     backtest: Backtest | None = None,
     review: DecisionReview | None = None,
     lang: str = "id",
+    watch: dict | None = None,
 ) -> str:
-    """The report as one HTML string, in ``lang`` (``review``: last year's decisions, serving/decisions_io.py)."""
+    """The report as one HTML string, in ``lang`` (``review``: last year's decisions, serving/decisions_io.py;
+    ``watch``: the manifest's ``input_drift`` and ``performance``, serving/drift.py)."""
     scores = result.scores
     joined = scores.merge(result.evidence, on="coop_id", how="left")
     counts = scores["action"].value_counts()
@@ -489,6 +492,7 @@ def render(
         _sick_lists(joined, result, lang),
         _section(say("report.h_backtest", lang), _backtest_html(backtest, result.capacity or 0, lang)),
         _section(say("report.h_review", lang), _review_html(review, result.as_of_year, lang)),
+        _section(say("report.h_watch", lang), _watch_html(watch or {}, lang)),
         f"<p><small>{html.escape(say('report.footer', lang))}</small></p>",
     ]
     return (
@@ -525,6 +529,44 @@ def _backtest_html(backtest: Backtest | None, k: int, lang: str) -> str:
     return f"<p>{html.escape(text)}</p>" + _img(
         _png(calibration_figure(backtest, lang)), say("report.h_backtest", lang)
     )
+
+
+def _watch_html(watch: dict, lang: str) -> str:
+    """Retraining advised or not (last year's figures beside the holdout's), and the inputs that moved most."""
+    parts = []
+    perf = watch.get("performance")
+    if perf:
+        now, then = perf["last_year"], perf["holdout_at_registration"]
+        advice = "report.watch_advised" if perf["retraining_advised"] else "report.watch_fine"
+        parts.append(f'<p class="note">{html.escape(say(advice, lang, margin=number(perf["margin"], 2, lang)))}</p>')
+        figures = say(
+            "report.watch_figures",
+            lang,
+            year=perf["year"],
+            now=number(now["roc_auc"], 3, lang),
+            then=number(then.get("roc_auc", float("nan")), 3, lang),
+            ece=number(now["ece"], 3, lang),
+            ece_then=number(then.get("ece", float("nan")), 3, lang),
+            hits=number(now["hits"], 0, lang),
+            k=number(now["k"], 0, lang),
+        )
+        parts.append(f"<p>{html.escape(figures)}</p>")
+    drift = watch.get("input_drift") or {}
+    if drift.get("measured"):
+        moved = [row["feature"] for row in drift["most_moved"] if row["moved"]]
+        words = say("report.watch_moved", lang, features=", ".join(moved)) if moved else say("report.watch_still", lang)
+        parts.append(f"<p>{html.escape(words)}</p>")
+        head = [
+            say(f"report.watch_col_{c}", lang) for c in ("feature", "psi", "missing_train", "missing_now", "unseen")
+        ]
+        rows = [
+            [r["feature"], number(r["psi"], 2, lang), percent(100 * r["missing_train"], lang),
+             percent(100 * r["missing_now"], lang), percent(100 * r["unknown_share"], lang)]
+            for r in drift["most_moved"]
+        ]  # fmt: skip
+        parts.append(_table(head, rows, numeric=range(1, 5)))
+        parts.append(f'<p class="explain">{html.escape(say("report.watch_file", lang, file=drift["file"]))}</p>')
+    return "".join(parts) or f"<p>{html.escape(say('report.watch_none', lang))}</p>"
 
 
 def _review_html(review: DecisionReview | None, as_of_year: int, lang: str) -> str:
@@ -602,5 +644,6 @@ def write_report(
     settings: Settings,
     backtest: Backtest | None = None,
     review: DecisionReview | None = None,
+    watch: dict | None = None,
 ) -> None:
-    path.write_text(render(result, settings, backtest, review), encoding="utf-8")
+    path.write_text(render(result, settings, backtest, review, watch), encoding="utf-8")
