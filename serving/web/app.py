@@ -379,7 +379,8 @@ def model_page(request: Request):
             }
         )
     backtest = views.backtest(out, lang) if out is not None else None
-    return render(request, "model.html", models=models, backtest=backtest, output=out)
+    watch = views.watch(out.manifest, lang) if out is not None else None
+    return render(request, "model.html", models=models, backtest=backtest, watch=watch, output=out)
 
 
 # ---------------------------------------------------------------- login, logout, language

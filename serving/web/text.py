@@ -321,6 +321,29 @@ T = {
         "The chances the model gives were off by {points} percentage points on average on the test data: read them "
         "as an order (who comes first), not as exact figures.",
     ),
+    "watch": ("Apakah model masih sesuai?", "Does the model still fit?"),
+    "watch_advised": ("Pelatihan ulang disarankan.", "Retraining is advised."),
+    "watch_why": (
+        "Model risiko mengurutkan koperasi tahun buku {year} dengan ROC AUC {now}, lebih dari {margin} di bawah "
+        "{then} pada data uji saat didaftarkan; {hits} dari {k} koperasi di daftar jangkau tahun itu jatuh sakit. "
+        "Mintalah tim data melatih ulang model (klinik train).",
+        "The risk model ranked the cooperatives of fiscal year {year} with ROC AUC {now}, more than {margin} below "
+        "the {then} of its test at registration; {hits} of the {k} cooperatives on that year's outreach list fell "
+        "sick. Ask the data team to retrain the model (klinik train).",
+    ),
+    "watch_fine": (
+        "Prediksi tahun buku {year} setepat ujinya: ROC AUC {now} (saat didaftarkan {then}); {hits} dari {k} "
+        "koperasi di daftar jangkau jatuh sakit. Pelatihan ulang belum perlu.",
+        "The predictions for fiscal year {year} were as good as its test: ROC AUC {now} (at registration {then}); "
+        "{hits} of the {k} cooperatives on the outreach list fell sick. No retraining needed yet.",
+    ),
+    "watch_drift": (
+        "Data tahun ini bergeser dari data pelatihan pada: {features}. Periksa datanya; bila benar, model mungkin "
+        "perlu dilatih ulang.",
+        "This year's data moved away from the training data in: {features}. Check the data; if it is right, the "
+        "model may need retraining.",
+    ),
+    "watch_no_drift": ("Data tahun ini serupa data pelatihan.", "This year's data is like the training data."),
     "backtest": ("Ketepatan prediksi tahun lalu", "How last year's predictions turned out"),
     "backtest_none": (
         "Belum ada penilaian tahun lalu beserta hasil penilaian kesehatan tahun ini untuk dibandingkan.",

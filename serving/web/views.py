@@ -364,6 +364,34 @@ def model_words(task: str, info: dict, lang: str) -> list[str]:
     return words
 
 
+def watch(manifest: dict, lang: str) -> dict | None:
+    """Whether retraining is advised, and whether this year's data moved from the training data, as the batch run
+    recorded them (the manifest's ``performance`` and ``input_drift``, serving/drift.py); None when neither was
+    measured."""
+    from klinik.features.catalog import FEATURES
+
+    words, advised = [], False
+    perf = manifest.get("performance")
+    if perf:
+        now, then = perf["last_year"], perf.get("holdout_at_registration", {})
+        values = {
+            "year": perf["year"],
+            "now": fmt.number(now["roc_auc"], lang, digits=3),
+            "then": fmt.number(then.get("roc_auc"), lang, digits=3),
+            "margin": fmt.number(perf["margin"], lang, digits=2),
+            "hits": fmt.number(now["hits"], lang),
+            "k": fmt.number(now["k"], lang),
+        }
+        advised = bool(perf["retraining_advised"])
+        words.append(t("watch_why" if advised else "watch_fine", lang, **values))
+    drift = manifest.get("input_drift") or {}
+    if drift.get("measured"):
+        moved = [row["feature"] for row in drift.get("most_moved", []) if row.get("moved")]
+        names = [getattr(FEATURES.get(f), "label_id" if lang == "id" else "label_en", f) for f in moved]
+        words.append(t("watch_drift", lang, features=", ".join(names)) if names else t("watch_no_drift", lang))
+    return {"advised": advised, "words": words} if words else None
+
+
 def backtest(out: Output, lang: str) -> dict | None:
     """Last year's predictions of falling sick against this year's assessments (see the template's wording).
 

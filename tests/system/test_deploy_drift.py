@@ -1,5 +1,7 @@
-"""Watching the inputs: each batch run compares this year's features with the champion's training years; a year
-with its bad loans doubled is flagged (manifest, drift.csv, ``klinik score``'s message), an ordinary year is not."""
+"""Watching the models: each batch run compares this year's features with the champion's training years; a year
+with its bad loans doubled is flagged (manifest, drift.csv, the report, ``klinik score``'s message), an ordinary
+year is not. Last year's predictions are judged beside the holdout's figures, and below the margin retraining is
+advised in the manifest, the report, ``klinik score``'s message and the staff page's model page."""
 
 from __future__ import annotations
 
@@ -28,8 +30,9 @@ def double_bad_loans(frame: pd.DataFrame, year: int) -> pd.DataFrame:
 
 def features_of(ds, years):
     from klinik.features.build import build_features
+    from klinik.settings import get_settings
 
-    return build_features(ds, years=years)
+    return build_features(ds, get_settings(), years=years)
 
 
 def test_psi_flags_doubled_bad_loans_and_not_an_ordinary_year(world):
@@ -82,12 +85,15 @@ def test_the_batch_job_reports_drift_only_when_the_input_moved(trained_registry,
     assert manifest["input_drift"]["measured"] and manifest["input_drift"]["warnings"] == []
     assert "moved from the training data" not in done.stderr
     assert (out / "drift.csv").is_file()
+    assert "This year's input is like the training data" in (out / "report.html").read_text()
 
     done, manifest, out = runs["shifted"]
     drift = manifest["input_drift"]
     assert drift["warnings"] and "loan" in drift["most_moved"][0]["feature"]
     assert "klinik score: this year's input moved from the training data: " in done.stderr
     assert pd.read_csv(out / "drift.csv")["moved"].any()
+    report = (out / "report.html").read_text()
+    assert "this year's input moved from the training data" in report and drift["most_moved"][0]["feature"] in report
 
 
 def test_last_years_predictions_are_judged_beside_the_holdout_and_retraining_advised_below_the_margin(
@@ -111,9 +117,57 @@ def test_last_years_predictions_are_judged_beside_the_holdout_and_retraining_adv
 
     done, watch = results["0.05"]
     assert watch["year"] == 2023 and 0.5 < watch["last_year"]["roc_auc"] <= 1
-    assert watch["holdout_at_registration"]["roc_auc"] > 0.5
+    assert 0 <= watch["last_year"]["ece"] < 0.5 and 0 <= watch["last_year"]["hits"] <= watch["last_year"]["k"]
+    assert watch["holdout_at_registration"]["roc_auc"] > 0.5 and "ece" in watch["holdout_at_registration"]
     assert watch["retraining_advised"] is False and "retraining advised" not in done.stderr
+    assert "No retraining needed" in (tmp_path / "0.05" / "scores" / "report.html").read_text()
+    assert "Retraining is advised" not in model_page(trained_registry, tmp_path / "0.05", "en")
 
     done, watch = results["-1"]
     assert watch["retraining_advised"] is True and "below its" in watch["reason"]
     assert f"klinik score: retraining advised: {watch['reason']}" in done.stderr
+    assert "retraining advised" in (tmp_path / "-1" / "scores" / "report.html").read_text()
+    for lang, words in (("en", "Retraining is advised"), ("id", "Pelatihan ulang disarankan")):
+        page = model_page(trained_registry, tmp_path / "-1", lang)
+        assert words in page and "2023" in page
+
+
+def model_page(registry, tmp, lang: str) -> str:
+    """The staff page's model page over the batch output in ``tmp``/scores, as a signed-in officer reads it."""
+    import asyncio
+    import re
+
+    import httpx
+
+    from klinik.serving.records import open_records
+    from klinik.serving.web.app import create_app
+    from klinik.settings import get_settings
+
+    settings = get_settings(
+        work_dir=tmp / "web",
+        tracking_uri=registry.tracking_uri,
+        database_url=f"sqlite:///{tmp / 'klinik.db'}",
+        lookup_scores_path=tmp / "scores" / "scores.parquet",
+    )
+    records = open_records(settings)
+    if records.find_user("kadek") is None:
+        records.add_user("kadek", "petugas", "kopi-tubruk-pagi")
+    app = create_app(settings, records, model_info=lambda _: {})
+
+    async def read() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", follow_redirects=True) as web:
+            form = (await web.get("/masuk")).text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+            login = {"csrf_token": token, "username": "kadek", "password": "kopi-tubruk-pagi"}
+            signed_in = await web.post("/masuk", data=login)
+            assert signed_in.status_code == 200 and "/masuk" not in str(signed_in.url), signed_in.text[:500]
+            await web.get(f"/bahasa/{lang}")
+            return await web.get("/tentang-model")
+
+    try:
+        page = asyncio.run(read())
+    finally:
+        records.close()
+    assert page.status_code == 200, page.text[:500]
+    return page.text
