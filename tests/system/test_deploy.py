@@ -250,8 +250,9 @@ def test_deploy_check_says_all_is_well_and_what_is_not(team, replicas, tmp_path)
 
 
 def test_the_bento_builds_from_the_wheel_and_imports_the_service(team, replicas, tmp_path):
-    """``bentoml build`` for real, with the project as a wheel and the champions a replica imported; the built
-    Bento's own files (and the wheel it installs) import ``klinik.serving.service``, not the developer's checkout."""
+    """``bentoml build`` for real, with the project as a wheel and the champions a replica imported (pinned by tag,
+    exactly the ones it serves); the built Bento's own files (and the wheel it installs) import
+    ``klinik.serving.service``, not the developer's checkout."""
     import sys
     import zipfile
     from pathlib import Path
@@ -282,8 +283,16 @@ def test_the_bento_builds_from_the_wheel_and_imports_the_service(team, replicas,
     bento = bento.parent
     assert (bento / "env" / "python" / "wheels" / wheel.name).is_file()
     assert not (bento / "src" / "klinik").exists()  # a copied klinik/ would hide the installed klinik.serving
-    pinned = (bento / "bento.yaml").read_text()  # the models are pinned by tag and travel from the store with it
-    assert "tag: koperasi-risk:" in pinned and "tag: koperasi-recovery:" in pinned
+    shown = subprocess.run(
+        [bentoml, "get", done.stdout.strip().splitlines()[-1].removeprefix("__tag__:"), "-o", "json"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    (service,) = json.loads(shown.stdout)["services"]
+    pinned = {m["tag"].split(":")[0]: m["tag"] for m in service["models"]}  # they travel from the store with it
+    answer = httpx.post(f"{replicas[0].url}/model", json={}, headers={"Authorization": f"Bearer {API_KEY}"})
+    served = {m["bento_tag"].split(":")[0]: m["bento_tag"] for m in answer.json()["models"].values()}
+    assert pinned == served  # exactly the models the replica serves, by tag
 
     site = tmp_path / "site"  # what the container's pip install of the wheel puts on its path
     zipfile.ZipFile(wheel).extractall(site)

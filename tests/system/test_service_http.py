@@ -10,10 +10,7 @@ import copy
 import datetime as dt
 import json
 import math
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import bentoml
 import httpx
@@ -24,7 +21,6 @@ from service_helpers import API_KEY, AS_OF, MAX_BODY, MAX_COOPS, klinik, running
 from klinik.serving.service_io import payload_from_dataset
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -392,34 +388,6 @@ def test_model_says_which_versions_are_served_and_how_good_they_are(http, traine
             assert info["run_id"] == champion.run_id and info["trained_at"]
             assert info["metrics"] and all(math.isfinite(v) for v in info["metrics"].values())
             assert info["bento_tag"].startswith(f"{name}:")
-
-
-def test_bentoml_build_makes_a_self_contained_bento(server, trained_registry):
-    """Built from the store `klinik serve` filled: the champions pinned by tag, our code, not training."""
-    bentoml_cli = str(Path(sys.executable).with_name("bentoml"))
-    built = subprocess.run(
-        [bentoml_cli, "build", "--output", "tag"], env=server.env, cwd=REPO, capture_output=True, text=True, timeout=300
-    )
-    assert built.returncode == 0, (built.stdout + built.stderr)[-3000:]
-    tag = built.stdout.strip().splitlines()[-1].removeprefix("__tag__:")
-    shown = subprocess.run(
-        [bentoml_cli, "get", tag, "-o", "json"], env=server.env, capture_output=True, text=True, timeout=120
-    )
-    assert shown.returncode == 0, shown.stderr[-2000:]
-    (service,) = json.loads(shown.stdout)["services"]
-    pinned = {m["tag"].split(":")[0]: m["tag"] for m in service["models"]}
-    served = served_tags(server)
-    assert pinned == served  # exactly the models being served, by tag
-    name, version = tag.split(":")
-    src = Path(server.env["BENTOML_HOME"]) / "bentos" / name / version / "src"
-    for module in ("serving/service.py", "serving/scoring.py", "features/build.py", "data/validation.py"):
-        assert (src / module).is_file(), module
-    assert not (src / "training").exists()  # serving never needs training
-
-
-def served_tags(server) -> dict[str, str]:
-    resp = httpx.get(f"{server.url}/model", headers={"Authorization": f"Bearer {API_KEY}"}, timeout=30)
-    return {m["bento_tag"].split(":")[0]: m["bento_tag"] for m in resp.json()["models"].values()}
 
 
 # ------------------------------------------------------------------------------------------- still alive
