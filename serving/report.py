@@ -557,7 +557,11 @@ def _watch_html(watch: dict, lang: str) -> str:
         words = say("report.watch_moved", lang, features=", ".join(moved)) if moved else say("report.watch_still", lang)
         parts.append(f"<p>{html.escape(words)}</p>")
         head = [
-            say(f"report.watch_col_{c}", lang) for c in ("feature", "psi", "missing_train", "missing_now", "unseen")
+            say("report.watch_col_feature", lang),
+            say("report.watch_col_psi", lang),
+            say("report.watch_col_missing_train", lang),
+            say("report.watch_col_missing_now", lang),
+            say("report.watch_col_unseen", lang),
         ]
         rows = [
             [r["feature"], number(r["psi"], 2, lang), percent(100 * r["missing_train"], lang),
@@ -646,4 +650,4 @@ def write_report(
     review: DecisionReview | None = None,
     watch: dict | None = None,
 ) -> None:
-    path.write_text(render(result, settings, backtest, review, watch), encoding="utf-8")
+    path.write_text(render(result, settings, backtest, review, watch=watch), encoding="utf-8")

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from klinik.serving.drift import EXPECTED_TO_MOVE, compare
+from klinik.wording import WORDS, say
 
 pytestmark = pytest.mark.slow
 AS_OF = 2024
@@ -85,7 +86,7 @@ def test_the_batch_job_reports_drift_only_when_the_input_moved(trained_registry,
     assert manifest["input_drift"]["measured"] and manifest["input_drift"]["warnings"] == []
     assert "moved from the training data" not in done.stderr
     assert (out / "drift.csv").is_file()
-    assert "This year's input is like the training data" in (out / "report.html").read_text()
+    assert say("report.watch_still") in (out / "report.html").read_text()  # the report speaks the office's language
 
     done, manifest, out = runs["shifted"]
     drift = manifest["input_drift"]
@@ -93,7 +94,7 @@ def test_the_batch_job_reports_drift_only_when_the_input_moved(trained_registry,
     assert "klinik score: this year's input moved from the training data: " in done.stderr
     assert pd.read_csv(out / "drift.csv")["moved"].any()
     report = (out / "report.html").read_text()
-    assert "this year's input moved from the training data" in report and drift["most_moved"][0]["feature"] in report
+    assert WORDS["report.watch_moved"][0].split("{")[0] in report and drift["most_moved"][0]["feature"] in report
 
 
 def test_last_years_predictions_are_judged_beside_the_holdout_and_retraining_advised_below_the_margin(
@@ -120,13 +121,13 @@ def test_last_years_predictions_are_judged_beside_the_holdout_and_retraining_adv
     assert 0 <= watch["last_year"]["ece"] < 0.5 and 0 <= watch["last_year"]["hits"] <= watch["last_year"]["k"]
     assert watch["holdout_at_registration"]["roc_auc"] > 0.5 and "ece" in watch["holdout_at_registration"]
     assert watch["retraining_advised"] is False and "retraining advised" not in done.stderr
-    assert "No retraining needed" in (tmp_path / "0.05" / "scores" / "report.html").read_text()
+    assert say("report.watch_fine", margin="0,05") in (tmp_path / "0.05" / "scores" / "report.html").read_text()
     assert "Retraining is advised" not in model_page(trained_registry, tmp_path / "0.05", "en")
 
     done, watch = results["-1"]
     assert watch["retraining_advised"] is True and "below its" in watch["reason"]
     assert f"klinik score: retraining advised: {watch['reason']}" in done.stderr
-    assert "retraining advised" in (tmp_path / "-1" / "scores" / "report.html").read_text()
+    assert say("report.watch_advised", margin="-1,00") in (tmp_path / "-1" / "scores" / "report.html").read_text()
     for lang, words in (("en", "Retraining is advised"), ("id", "Pelatihan ulang disarankan")):
         page = model_page(trained_registry, tmp_path / "-1", lang)
         assert words in page and "2023" in page
