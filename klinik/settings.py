@@ -79,10 +79,14 @@ class Settings(BaseSettings):
     promotion_tolerance: float = 1e-9
     retrain_margin: float = 0.05  # last year's ROC AUC this far below the holdout's: the batch job advises retraining
 
+    # --- for developers ---
+    debug: bool = False  # tracebacks for expected failures (CLI errors, refused requests in the server log)
+
     # --- serving ---
     api_key: str | None = None
     max_coops_per_request: int = 500
     max_body_bytes: int = 16_000_000  # 500 cooperatives x 11 years of records is about 8 MB of JSON
+    body_read_timeout_s: float = 15.0  # a request body that stops arriving this long is answered 408
     lookup_scores_path: Path | None = None  # default: work_dir/scores/latest/scores.parquet
 
     # --- staff accounts (serving/records.py) ---

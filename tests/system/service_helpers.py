@@ -17,6 +17,7 @@ API_KEY = "klinik-test-key"
 AS_OF = 2024
 MAX_COOPS = 400  # above the world's 308, so the whole world fits in one request
 MAX_BODY = 6_000_000
+BODY_READ_TIMEOUT_S = 3.0  # short, so a test of a stalled body waits little
 KLINIK = str(Path(sys.executable).with_name("klinik"))
 
 

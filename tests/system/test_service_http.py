@@ -1,7 +1,7 @@
 """The HTTP service end to end: the real `klinik serve` on 127.0.0.1 with models trained in a temporary store.
 
-One server for the module (starting one costs about 15 s): every bad request is sent to the same server, and at
-the end it must still answer. Scores are compared with the real `klinik score` output for the same records.
+The session's one server (tests/system/conftest.py): every bad request is sent to it, and at the end it must
+still answer. Scores are compared with the real `klinik score` output for the same records.
 """
 
 from __future__ import annotations
@@ -16,43 +16,11 @@ import bentoml
 import httpx
 import pandas as pd
 import pytest
-from service_helpers import API_KEY, AS_OF, MAX_BODY, MAX_COOPS, klinik, running_server
+from service_helpers import API_KEY, AS_OF, MAX_BODY, MAX_COOPS
 
 from klinik.serving.service_io import payload_from_dataset
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def batch(trained_registry, world_dir, tmp_path_factory):
-    """The real batch job's output for the world: what /lookup reads, and what /score must agree with."""
-    tmp = tmp_path_factory.mktemp("batch")
-    out = tmp / "scores"
-    done = klinik(
-        ["score", "--data", str(world_dir), "--as-of", str(AS_OF), "--out", str(out), "--quiet"], trained_registry, tmp
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return out / "scores.parquet"
-
-
-@pytest.fixture(scope="module")
-def server(trained_registry, batch, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("serve")
-    with running_server(
-        trained_registry,
-        tmp,
-        KLINIK_API_KEY=API_KEY,
-        KLINIK_MAX_COOPS_PER_REQUEST=str(MAX_COOPS),
-        KLINIK_MAX_BODY_BYTES=str(MAX_BODY),
-        KLINIK_LOOKUP_SCORES_PATH=str(batch),
-    ) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def http(server):
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=120) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

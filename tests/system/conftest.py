@@ -1,0 +1,44 @@
+"""The system tests' one server: the real `klinik serve` on 127.0.0.1, started once per session (about 15 s) and
+shared by every module that talks HTTP to it, with the real batch output for /lookup.
+
+Every bad request of every module goes to the same server; each module ends by checking it still answers.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from service_helpers import API_KEY, AS_OF, BODY_READ_TIMEOUT_S, MAX_BODY, MAX_COOPS, klinik, running_server
+
+
+@pytest.fixture(scope="session")
+def batch(trained_registry, world_dir, tmp_path_factory):
+    """The real batch job's output for the world: what /lookup reads, and what /score must agree with."""
+    tmp = tmp_path_factory.mktemp("batch")
+    out = tmp / "scores"
+    done = klinik(
+        ["score", "--data", str(world_dir), "--as-of", str(AS_OF), "--out", str(out), "--quiet"], trained_registry, tmp
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out / "scores.parquet"
+
+
+@pytest.fixture(scope="session")
+def server(trained_registry, batch, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serve")
+    with running_server(
+        trained_registry,
+        tmp,
+        KLINIK_API_KEY=API_KEY,
+        KLINIK_MAX_COOPS_PER_REQUEST=str(MAX_COOPS),
+        KLINIK_MAX_BODY_BYTES=str(MAX_BODY),
+        KLINIK_BODY_READ_TIMEOUT_S=str(BODY_READ_TIMEOUT_S),
+        KLINIK_LOOKUP_SCORES_PATH=str(batch),
+    ) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def http(server):
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=120) as c:
+        yield c
