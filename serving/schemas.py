@@ -179,8 +179,16 @@ class RankResponse(ScoreResponse):
     outreach: list[str] = Field(description="coop_ids recommended JANGKAU (reach out now), in outreach order")
 
 
+class BatchRun(BaseModel):
+    """The ``klinik score`` run a batch output comes from (None where its manifest is missing)."""
+
+    as_of_year: int | None = Field(description="the fiscal year scored")
+    finished_at: str | None = Field(description="when the run finished (UTC, ISO 8601)")
+    manifest_sha256: str | None = Field(description="sha256 of the run's manifest.json: names the run exactly")
+
+
 class LookupResponse(BaseModel):
-    source: str = Field(description="the batch output the rows come from")
+    source: BatchRun = Field(description="the batch run the rows come from")
     scores: list[dict]
     not_found: list[str] = Field(default_factory=list)
 

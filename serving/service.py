@@ -119,7 +119,7 @@ class Klinik:
             ]
             unknown = RequestInvalid(where, error="none of the coop_ids is in the latest batch output")
             return JSONResponse({**error_body(unknown), "not_found": missing}, status_code=404)
-        return schemas.LookupResponse(source=str(self.latest.path), scores=found, not_found=missing)
+        return schemas.LookupResponse(source=self.latest.run, scores=found, not_found=missing)
 
     @bentoml.api(route="/model", input_spec=schemas.ModelRequest, output_spec=schemas.ModelResponse)
     def model(self):

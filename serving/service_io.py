@@ -8,6 +8,8 @@ without a server.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -145,6 +147,21 @@ def score_rows(result: ScoreResult) -> list[dict[str, Any]]:
     return out
 
 
+def batch_run(manifest_path: Path) -> dict[str, Any]:
+    """Which ``klinik score`` run a batch output comes from: its year, when it finished, its manifest's sha256
+    (what /lookup says instead of a path on the server). Nones when the output has no readable manifest."""
+    try:
+        data = manifest_path.read_bytes()
+        manifest = json.loads(data)
+    except (OSError, ValueError):
+        return {"as_of_year": None, "finished_at": None, "manifest_sha256": None}
+    return {
+        "as_of_year": manifest.get("as_of_year"),
+        "finished_at": manifest.get("finished_at"),
+        "manifest_sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
 class LatestScores:
     """The latest batch output (``klinik score``), re-read when the file changes: its rows for /lookup, and where
     its outreach list ended for /score (the population's cut-off; models.policy.OutreachCutoff)."""
@@ -155,6 +172,7 @@ class LatestScores:
         self._stamp: tuple[int, int] | None = None
         self._frame = pd.DataFrame()
         self._cutoff: OutreachCutoff | None = None
+        self.run: dict[str, Any] = batch_run(self.path.with_name("manifest.json"))
 
     def _load(self) -> None:
         from klinik.models.policy import outreach_cutoff
@@ -167,6 +185,7 @@ class LatestScores:
             frame.index = frame["coop_id"].astype(str)
             self._frame = frame.loc[~frame.index.duplicated()]
             self._cutoff = outreach_cutoff(self._frame, self.settings)
+            self.run = batch_run(self.path.with_name("manifest.json"))  # the batch job writes both together
             self._stamp = stamp
 
     def cutoff(self) -> OutreachCutoff | None:
