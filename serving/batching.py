@@ -27,6 +27,7 @@ Each request still gets exactly its own answer:
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,6 +35,7 @@ import numpy as np
 
 from klinik.data.contract import NON_EMPTY_TABLES
 from klinik.serving.service_io import (
+    MAX_DETAIL,
     NESTED_TABLES,
     RequestInvalid,
     RequestTables,
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
 
 
 GATHER_SECONDS = 0.02  # the longest wait for the next requests after a pass (a pass takes ~100 ms)
+_ROW_NUMBER = re.compile(r"\brow \d+\b")  # in a rule's words ("the same as row 7"): not part of the rule
 
 
 @dataclass(eq=False)
@@ -250,7 +253,9 @@ def score_group(jobs: list[Job], models: LoadedModels, settings: Settings) -> li
                 return [a for j in jobs for a in score_group([j], models, settings)]
             k = int(owner[p.table][p.row]) if attributable else 0
             column = p.column if p.column and "," not in p.column else None  # a key of several columns: the row
-            found.setdefault(k, []).append((req.loc(p.table, p.row, column), problem_text(p, req), "contract"))
+            mine = found.setdefault(k, [])
+            text = problem_text(p, req) if len(mine) < MAX_DETAIL else ""  # the answer shows the first ones only
+            mine.append((req.loc(p.table, p.row, column), text, "contract", _ROW_NUMBER.sub("row N", p.rule)))
         rest = [j for k, j in enumerate(jobs) if k not in found]
         answers = dict(
             zip([k for k in range(len(jobs)) if k not in found], score_group(rest, models, settings) if rest else [])

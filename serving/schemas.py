@@ -6,8 +6,9 @@ clinic officer's tool can send one cooperative without repeating its ``coop_id``
 still carry ``coop_id`` (as in the contract's tables); it must then be the cooperative's own.
 
 These types check shape and type only (missing fields, wrong types, NaN or infinity, unknown fields, unknown
-codes): every business rule of the contract (non-negative counts, totals that add up, duplicated years, years in
-the future) is checked once, by ``klinik.data.validation``, on the tables built from the request.
+codes; a number, a flag and a date must each come as that JSON type: ``true`` is no count, ``1`` no flag): every
+business rule of the contract (non-negative counts, totals that add up, duplicated years, years in the future) is
+checked once, by ``klinik.data.validation``, on the tables built from the request.
 """
 
 from __future__ import annotations
@@ -15,7 +16,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    create_model,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from klinik.data.contract import SCORES, TABLE, TABLES, Column, Table
 
@@ -29,8 +40,36 @@ def _fits_int64(value: int) -> int:
     return value
 
 
-Int = Annotated[int, AfterValidator(_fits_int64)]  # JSON integers are unbounded; our tables hold int64
-_TYPE = {"text": str, "year": Int, "count": Int, "money": float, "number": float, "flag": bool, "date": dt.date}
+def _json_number(value: Any) -> Any:
+    """A number must come as a JSON number: ``true`` is not read as 1, nor ``"12"`` parsed (pydantic's lax mode
+    would take both). A whole number written ``5.0`` still counts as 5."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_type", "a boolean is not a number: send a JSON number")
+    if isinstance(value, str):
+        raise PydanticCustomError("number_type", "text is not a number: send a JSON number, without quotes")
+    return value
+
+
+def _date_text(value: Any) -> Any:
+    """A date must come as text (``"2025-03-31"``): pydantic would read a number as seconds since 1970."""
+    if isinstance(value, int | float):
+        raise PydanticCustomError("date_type", "a date is text (YYYY-MM-DD), not a number")
+    return value
+
+
+# JSON integers are unbounded; our tables hold int64
+Int = Annotated[int, BeforeValidator(_json_number), AfterValidator(_fits_int64)]
+Number = Annotated[float, BeforeValidator(_json_number)]
+# A flag is true or false (not 1, not "yes"); a date is ISO text (not a count of seconds).
+_TYPE = {
+    "text": str,
+    "year": Int,
+    "count": Int,
+    "money": Number,
+    "number": Number,
+    "flag": StrictBool,
+    "date": Annotated[dt.date, BeforeValidator(_date_text)],
+}
 
 
 class _Record(BaseModel):
@@ -89,7 +128,37 @@ CoopRecords = create_model(
 )
 
 
-class ScoreRequest(_Record):
+class _Request(_Record):
+    """A request's root: however many of its cells are wrong, the 400 stays small (a hostile or broken client can
+    send hundreds of thousands of wrong cells): the first problems one by one, then counts by field and type."""
+
+    @classmethod
+    def model_validate_json(cls, json_data, **kwargs):
+        # BentoML reads every request body through this. (A wrap validator would see the parsed JSON as Python
+        # objects: a date's text then fails the strict check, and validation is several times slower.)
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except ValidationError as exc:
+            from klinik.serving.service_io import MAX_DETAIL, problem_counts
+
+            if exc.error_count() <= MAX_DETAIL:
+                raise
+            found = exc.errors(include_url=False, include_context=False, include_input=False)
+            first = [_detail(e["type"], e["msg"], e["loc"]) for e in found[:MAX_DETAIL]]
+            counted = [
+                _detail("problem_count", f"{n} problems of type {kind} at {where}", (where,))
+                for where, kind, n in problem_counts([(e["loc"], e["msg"], e["type"]) for e in found])
+            ]
+            total = _detail("too_many_problems", f"{len(found)} problems: the first {MAX_DETAIL} listed, then counts")
+            raise ValidationError.from_exception_data(exc.title, [total, *first, *counted], hide_input=True) from None
+
+
+def _detail(kind: str, message: str, loc: tuple = ()) -> InitErrorDetails:
+    # the message is passed as context, so braces in it are never read as a template
+    return InitErrorDetails(type=PydanticCustomError(kind, "{message}", {"message": message}), loc=loc, input=None)
+
+
+class ScoreRequest(_Request):
     cooperatives: list[CoopRecords] = Field(min_length=1)
     as_of_year: Int | None = Field(
         default=None, description="the fiscal year to score; default: the latest year in the records"
@@ -100,11 +169,11 @@ class RankRequest(ScoreRequest):
     capacity: Int = Field(ge=0, description="how many cooperatives the clinic can reach out to now (K)")
 
 
-class LookupRequest(_Record):
+class LookupRequest(_Request):
     coop_ids: list[str] = Field(min_length=1)
 
 
-class ModelRequest(_Record):
+class ModelRequest(_Request):
     """/model takes no input (an empty JSON object, or no body)."""
 
 
@@ -221,6 +290,17 @@ class FieldProblem(BaseModel):
     type: str
 
 
+class ProblemCount(BaseModel):
+    """How many problems of a request break one rule at one field (``cooperatives[].financials[].cash``)."""
+
+    field: str
+    rule: str
+    count: int
+
+
 class ErrorResponse(BaseModel):
     error: str
-    detail: list[FieldProblem] = Field(default_factory=list)
+    detail: list[FieldProblem] = Field(default_factory=list, description="the first problems, one by one")
+    counts: list[ProblemCount] = Field(
+        default_factory=list, description="when there are more: every problem counted by field and rule"
+    )

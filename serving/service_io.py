@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,11 +29,16 @@ if TYPE_CHECKING:
     from klinik.settings import Settings
 
 
+MAX_DETAIL = 50  # problems a 400 lists one by one; beyond them it counts the problems by field and rule
+
+
 @dataclass
 class RequestInvalid(Exception):
-    """Everything wrong with one request, each as (loc, message, type); answered with HTTP 400."""
+    """Everything wrong with one request, each as (loc, message, type) or (loc, message, type, rule); answered with
+    HTTP 400. ``rule`` (default: the type) is what the problem breaks, without the value: the answer counts by it.
+    Only the first MAX_DETAIL problems are shown, so only they need a message."""
 
-    problems: list[tuple[tuple, str, str]]
+    problems: list[tuple]
     error: str = "the request breaks the data contract"
 
     def __str__(self) -> str:  # never holds the values sent, only where and which rule
@@ -40,21 +46,44 @@ class RequestInvalid(Exception):
 
 
 def field_path(loc: tuple) -> str:
-    """("cooperatives", 0, "financials", 2, "cash") -> "cooperatives[0].financials[2].cash"."""
+    """("cooperatives", 0, "financials", 2, "cash") -> "cooperatives[0].financials[2].cash"; None for any row."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if part is None or isinstance(part, int):  # None: any row ("cooperatives[].financials[].cash")
+            out += f"[{'' if part is None else part}]"
+        else:
+            out += f".{part}" if out else str(part)
     return out
 
 
-def error_body(err: RequestInvalid) -> dict[str, Any]:
-    """The 400 answer, in the shape BentoML gives its own type errors (error, detail[loc, msg, type]) plus field."""
+def bounded_answer(error: str, problems: list[tuple]) -> dict[str, Any]:
+    """A 400 of any size in a few kilobytes: the first MAX_DETAIL problems with their fields (``detail``, in the
+    shape BentoML gives its own type errors, plus ``field``), then, when there are more, every problem counted by
+    field (the path without row numbers) and rule (``counts``, most frequent first)."""
+    detail = [
+        {"loc": list(loc), "field": field_path(loc), "msg": msg, "type": kind}
+        for loc, msg, kind, *_ in problems[:MAX_DETAIL]
+    ]
+    if len(problems) <= MAX_DETAIL:
+        return {"error": error, "detail": detail}
     return {
-        "error": err.error,
-        "detail": [
-            {"loc": list(loc), "field": field_path(loc), "msg": msg, "type": kind} for loc, msg, kind in err.problems
-        ],
+        "error": f"{error}: {len(problems)} problems, the first {MAX_DETAIL} listed, all counted by field and rule",
+        "detail": detail,
+        "counts": [{"field": f, "rule": r, "count": n} for f, r, n in problem_counts(problems)],
     }
+
+
+def problem_counts(problems: list[tuple]) -> list[tuple[str, str, int]]:
+    """(field without row numbers, rule, how many), most frequent first, of (loc, message, type[, rule]) tuples."""
+    counts = Counter(
+        (tuple([None if type(part) is int else part for part in p[0]]), p[3] if len(p) > 3 else p[2]) for p in problems
+    )  # (written for speed: a hostile request brings hundreds of thousands)
+    return [(field_path(where), rule, n) for (where, rule), n in counts.most_common()]
+
+
+def error_body(err: RequestInvalid) -> dict[str, Any]:
+    """The 400 answer for ``err`` (see ``bounded_answer``)."""
+    return bounded_answer(err.error, err.problems)
 
 
 @dataclass

@@ -10,6 +10,8 @@ import httpx
 import pytest
 from service_helpers import API_KEY, AS_OF, BODY_READ_TIMEOUT_S, MAX_BODY, MAX_COOPS, klinik, running_server
 
+from klinik.serving.service_io import payload_from_dataset
+
 
 @pytest.fixture(scope="session")
 def batch(trained_registry, world_dir, tmp_path_factory):
@@ -42,3 +44,12 @@ def server(trained_registry, batch, tmp_path_factory):
 def http(server):
     with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=120) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def one_coop(world) -> dict:
+    """A cooperative alive in AS_OF with several years of every kind of record, as a /score request carries it."""
+    coops = world.cooperatives
+    alive = coops.loc[(coops["founded_year"] <= AS_OF - 5) & coops["dissolved_year"].isna(), "coop_id"]
+    counts = world.financials.loc[world.financials["coop_id"].isin(alive)].groupby("coop_id").size()
+    return payload_from_dataset(world, [counts.idxmax()])[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -100,3 +101,25 @@ def running_server(registry, tmp: Path, timeout: float = 150, **extra: str):
         yield Server(url=url, proc=proc, log=log, env=env)
     finally:
         _stop(proc)
+
+
+class Log:
+    """The part of the server's log written after a point: what one test's requests left there."""
+
+    def __init__(self, server):
+        self.path = server.log
+        self.start = self.path.stat().st_size
+
+    def new(self) -> str:
+        with open(self.path, "rb") as handle:
+            handle.seek(self.start)
+            return handle.read().decode("utf-8", errors="replace")
+
+    def wait_for(self, pattern: str, timeout: float = 10) -> str:
+        """The new part of the log once ``pattern`` (a regex) is in it (the access line follows the answer)."""
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, self.new()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pattern!r} not in the server log:\n{self.new()[-3000:]}")
+            time.sleep(0.05)
+        return self.new()

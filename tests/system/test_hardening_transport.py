@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from service_helpers import API_KEY, AS_OF, BODY_READ_TIMEOUT_S, MAX_BODY
+from service_helpers import API_KEY, AS_OF, BODY_READ_TIMEOUT_S, MAX_BODY, Log
 
 pytestmark = pytest.mark.slow
 AUTH = f"Authorization: Bearer {API_KEY}\r\n".encode()
@@ -55,28 +55,6 @@ def raw(server, request: bytes, timeout: float = 30) -> tuple[int, dict[str, str
 
 def post_head(path: str, *headers: str) -> bytes:
     return f"POST {path} HTTP/1.1\r\nHost: test\r\n".encode() + AUTH + "".join(f"{h}\r\n" for h in headers).encode()
-
-
-class Log:
-    """The part of the server's log written after a point: what one test's requests left there."""
-
-    def __init__(self, server):
-        self.path = server.log
-        self.start = self.path.stat().st_size
-
-    def new(self) -> str:
-        with open(self.path, "rb") as handle:
-            handle.seek(self.start)
-            return handle.read().decode("utf-8", errors="replace")
-
-    def wait_for(self, pattern: str, timeout: float = 10) -> str:
-        """The new part of the log once ``pattern`` (a regex) is in it (the access line follows the answer)."""
-        deadline = time.monotonic() + timeout
-        while not re.search(pattern, self.new()):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{pattern!r} not in the server log:\n{self.new()[-3000:]}")
-            time.sleep(0.05)
-        return self.new()
 
 
 def only_quiet_lines(text: str) -> list[str]:

@@ -23,15 +23,6 @@ from klinik.serving.service_io import payload_from_dataset
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def one_coop(world) -> dict:
-    """A cooperative alive in AS_OF with several years of every kind of record."""
-    coops = world.cooperatives
-    alive = coops.loc[(coops["founded_year"] <= AS_OF - 5) & coops["dissolved_year"].isna(), "coop_id"]
-    counts = world.financials.loc[world.financials["coop_id"].isin(alive)].groupby("coop_id").size()
-    return payload_from_dataset(world, [counts.idxmax()])[0]
-
-
 def post(http: httpx.Client, route: str, body) -> httpx.Response:
     return http.post(
         route,
