@@ -12,21 +12,65 @@ Every command follows one pattern:
   ``CommandFailed`` (klinik/commands.py), which the handler's ``@command("X")`` prints as one line
   ``klinik X: what is wrong and what to do`` on stderr; for invalid data (``DataRefused``) the loader's full
   report comes first, every problem with its file, row and column. ``klinik validate`` prints its report to
-  stdout instead, since the report is what that command is for.
+  stdout instead, since the report is what that command is for. The same decorator turns Ctrl-C and the
+  failures of the surroundings (a path, a full disk, a registry or database that is down) into one line too;
+  ``klinik --debug X`` (or KLINIK_DEBUG=1) adds the traceback, for developers.
 - Exit codes: 0 done; 1 invalid input data or a step that failed; 2 usage (typer's own parsing errors, and
   arguments that cannot work, e.g. ``--as-of`` outside the data); 3 no usable model (none in the registry, or
-  one the code can no longer feed: retrain).
+  one the code can no longer feed: retrain); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-from pathlib import Path
-from typing import Annotated
+import signal
 
-import typer
+# Ctrl-C while the command line itself loads is held back until the imports are done (a KeyboardInterrupt inside
+# the import machinery prints its traceback however it is caught), then ends the program quietly with 130, as at
+# any later moment. (Before this first line runs, while Python itself starts, a Ctrl-C is Python's to report.)
+_held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hasattr(signal, "pthread_sigmask") else None
+import os  # noqa: E402
+from enum import StrEnum  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Annotated  # noqa: E402
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Klinik Koperasi: risk of cooperatives.")
+import typer  # noqa: E402
+
+try:
+    if _held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, _held)  # a Ctrl-C pressed meanwhile arrives here
+except KeyboardInterrupt:
+    raise SystemExit(130) from None
+
+
+class _Klinik(typer.Typer):
+    def __call__(self, *args, **kwargs):
+        # typer turns Ctrl-C inside a command into exit 130 itself; this covers the moments around it
+        try:
+            return super().__call__(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise SystemExit(130) from None
+
+
+# A traceback (a fault, or --debug) never lists local variables: they hold data and settings.
+app = _Klinik(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    help="Klinik Koperasi: risk of cooperatives.",
+)
+
+
+@app.callback()
+def main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show the traceback of every failure (for developers; KLINIK_DEBUG=1)")
+    ] = False,
+) -> None:
+    if debug:
+        os.environ["KLINIK_DEBUG"] = "1"  # read by klinik.commands and by Settings, in this process and its children
+    # An unreachable HTTP tracking server fails a command in seconds, not after minutes of MLflow's retries.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 
 
 class Format(StrEnum):

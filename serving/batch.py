@@ -29,17 +29,37 @@ cooperatives.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from klinik.commands import EXIT_NO_MODEL, EXIT_USAGE, CommandFailed, DataRefused
+from klinik.commands import EXIT_FAILED, EXIT_NO_MODEL, EXIT_USAGE, NO_SPACE, CommandFailed, DataRefused
 
 if TYPE_CHECKING:
     from klinik.data.dataset import Dataset
+
+
+@contextmanager
+def _no_space_means_nothing_replaced(out: Path) -> Iterator[None]:
+    """A full disk while writing (or a file size limit) is one line: the new folder is gone, ``out`` unchanged."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in NO_SPACE:
+            raise
+        full = {
+            errno.ENOSPC: f"no space left on the device of {out}",
+            errno.EDQUOT: f"the disk quota is used up on the device of {out}",
+            errno.EFBIG: f"a file of {out} would pass the file size limit",
+        }[err.errno]
+        raise CommandFailed(f"{full}; nothing was replaced, {out} is as it was", EXIT_FAILED) from err
+
 
 STAGES = ("load and validate", "load models, build features", "score", "judge last year", "write", "hash inputs")
 
@@ -88,6 +108,17 @@ def _load_checked(data_dir: Path, as_of: int, out: Path, language: str = "en") -
     return ds
 
 
+def _check_out(out: Path) -> None:
+    """``--out`` must be able to become a folder: checked before any work (a file there would stop the run at its
+    end)."""
+    existing = next(p for p in (out, *out.parents) if os.path.lexists(p))
+    if not existing.is_dir():
+        what = "is a file" if existing == out else f"cannot hold a folder: {existing} is a file"
+        raise CommandFailed(f"--out {out} {what}; name a folder (the output is a folder, replaced whole)", EXIT_USAGE)
+    if not os.access(existing, os.W_OK):
+        raise CommandFailed(f"--out {out}: cannot write into {existing}", EXIT_USAGE)
+
+
 def score_batch(
     data_dir: Path,
     as_of: int,
@@ -103,6 +134,7 @@ def score_batch(
     dataset is read; loading the models (only once the data passed validation) while the features are built.
     (Importing the model code beside the reading was tried: no faster, the imports hold the GIL.)
     """
+    _check_out(Path(out))  # before anything else, even the imports
     from concurrent.futures import ThreadPoolExecutor
     from contextlib import ExitStack
 
@@ -138,7 +170,7 @@ def score_batch(
             ds = _load_checked(data_dir, as_of, out, settings.language)
             record = closing.enter_context(_open_record(settings, out, officer))  # after: a refused run makes none
             _keep_decisions(record.keep, out, quiet)
-            with atomic_folder(out) as folder:
+            with _no_space_means_nothing_replaced(out), atomic_folder(out) as folder:
                 stages.next(STAGES[1])
                 loading = pool.submit(load_models, settings, model_version, n_threads=os.cpu_count() or 1)
                 prep = prepare_scoring(ds, as_of, settings)

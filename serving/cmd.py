@@ -53,9 +53,6 @@ def _prepare_environment(settings) -> None:
     # one thread per worker: LightGBM is set to one thread after loading, and so are numpy's and OpenMP's pools
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    # an unreachable HTTP tracking server should fail fast, not after minutes of retries
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bars in a server's log
 
 

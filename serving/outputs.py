@@ -97,10 +97,10 @@ class WriterBeside:
     this process writes the rest; where fork is not available (or not safe: macOS, Windows) it runs here when
     waited for.
 
-    ``wait()`` raises what the child raised, as a RuntimeError carrying its traceback. Used as a context manager:
-    leaving the block by an error or an interrupt ends the child at once instead of waiting for it. The child
-    ignores Ctrl-C (the parent decides) and ends by itself when the parent ends, even by kill -9, so a killed
-    run never leaves a writer behind.
+    ``wait()`` raises what the child raised: an OSError as itself, anything else as a RuntimeError carrying its
+    traceback. Used as a context manager: leaving the block by an error or an interrupt ends the child at once
+    instead of waiting for it. The child ignores Ctrl-C (the parent decides) and ends by itself when the parent
+    ends, even by kill -9, so a killed run never leaves a writer behind.
     """
 
     def __init__(self, what: str, fn, *args):
@@ -112,15 +112,23 @@ class WriterBeside:
 
         def child() -> None:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a Ctrl-C pending from the fork is dropped
             _end_with_parent()
             try:
                 fn(*args)
                 send.send(None)
-            except BaseException:  # noqa: BLE001 -- everything goes back to the parent, which raises it
-                send.send(traceback.format_exc())
+            except BaseException as err:  # noqa: BLE001 -- everything goes back to the parent, which raises it
+                # an OSError (a full disk) goes back as itself, so the parent can say what it is
+                send.send((err if isinstance(err, OSError) else None, traceback.format_exc()))
 
         self.proc = ctx.Process(target=child, name=f"klinik-{what}", daemon=True)
-        self.proc.start()
+        # Ctrl-C stays blocked from the fork until the child ignores it: at no moment does the child meet a
+        # KeyboardInterrupt of its own (and print its traceback). The parent takes it after the fork.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self.proc.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         send.close()
 
     def __enter__(self) -> WriterBeside:
@@ -138,14 +146,18 @@ class WriterBeside:
         try:
             failure = self._recv.recv()
         except EOFError:
-            failure = "the writer process ended without a word"
+            failure = (None, "the writer process ended without a word")
         finally:
             self.proc.join()
             self._recv.close()
         if failure is None and self.proc.exitcode != 0:
-            failure = f"the writer process exited with {self.proc.exitcode}"
+            failure = (None, f"the writer process exited with {self.proc.exitcode}")
         if failure is not None:
-            raise RuntimeError(f"writing the {self.what} failed:\n{failure}")
+            error, text = failure
+            if error is not None:
+                error.add_note(f"in the {self.what} writer:\n{text}")
+                raise error
+            raise RuntimeError(f"writing the {self.what} failed:\n{text}")
 
 
 def _end_with_parent() -> None:

@@ -179,6 +179,8 @@ def load_models(settings: Settings, model_version: str | None = None, *, n_threa
             else:
                 mv = client.get_model_version_by_alias(name, value)
         except MlflowException as err:
+            if not any(code in str(err.error_code) for code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER")):
+                raise  # the store cannot be reached or read: not a missing model (the command says which)
             what = f"version {value}" if how == "version" else f"alias @{value}"
             raise ModelNotFound(
                 f"no registered model {name} {what} in the MLflow store {uri}: run `klinik train` first "
