@@ -139,6 +139,8 @@ class RequestGuard:
                     f"{self.read_timeout:g} s",
                 ) from None
             if message["type"] != "http.request":
+                if not size and not declared:
+                    raise HungUp("client hung up before its request was answered")
                 promised = f" of {declared}" if declared is not None else ""
                 raise HungUp(f"client hung up after {size}{promised} bytes of its body")
             chunk = message.get("body", b"")
