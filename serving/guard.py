@@ -16,8 +16,8 @@ Then, for every request, before anything parses it:
   answered 415 naming it, instead of reaching BentoML's form parser;
 - the body is read here, whole, counting the bytes actually received: more than ``Settings.max_body_bytes`` is
   answered 413 (at once when the Content-Length says so); a body that stops arriving for
-  ``Settings.body_read_timeout_s`` is answered 408; a client that hangs up mid-body leaves one INFO line. The
-  body is then handed on as it came.
+  ``Settings.body_read_timeout_s`` is answered 408; a client that hangs up mid-body is answered 499, to nobody:
+  BentoML's access line (``status=499``) is its one line. The body is then handed on as it came.
 
 ``GET /model`` is passed on as ``POST /model``, because BentoML routes its APIs by POST only. Early answers close
 the connection (the rest of an unread body must not be read as the next request).
@@ -28,15 +28,13 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import logging
 
 from klinik.serving.logs import configure_server_log, one_line
 from klinik.settings import get_settings
 
 PROTECTED = ("/score", "/rank", "/lookup", "/model", "/decisions")
 JSON_ROUTES = PROTECTED
-
-log = logging.getLogger(__name__)
+CLIENT_GONE = 499  # as nginx logs a request whose client closed the connection first
 
 
 class Refused(Exception):
@@ -45,10 +43,6 @@ class Refused(Exception):
     def __init__(self, status: int, error: str, headers: tuple = ()):
         super().__init__(error)
         self.status, self.error, self.headers = status, error, headers
-
-
-class HungUp(Exception):
-    """The client went away before its body was complete."""
 
 
 async def _answer(send, refused: Refused) -> None:
@@ -124,7 +118,7 @@ class RequestGuard:
         )
 
     async def _read_body(self, receive, declared: int | None) -> bytes:
-        """The whole body, counted as it arrives; Refused (413, 408) or HungUp."""
+        """The whole body, counted as it arrives; else Refused (413, 408, or 499 when the client went away)."""
         if declared is not None and declared > self.max_body:
             raise self._too_large()
         chunks, size = [], 0
@@ -139,10 +133,8 @@ class RequestGuard:
                     f"{self.read_timeout:g} s",
                 ) from None
             if message["type"] != "http.request":
-                if not size and not declared:
-                    raise HungUp("client hung up before its request was answered")
                 promised = f" of {declared}" if declared is not None else ""
-                raise HungUp(f"client hung up after {size}{promised} bytes of its body")
+                raise Refused(CLIENT_GONE, f"client hung up after {size}{promised} bytes of its body")
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
@@ -168,11 +160,9 @@ class RequestGuard:
                 _check_json(headers)
             body = await self._read_body(receive, declared)
         except Refused as refused:
+            # answered even when nobody is left to read it: the middlewares around (BentoML's timeout, its access
+            # line) see the request end (one that never answers holds the server's shutdown for minutes)
             return await _answer(send, refused)
-        except HungUp as gone:
-            client = scope.get("client") or ("_", 0)
-            log.info("%s:%s (method=%s,path=%s) %s", client[0], client[1], scope["method"], scope["path"], gone)
-            return None
 
         if path == "/model" and scope["method"] == "GET":
             scope = {**scope, "method": "POST"}

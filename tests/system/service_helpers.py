@@ -69,6 +69,8 @@ def _stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+            # e.g. a request that never ended (BentoML's timeout middleware waits on it for minutes)
+            raise AssertionError("klinik serve did not stop within 30 s of SIGTERM") from None
 
 
 @contextlib.contextmanager
