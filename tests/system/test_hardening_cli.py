@@ -221,6 +221,7 @@ def test_a_broken_setting_is_one_line_without_its_value(trained_registry, world_
         ["features", "--data", "{tmp}/nowhere", "--out", "{tmp}/f.parquet"],
         ["features", "--data", "{world}", "--out", "{tmp}/a_file/f.parquet"],
         ["simulate", "--out", "{tmp}/a_file/world", "--coops", "3"],
+        ["template", "--out", "{tmp}/a_file/template.xlsx"],
         ["score", "--data", "{tmp}/nowhere", "--as-of", "2024", "--out", "{tmp}/out"],
         ["train", "--data", "{tmp}/nowhere"],
     ],
