@@ -6,8 +6,9 @@ would start a line of the client's choosing; and every request body that fails t
 an ERROR with a traceback before BentoML answers 400. BentoML offers no hook for either, so this module adds
 two logging filters to what BentoML configured (the guard installs them when the worker builds its app):
 
-- ``OneLine`` on every handler: control characters in a message (CR, LF, NUL, the Unicode line breaks) are
-  written escaped (``\\r``, ``\\n``...). A traceback, written only for a server fault, keeps its lines.
+- ``OneLine`` on every handler (the staff page's too): control characters in a message (CR, LF, NUL, the
+  Unicode line breaks) are written escaped (``\\r``, ``\\n``...). A traceback, written only for a server fault,
+  keeps its lines.
 - ``ClientMistakes`` on BentoML's request-error logger: a body BentoML itself answers with a 4xx (it broke the
   request types, or was not JSON) leaves no record of its own; the access line (``status=400``) is its one line.
   A 5xx keeps its ERROR and traceback: that is a fault of ours.
@@ -22,7 +23,8 @@ import re
 
 # BentoML logs every exception raised while answering an API request through this logger (log_exception).
 BENTOML_REQUEST_ERRORS = "bentoml._internal.server.http_app"
-_LOGGERS_WITH_HANDLERS = ("", "bentoml", "uvicorn.error", "circus")
+# "klinik.web": the staff page writes its own lines (logins, slow pages, its errors) through its own handler
+_LOGGERS_WITH_HANDLERS = ("", "bentoml", "uvicorn.error", "circus", "klinik.web")
 _BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 
 

@@ -481,7 +481,10 @@ def _log_to_stderr() -> None:
     configure only BentoML's own loggers."""
     if not log.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        # in the shape of BentoML's lines, so the server's log reads (and is checked) as one
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s [%(levelname)s] [%(name)s] %(message)s", "%Y-%m-%dT%H:%M:%S%z")
+        )
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False

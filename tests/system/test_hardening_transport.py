@@ -187,6 +187,27 @@ def test_log_filters_escape_messages_and_keep_server_faults(tmp_path):
     assert OneLine().filter(escaped) and escaped.getMessage() == "path=/a\\r\\nB\\x00\\u2028 done"
 
 
+def test_the_staff_pages_own_log_lines_are_escaped_and_in_the_servers_shape():
+    """The staff page writes through a handler of its own (a slow page names its path): the same filter holds it."""
+    import io
+    import logging
+
+    from klinik.serving.logs import configure_server_log
+    from klinik.serving.web.app import _log_to_stderr
+
+    _log_to_stderr()
+    configure_server_log()
+    [handler] = logging.getLogger("klinik.web").handlers
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    try:
+        logging.getLogger("klinik.web").info("%s took %.2f s", "/cari\r\n2030-01-01T00:00:00+0000 [ERROR] FORGED", 1.5)
+    finally:
+        handler.setStream(previous)
+    (line,) = only_quiet_lines(stream.getvalue())
+    assert "[klinik.web] /cari\\r\\n2030" in line
+
+
 # ------------------------------------------------------------------------------------------- /lookup
 def test_lookup_names_the_batch_run_not_a_path_on_the_server(http, batch):
     manifest = batch.with_name("manifest.json")
