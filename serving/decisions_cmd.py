@@ -39,6 +39,16 @@ def _record() -> Iterator[Records]:
         records.close()
 
 
+def _engine(url: str, which: str = "KLINIK_DATABASE_URL"):
+    """An engine on ``url``; a URL no engine can be made of ends the command in one line naming ``which``."""
+    from klinik.serving.records import RecordsError, make_engine
+
+    try:
+        return make_engine(url)
+    except RecordsError as err:
+        raise CommandFailed(f"{which}: {err}") from None
+
+
 @contextlib.contextmanager
 def _reached(engine) -> Iterator[None]:
     """A database that cannot be reached ends the command in one line; the engine is closed afterwards."""
@@ -61,7 +71,7 @@ def run_db_upgrade() -> int:
     from klinik.serving import records
     from klinik.settings import get_settings
 
-    engine = records.engine_for(get_settings())
+    engine = _engine(get_settings().records_url)
     with _reached(engine):
         if records.schema_state(engine)[0] in ("unknown", "foreign"):
             raise CommandFailed(records.schema_problem(engine) or "the database cannot be upgraded")
@@ -80,7 +90,7 @@ def run_db_current() -> int:
     from klinik.serving import records
     from klinik.settings import get_settings
 
-    engine = records.engine_for(get_settings())
+    engine = _engine(get_settings().records_url)
     with _reached(engine):
         problem = records.schema_problem(engine)
         revision = records.schema_state(engine)[1]
@@ -96,7 +106,7 @@ def run_db_copy(target_url: str) -> int:
     from klinik.serving import records
     from klinik.settings import get_settings
 
-    source, target = records.engine_for(get_settings()), records.make_engine(target_url)
+    source, target = _engine(get_settings().records_url), _engine(target_url, "the target")
     with _reached(source), _reached(target):
         try:
             copied = records.copy_record(source, target)

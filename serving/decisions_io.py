@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,16 @@ MAX_LISTED = 20  # problems listed in one message; the rest are counted
 
 class ImportRefused(Exception):
     """The workbook (or the folder) cannot be recorded as it is; the message lists what to put right."""
+
+
+# What reading a damaged or foreign file raises: not a zip or cut short (BadZipFile, zlib.error, EOFError), a zip
+# that is no workbook (KeyError; openpyxl's InvalidFileException, added where it is imported), broken XML (a
+# SyntaxError), unreadable (OSError).
+UNREADABLE = (OSError, ValueError, KeyError, EOFError, SyntaxError, zipfile.BadZipFile, zlib.error)
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
 
 
 # ---------------------------------------------------------------- the advice of a batch output
@@ -53,7 +65,10 @@ def advice_book(folder: Path) -> AdviceBook:
     if not scores.is_file():
         raise ImportRefused(f"{folder} holds no scores.parquet: it is not a batch output folder (`klinik score`)")
     columns = ["coop_id", "as_of_year", "action", "p_sick_next", "p_recover", "clinic", "model_version"]
-    frame = pd.read_parquet(scores, columns=columns)
+    try:
+        frame = pd.read_parquet(scores, columns=columns)
+    except (OSError, ValueError, KeyError) as err:  # pyarrow's errors are these too: damaged, cut short, other columns
+        raise ImportRefused(f"cannot read {scores} as a batch output's scores: {_first_line(err)}") from None
     years = frame["as_of_year"].unique()
     if len(years) != 1:
         raise ImportRefused(f"{scores} holds {len(years)} fiscal years; a batch output holds one")
@@ -115,11 +130,12 @@ def read_workbook(path: Path) -> Filled:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    unreadable = (*UNREADABLE, InvalidFileException)
     path = Path(path)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (OSError, InvalidFileException, KeyError, ValueError) as err:  # KeyError: a zip that is not xlsx
-        raise ImportRefused(f"cannot read {path} as an Excel workbook: {err}") from None
+    except unreadable as err:
+        raise ImportRefused(f"cannot read {path} as an Excel workbook: {_first_line(err)}") from None
     typed = []
     try:
         for sheet in SHEETS:
@@ -138,6 +154,8 @@ def read_workbook(path: Path) -> Filled:
                 if decision or note:
                     typed.append(Typed(sheet, number, coop_id, decision, note or None))
         through = lists.written_through(wb)
+    except unreadable as err:  # read_only reads each sheet as it goes: a damaged one fails here
+        raise ImportRefused(f"cannot read {path} as an Excel workbook: {_first_line(err)}") from None
     finally:
         wb.close()
     return Filled(typed, through)

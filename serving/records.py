@@ -263,10 +263,18 @@ def safe_url(engine: Engine) -> str:
 
 def make_engine(url: str) -> Engine:
     """An engine; SQLite gets a busy timeout, foreign keys, and a write lock taken at BEGIN for writers (so two
-    writers queue instead of failing on a lock upgrade)."""
-    parsed = sa.make_url(url)
+    writers queue instead of failing on a lock upgrade). RecordsError for a URL no engine can be made of."""
+    usable = "give sqlite:///PATH or postgresql://USER@HOST/NAME"
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise RecordsError(f"the database URL is not a URL: {usable}") from None
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True)
+        try:
+            return sa.create_engine(url, pool_pre_ping=True)
+        except (sa.exc.ArgumentError, ImportError) as err:  # a database or a driver klinik does not have
+            shown = parsed.render_as_string(hide_password=True)
+            raise RecordsError(f"the database URL {shown} cannot be used ({err}): {usable}") from None
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"timeout": 30})
@@ -682,8 +690,3 @@ def copy_record(source: Engine, target: Engine) -> dict[str, int]:
                 )
             copied[table.name] = len(rows)
     return copied
-
-
-def engine_for(settings: Settings) -> Engine:
-    """An engine on the record without any check (``klinik db upgrade`` and ``klinik db current`` use it)."""
-    return make_engine(settings.records_url)

@@ -235,3 +235,98 @@ def test_bad_paths_end_without_a_traceback(trained_registry, world_dir, tmp_path
     assert "Traceback" not in done.stdout + done.stderr
     said = (done.stderr or done.stdout).strip().splitlines()
     assert said and ("nowhere" in said[-1] or "a_file" in said[-1] or "failed validation" in said[-1]), said[-3:]
+
+
+# ------------------------------------------------------------------------------------------- the decision record
+def _damage(workbook: Path, how: str) -> None:
+    """The batch's workbook made unreadable as a person's copy or a disk could make it."""
+    import zipfile
+
+    good = workbook.read_bytes()
+    if how == "not a zip":
+        workbook.write_bytes(b"Keputusan petugas\n")
+    elif how == "cut short":
+        workbook.write_bytes(good[: len(good) // 3])
+    else:  # a zip, but its sheets' XML cut in half ("damaged sheets") or no workbook in it at all ("another zip")
+        with zipfile.ZipFile(workbook) as src:
+            members = [(i, src.read(i.filename)) for i in src.infolist()]
+        with zipfile.ZipFile(workbook, "w") as dst:
+            if how == "another zip":
+                dst.writestr("notes.txt", "hello")
+            for info, data in members if how == "damaged sheets" else ():
+                dst.writestr(info, data[: len(data) // 2] if info.filename.startswith("xl/worksheets/") else data)
+
+
+def _refused(done: subprocess.CompletedProcess, name: str, *words: str) -> None:
+    """Exit 1 with what is wrong in a few lines on stderr, naming ``words``, never a traceback."""
+    assert done.returncode == 1, (done.stdout + done.stderr)[-3000:]
+    assert "Traceback" not in done.stdout + done.stderr and "╭" not in done.stderr, done.stderr[-3000:]
+    assert done.stderr.startswith(f"klinik {name}: ") and len(done.stderr.splitlines()) <= 3, done.stderr[-3000:]
+    for word in words:
+        assert word in done.stderr, (word, done.stderr[-2000:])
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["no such file", "a folder", "not a zip", "cut short", "another zip", "damaged sheets", "broken scores",
+     "database down", "no such database driver"],
+)  # fmt: skip
+def test_decisions_import_ends_in_one_line_for_what_it_cannot_read(trained_registry, batch, previous, tmp_path, case):
+    from klinik.serving.records import open_records
+    from klinik.settings import get_settings
+
+    records = open_records(get_settings(work_dir=tmp_path / "work"))  # the record the command opens
+    records.add_user("ketut", "petugas", "kopi-tubruk-pagi")
+    records.close()
+    workbook = next(previous.glob("klinik-koperasi-*.xlsx"))
+    extra, words = {}, ["cannot read", str(workbook)]
+    if case == "no such file":
+        workbook, words = previous / "nothing.xlsx", ["no file", "nothing.xlsx"]
+    elif case == "a folder":
+        workbook, words = previous, ["no file"]
+    elif case == "broken scores":
+        (previous / "scores.parquet").write_bytes(b"PAR1 cut")
+        words = ["cannot read", "scores.parquet"]
+    elif case == "database down":
+        extra, words = {"KLINIK_DATABASE_URL": f"postgresql://klinik@127.0.0.1:{free_port()}/klinik"}, ["cannot open"]
+    elif case == "no such database driver":
+        extra, words = {"KLINIK_DATABASE_URL": "mysql://klinik:secret@127.0.0.1/klinik"}, ["cannot be used"]
+    else:
+        _damage(workbook, case)
+    done = klinik(["decisions", "import", str(workbook), "--officer", "ketut"], trained_registry, tmp_path, **extra)
+    _refused(done, "decisions import", *words)
+    assert "secret" not in done.stderr
+
+
+DOWN = "postgresql://klinik:secret@127.0.0.1:{port}/klinik"
+
+
+@pytest.mark.parametrize(
+    ("args", "url", "words"),
+    [
+        (["users", "add", "ketut", "--role", "petugas", "--password-stdin"], DOWN, ["cannot open"]),
+        (["users", "add", "ketut", "--role", "petugas", "--password-stdin"], "not a url", ["not a URL"]),
+        (["db", "upgrade"], DOWN, ["cannot open"]),
+        (["db", "upgrade"], "klinik.db", ["not a URL"]),
+        (["db", "current"], "mysql://klinik:secret@127.0.0.1/klinik", ["cannot be used", "MySQLdb"]),
+        (["db", "copy", DOWN], None, ["cannot open"]),
+        (["db", "copy", "not a url"], None, ["the target", "not a URL"]),
+        (["db", "copy", "oracle2://klinik:secret@dbserver/klinik"], None, ["the target", "cannot be used"]),
+    ],
+    ids=lambda v: " ".join(v[:2]) if isinstance(v, list) else None,
+)
+def test_the_record_commands_end_in_one_line_when_the_database_cannot_be_used(trained_registry, tmp_path, args, url,
+                                                                              words):  # fmt: skip
+    port = free_port()
+    args = [a.format(port=port) for a in args]
+    extra = {"KLINIK_DATABASE_URL": url.format(port=port)} if url else {}
+    done = subprocess.run(
+        [KLINIK, *args],
+        input="kopi-tubruk-pagi\n",
+        env=klinik_env(trained_registry.tracking_uri, tmp_path, **extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    _refused(done, " ".join(args[:2]), *words)
+    assert "secret" not in done.stderr
