@@ -88,7 +88,8 @@ def csrf_token(session: dict) -> str:
 
 def csrf_ok(session: dict, sent: str | None) -> bool:
     token = session.get("csrf")
-    return bool(token and sent) and hmac.compare_digest(str(token), str(sent))
+    # as bytes: compare_digest refuses text with a character beyond ASCII (a TypeError: a 500 for a forged form)
+    return bool(token and sent) and hmac.compare_digest(str(token).encode(), str(sent).encode())
 
 
 def start_session(session: dict, name: str, role: str) -> None:

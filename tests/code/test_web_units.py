@@ -227,6 +227,7 @@ def test_csrf_token_must_match_the_sessions():
     assert auth.csrf_ok(session, token)
     assert not auth.csrf_ok(session, token + "x")
     assert not auth.csrf_ok(session, None)
+    assert not auth.csrf_ok(session, "\x80" + token[1:])  # beyond ASCII: refused, not a TypeError
     assert not auth.csrf_ok({}, token)
     auth.start_session(session, "ani", "petugas")
     assert session["user"] == "ani" and not auth.csrf_ok(session, token)  # a new token after login
