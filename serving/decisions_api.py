@@ -34,7 +34,8 @@ from klinik.settings import Settings, get_settings
 class DecisionRequest(BaseModel):
     """One decision, as the API takes it (the advice it answers is looked up from the batch output)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # strict: a year comes as a JSON number, never as text or true (as the scoring requests take their numbers)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     coop_id: str = Field(min_length=1, max_length=64)
     as_of_year: int | None = Field(default=None, description="the advice's fiscal year; default the latest output")

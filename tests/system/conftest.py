@@ -1,5 +1,6 @@
 """The system tests' one server: the real `klinik serve` on 127.0.0.1, started once per session (about 15 s) and
-shared by every module that talks HTTP to it, with the real batch output for /lookup.
+shared by every module that talks HTTP to it, with the real batch output for /lookup, /decisions and the staff
+page, and the staff accounts of STAFF in its decision record.
 
 Every bad request of every module goes to the same server; each module ends by checking it still answers.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from service_helpers import API_KEY, AS_OF, BODY_READ_TIMEOUT_S, MAX_BODY, MAX_COOPS, klinik, running_server
+from service_helpers import API_KEY, AS_OF, BODY_READ_TIMEOUT_S, MAX_BODY, MAX_COOPS, STAFF, klinik, running_server
 
 from klinik.serving.service_io import payload_from_dataset
 
@@ -27,7 +28,16 @@ def batch(trained_registry, world_dir, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def server(trained_registry, batch, tmp_path_factory):
+    from klinik.serving.records import open_records
+    from klinik.settings import get_settings
+
     tmp = tmp_path_factory.mktemp("serve")
+    records = open_records(get_settings(work_dir=tmp / "work"))  # the record `klinik serve` opens there
+    try:
+        for name, password in STAFF.items():
+            records.add_user(name, "petugas", password)
+    finally:
+        records.close()
     with running_server(
         trained_registry,
         tmp,

@@ -19,6 +19,8 @@ AS_OF = 2024
 MAX_COOPS = 400  # above the world's 308, so the whole world fits in one request
 MAX_BODY = 6_000_000
 BODY_READ_TIMEOUT_S = 3.0  # short, so a test of a stalled body waits little
+# the shared server's staff accounts (petugas): one signs in to post the decision forms, one has its login fuzzed
+STAFF = {"fuzz-petugas": "sandi-petugas-2024", "fuzz-login": "sandi-login-2024"}
 KLINIK = str(Path(sys.executable).with_name("klinik"))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 
+import pandas as pd
 import pytest
 from service_helpers import AS_OF, MAX_BODY, MAX_COOPS
 
@@ -66,6 +67,20 @@ def test_as_of_year_later_than_every_record_is_a_400(http, one_coop):
     assert "later than every record" in found["as_of_year"] and str(latest) in found["as_of_year"]
     status, _, _ = post(http, "/score", {"cooperatives": [one_coop], "as_of_year": latest})
     assert status == 200
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("as_of_year", str(AS_OF)), ("as_of_year", True), ("as_of_year", float(AS_OF)), ("coop_id", 120),
+     ("decision", 1), ("note", 5), ("officer", ["fuzz-petugas"])],
+)  # fmt: skip
+def test_a_decision_with_a_value_of_another_json_type_is_a_400_naming_the_field(http, batch, field, value):
+    scores = pd.read_parquet(batch, columns=["coop_id", "action"])
+    coop_id = str(scores.loc[scores["action"] == "JANGKAU", "coop_id"].iloc[-1])
+    body = {"coop_id": coop_id, "as_of_year": AS_OF, "decision": "dijadwalkan", "note": "x", "officer": "fuzz-petugas"}
+    status, answer, _ = post(http, "/decisions", {**body, field: value})
+    assert status == 400 and list(fields(answer)) == [field], answer
+    assert post(http, "/decisions", body)[0] in (200, 201)  # the body was good but for that one value
 
 
 def _every_row_broken(world, break_row) -> tuple[dict, int]:
