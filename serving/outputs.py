@@ -120,6 +120,9 @@ class WriterBeside:
             except BaseException as err:  # noqa: BLE001 -- everything goes back to the parent, which raises it
                 # an OSError (a full disk) goes back as itself, so the parent can say what it is
                 send.send((err if isinstance(err, OSError) else None, traceback.format_exc()))
+                # and the writer ends here: the file it left open (a zip on a full disk) is not closed again by the
+                # garbage collector, which would print an "Exception ignored" traceback of its own
+                os._exit(1)
 
         self.proc = ctx.Process(target=child, name=f"klinik-{what}", daemon=True)
         # Ctrl-C stays blocked from the fork until the child ignores it: at no moment does the child meet a
