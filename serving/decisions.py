@@ -106,6 +106,8 @@ def check(action: str, typed: str, note: str | None) -> tuple[Choice, str | None
     """The decision and its note, checked: (Choice, the note stripped or None). DecisionInvalid otherwise."""
     picked = choice(action, typed)
     note = (note or "").strip() or None
+    if note is not None and "\x00" in note:  # PostgreSQL cannot store it; nobody types it
+        raise DecisionInvalid("note", "the note holds a NUL character (\\x00): leave it out")
     if note is not None and len(note) > NOTE_MAX_CHARS:
         raise DecisionInvalid("note", f"the note is {len(note)} characters long; at most {NOTE_MAX_CHARS}")
     if picked.needs_note and note is None:

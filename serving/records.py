@@ -362,6 +362,11 @@ def _decision(row) -> Decision:
     return Decision(**{f: getattr(row, f) for f in Decision.__dataclass_fields__})
 
 
+# A text holding NUL is never sent to the database: no name, id or note has one, and PostgreSQL refuses the whole
+# statement (a DataError: a 500 for a client's mistake). Names refuse it when made, notes in decisions.check.
+_NUL = "\x00"
+
+
 def _check_name(name: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > NAME_MAX_CHARS or any(ord(ch) < 32 for ch in name):
@@ -418,6 +423,8 @@ class Records:
         return user
 
     def find_user(self, name: str) -> User | None:
+        if _NUL in (name or ""):  # no account has one (PostgreSQL refuses the query itself)
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(users).where(users.c.name == (name or "").strip())).first()
         return None if row is None else _user(row)
@@ -449,8 +456,10 @@ class Records:
 
         now = now or utcnow()
         hasher = _hasher()
-        with self.engine.connect() as conn:
-            user_row = conn.execute(sa.select(users).where(users.c.name == (name or "").strip())).first()
+        user_row = None
+        if _NUL not in (name or ""):
+            with self.engine.connect() as conn:
+                user_row = conn.execute(sa.select(users).where(users.c.name == (name or "").strip())).first()
         stored = user_row.password_hash if user_row is not None else _DUMMY_HASH.get(hasher)
         try:
             good = hasher.verify(stored, password or "")
@@ -497,6 +506,8 @@ class Records:
             raise RecordsError(f"source must be one of {', '.join(SOURCES)}")
         checked = []
         for new in entries:
+            if _NUL in new.officer:
+                raise RecordsError("no active staff account of that name")
             picked, note = lists.check(new.advice.action, new.decision, new.note)
             checked.append((new, picked.code, note))
         for attempt in range(_RETRIES):
@@ -593,6 +604,8 @@ class Records:
 
     def decisions_for(self, coop_id: str, as_of_year: int | None = None) -> list[Decision]:
         """Every entry for one cooperative (one year, or all), oldest first: its full history."""
+        if _NUL in coop_id:
+            return []
         query = sa.select(decisions).where(decisions.c.coop_id == coop_id)
         if as_of_year is not None:
             query = query.where(decisions.c.as_of_year == as_of_year)

@@ -239,3 +239,16 @@ def test_the_decisions_in_force_when_the_record_was_read(records, officer):
     assert mark == first.id and records.last_id() == other.id
     assert records.latest_decisions(2024, through_id=mark) == {"KOP-000120": first}
     assert records.latest_decisions(2024) == {"KOP-000120": second, "KOP-2": other}
+
+
+def test_a_nul_in_a_name_an_id_or_a_note_is_refused_on_both_backends(records, officer):
+    """PostgreSQL refuses any statement carrying NUL: such a text never reaches the database (a client's mistake
+    through the API or the sign-in form, not a 500)."""
+    assert records.find_user(officer + "\x00") is None
+    assert records.login(officer + "\x00", PASSWORD).outcome == "wrong"
+    assert records.decisions_for("KOP-000120\x00") == []
+    with pytest.raises(DecisionInvalid, match="NUL"):
+        records.record_decision(rec.NewDecision(advice(), "dijangkau", "a\x00b", officer), "api")
+    with pytest.raises(rec.RecordsError, match="no active staff account"):
+        records.record_decision(rec.NewDecision(advice(), "dijangkau", None, officer + "\x00"), "api")
+    assert records.decisions_for("KOP-000120") == []
