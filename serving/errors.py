@@ -1,12 +1,14 @@
 """One shape for every error the service answers, whoever found it.
 
 ``{"error": what is wrong, "detail": [{"loc": [...], "field": "cooperatives[0].financials[2].cash", "msg": ...,
-"type": ...}, ...]}`` -- the shape of the service's own refusals (serving/service_io.py ``error_body``). BentoML
-answers the automatic input check (pydantic's, on the request types of serving/schemas.py) itself, in another
-shape: ``{"error": "1 validation error for ScoreRequestIODescriptor", "detail": [{"type", "loc", "msg", "url"}]}``,
-naming an internal class and no field; some of its other refusals are a list holding one ``{"error": ...}``. This
-ASGI middleware rewrites those answers into the one shape on the way out (an error body is small), so a client
-reads every 4xx the same way: the message, and for each problem the field, as a path.
+"type": ...}, ...]}``, plus ``counts`` (by field and rule) when a request has more problems than it lists: the
+shape of the service's own refusals (serving/service_io.py ``answer_body``), the door's (serving/guard.py: no
+field, ``detail`` empty) and the decision record's. BentoML answers the automatic input check (pydantic's, on the
+request types of serving/schemas.py) itself, in another shape: ``{"error": "1 validation error for
+ScoreRequestIODescriptor", "detail": [{"type", "loc", "msg", "url"}]}``, naming an internal class and no field;
+some of its other refusals are a list holding one ``{"error": ...}``. This ASGI middleware rewrites those answers
+into the one shape on the way out (an error body is small), so a client reads every 4xx the same way: the
+message, and for each problem the field, as a path.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from klinik.serving.service_io import field_path
+from klinik.serving.schemas import COUNTED
+from klinik.serving.service_io import answer_body, problem_entry
 
 TYPE_ERROR = "the request does not fit the service's input types"
 
@@ -30,15 +33,18 @@ def one_shape(body: Any) -> dict | None:
         return None  # ours already
     out = {k: v for k, v in body.items() if k not in ("error", "detail")}
     if not isinstance(detail, list):
-        return {"error": str(body["error"]), "detail": [], **out}
-    problems = []
+        return {**answer_body(str(body["error"]), []), **out}
+    problems, counts = [], []
     for d in detail:
         loc = [p for p in d.get("loc", []) if isinstance(p, str | int)]
-        problems.append(
-            {"loc": loc, "field": field_path(tuple(loc)), "msg": d.get("msg", ""), "type": d.get("type", "")}
-        )
+        if d.get("type") == COUNTED and len(loc) == 3:  # a request with too many type errors (schemas._Request)
+            counts.append(tuple(loc))
+        else:
+            problems.append(problem_entry(loc, d.get("msg", ""), d.get("type", "")))
     error = TYPE_ERROR if "validation error" in str(body["error"]) else str(body["error"])
-    return {"error": f"{error} ({len(problems)} problem(s))" if problems else error, "detail": problems, **out}
+    if problems and not counts:
+        error = f"{error} ({len(problems)} problem(s))"
+    return {**answer_body(error, problems, counts), **out}
 
 
 class ErrorFormat:

@@ -19,8 +19,9 @@ Then, for every request, before anything parses it:
   ``Settings.body_read_timeout_s`` is answered 408; a client that hangs up mid-body is answered 499, to nobody:
   BentoML's access line (``status=499``) is its one line. The body is then handed on as it came.
 
-``GET /model`` is passed on as ``POST /model``, because BentoML routes its APIs by POST only. Early answers close
-the connection (the rest of an unread body must not be read as the next request).
+Its refusals have the service's one error shape (serving/errors.py), with an empty ``detail``: they concern the
+whole request, no field of it. ``GET /model`` is passed on as ``POST /model``, because BentoML routes its APIs by
+POST only. Early answers close the connection (the rest of an unread body must not be read as the next request).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import hmac
 import json
 
 from klinik.serving.logs import configure_server_log, one_line
+from klinik.serving.service_io import answer_body
 from klinik.settings import get_settings
 
 PROTECTED = ("/score", "/rank", "/lookup", "/model", "/decisions")
@@ -46,7 +48,7 @@ class Refused(Exception):
 
 
 async def _answer(send, refused: Refused) -> None:
-    data = json.dumps({"error": refused.error}).encode()
+    data = json.dumps(answer_body(refused.error, [])).encode()  # the one shape; no field: the whole request
     await send(
         {
             "type": "http.response.start",

@@ -128,6 +128,9 @@ CoopRecords = create_model(
 )
 
 
+COUNTED = "problem_count"  # an entry of a type error with too many problems: (field, rule, how many) in its loc
+
+
 class _Request(_Record):
     """A request's root: however many of its cells are wrong, the 400 stays small (a hostile or broken client can
     send hundreds of thousands of wrong cells): the first problems one by one, then counts by field and type."""
@@ -145,12 +148,11 @@ class _Request(_Record):
                 raise
             found = exc.errors(include_url=False, include_context=False, include_input=False)
             first = [_detail(e["type"], e["msg"], e["loc"]) for e in found[:MAX_DETAIL]]
-            counted = [
-                _detail("problem_count", f"{n} problems of type {kind} at {where}", (where,))
+            counted = [  # each as (field, rule, how many): serving/errors.py makes them the answer's counts
+                _detail(COUNTED, f"{n} problems of type {kind} at {where}", (where, kind, n))
                 for where, kind, n in problem_counts([(e["loc"], e["msg"], e["type"]) for e in found])
             ]
-            total = _detail("too_many_problems", f"{len(found)} problems: the first {MAX_DETAIL} listed, then counts")
-            raise ValidationError.from_exception_data(exc.title, [total, *first, *counted], hide_input=True) from None
+            raise ValidationError.from_exception_data(exc.title, [*first, *counted], hide_input=True) from None
 
 
 def _detail(kind: str, message: str, loc: tuple = ()) -> InitErrorDetails:

@@ -57,19 +57,28 @@ def field_path(loc: tuple) -> str:
 
 
 def bounded_answer(error: str, problems: list[tuple]) -> dict[str, Any]:
-    """A 400 of any size in a few kilobytes: the first MAX_DETAIL problems with their fields (``detail``, in the
-    shape BentoML gives its own type errors, plus ``field``), then, when there are more, every problem counted by
-    field (the path without row numbers) and rule (``counts``, most frequent first)."""
-    detail = [
-        {"loc": list(loc), "field": field_path(loc), "msg": msg, "type": kind}
-        for loc, msg, kind, *_ in problems[:MAX_DETAIL]
-    ]
-    if len(problems) <= MAX_DETAIL:
+    """A 400 of any size in a few kilobytes: the first MAX_DETAIL problems with their fields, then, when there are
+    more, every problem counted by field (the path without row numbers) and rule (see ``answer_body``)."""
+    detail = [problem_entry(loc, msg, kind) for loc, msg, kind, *_ in problems[:MAX_DETAIL]]
+    return answer_body(error, detail, problem_counts(problems) if len(problems) > MAX_DETAIL else None)
+
+
+def problem_entry(loc: tuple | list, msg: str, kind: str) -> dict[str, Any]:
+    """One problem of an error answer: where (``loc`` and the same as a ``field`` path), what, which kind."""
+    return {"loc": list(loc), "field": field_path(tuple(loc)), "msg": msg, "type": kind}
+
+
+def answer_body(error: str, detail: list[dict], counts: list[tuple[str, str, int]] | None = None) -> dict[str, Any]:
+    """THE shape of every error answer of the service (serving/errors.py): ``error`` in words, ``detail`` the
+    problems one by one (``problem_entry``; empty for a refusal of the whole request), and for a request with more
+    problems than it lists, ``counts``: every problem by field and rule, most frequent first."""
+    if not counts:
         return {"error": error, "detail": detail}
     return {
-        "error": f"{error}: {len(problems)} problems, the first {MAX_DETAIL} listed, all counted by field and rule",
+        "error": f"{error}: {sum(n for *_, n in counts)} problems, the first {len(detail)} listed, all counted by "
+        "field and rule",
         "detail": detail,
-        "counts": [{"field": f, "rule": r, "count": n} for f, r, n in problem_counts(problems)],
+        "counts": [{"field": f, "rule": r, "count": n} for f, r, n in counts],
     }
 
 

@@ -115,7 +115,8 @@ def test_a_request_broken_everywhere_gets_a_bounded_answer_with_counts(http, wor
 
 
 def test_a_request_of_wrong_types_everywhere_gets_a_bounded_answer_with_counts(http, world):
-    """The same through the request types (a boolean in every money cell): counted by field and type."""
+    """The same through the request types (a boolean in every money cell): counted by field and type, in the one
+    shape the contract's problems have."""
 
     def booleans(row):
         for column in row:
@@ -126,9 +127,9 @@ def test_a_request_of_wrong_types_everywhere_gets_a_bounded_answer_with_counts(h
     status, answer, size = post(http, "/score", body)
     assert status == 400
     assert size < ANSWER_LIMIT, size
-    total, *listed = answer["detail"]
-    assert total["type"] == "too_many_problems" and f"{rows * 21} problems" in total["msg"]
-    first = [d for d in listed if d["type"] != "problem_count"]
-    counted = {d["loc"][0]: d["msg"] for d in listed if d["type"] == "problem_count"}
-    assert len(first) == MAX_DETAIL and first[0]["msg"].startswith("a boolean is not a number")
-    assert len(counted) == 21 and counted["cooperatives[].financials[].cash"].startswith(f"{rows} problems")
+    assert set(answer) == {"error", "detail", "counts"}, list(answer)
+    assert len(answer["detail"]) == MAX_DETAIL and answer["detail"][0]["msg"].startswith("a boolean is not a number")
+    assert all(d["field"].startswith("cooperatives[") for d in answer["detail"])
+    counts = {(c["field"], c["rule"]): c["count"] for c in answer["counts"]}
+    assert len(counts) == 21 and counts[("cooperatives[].financials[].cash", "number_type")] == rows, counts
+    assert f"{rows * 21} problems" in answer["error"] and "IODescriptor" not in answer["error"]

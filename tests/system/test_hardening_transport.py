@@ -57,6 +57,14 @@ def post_head(path: str, *headers: str) -> bytes:
     return f"POST {path} HTTP/1.1\r\nHost: test\r\n".encode() + AUTH + "".join(f"{h}\r\n" for h in headers).encode()
 
 
+def refusal(answer: bytes) -> str:
+    """The error of a refusal at the door, checked to be in the service's one error shape (no field: the whole
+    request is refused)."""
+    body = json.loads(answer)
+    assert body == {"error": body["error"], "detail": []} and isinstance(body["error"], str), body
+    return body["error"]
+
+
 def only_quiet_lines(text: str) -> list[str]:
     """The log lines, each checked to be one INFO or WARNING line (no ERROR, no traceback)."""
     lines = text.splitlines()
@@ -77,7 +85,7 @@ def test_a_body_that_is_not_json_is_415_naming_its_type(server, content_type):
         server, post_head("/score", f"Content-Type: {content_type}", f"Content-Length: {len(body)}") + b"\r\n" + body
     )
     assert status == 415, answer
-    error = json.loads(answer)["error"]
+    error = refusal(answer)
     assert content_type.split(";")[0] in error and "application/json" in error
     only_quiet_lines(log.wait_for(r"status=415"))
 
@@ -95,7 +103,7 @@ def test_content_length_with_chunked_is_400_and_never_read_past_the_limit(server
     head = post_head("/score", "Content-Type: application/json", "Content-Length: 10", "Transfer-Encoding: chunked")
     status, headers, answer = raw(server, head + b"\r\n" + body)
     assert status == 400, answer
-    assert "Content-Length" in json.loads(answer)["error"] and "Transfer-Encoding" in json.loads(answer)["error"]
+    assert "Content-Length" in refusal(answer) and "Transfer-Encoding" in refusal(answer)
     assert headers.get("connection") == "close"
 
 
@@ -110,7 +118,7 @@ def test_a_chunked_body_is_counted_as_it_arrives(server):
     chunk = b" " * 65536
     body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(MAX_BODY // len(chunk) + 2)) + b"0\r\n\r\n"
     status, _, answer = raw(server, post_head("/score", "Transfer-Encoding: chunked") + b"\r\n" + body)
-    assert status == 413 and str(MAX_BODY) in json.loads(answer)["error"]
+    assert status == 413 and str(MAX_BODY) in refusal(answer)
 
 
 def test_a_body_that_stops_arriving_is_408_after_the_read_timeout(server, http):
@@ -120,7 +128,7 @@ def test_a_body_that_stops_arriving_is_408_after_the_read_timeout(server, http):
     status, headers, answer = raw(server, head + b'\r\n{"coop_ids": [', timeout=BODY_READ_TIMEOUT_S + 30)
     waited = time.monotonic() - started
     assert status == 408, answer
-    assert "1000" in json.loads(answer)["error"] and headers.get("connection") == "close"
+    assert "1000" in refusal(answer) and headers.get("connection") == "close"
     assert BODY_READ_TIMEOUT_S <= waited < BODY_READ_TIMEOUT_S + 20
     only_quiet_lines(log.wait_for(r"status=408"))
     assert http.get("/readyz").status_code == 200
@@ -226,6 +234,10 @@ def test_lookup_names_the_batch_run_not_a_path_on_the_server(http, batch):
         "manifest_sha256": hashlib.sha256(manifest.read_bytes()).hexdigest(),
     }
     assert str(batch.parent) not in resp.text
+    unknown = http.post("/lookup", json={"coop_ids": ["NO-SUCH-COOP"]})
+    assert unknown.status_code == 404 and str(batch.parent) not in unknown.text
+    body = unknown.json()  # the one error shape, naming the id's field, and which ids were not found
+    assert [d["field"] for d in body["detail"]] == ["coop_ids[0]"] and body["not_found"] == ["NO-SUCH-COOP"], body
 
 
 def test_zz_the_server_is_still_ready(server, http):
