@@ -4,7 +4,8 @@
 for ``as_of_year``: ``work_dir/scores/<year>``); the advice is looked up here, never taken from the request.
 ``GET /decisions?coop_id=...`` (optionally ``&as_of_year=``) gives the cooperative's whole history and the
 decision in force per year. Both need the service's API key (serving/guard.py). A bad request is answered 400
-naming the field, in the shape of the service's other errors; a record on another schema, 503 with the reason.
+naming the field, in the service's one error shape; a record that cannot be used (on another schema, its database
+stopped, damaged or gone while the server runs) 503 in the same shape, with the reason in one line.
 
 A plain Starlette app (BentoML routes its own APIs by POST only): BentoML mounts it so that it answers only its
 own path, leaving every other path to the service and to other mounted apps.
@@ -13,6 +14,7 @@ own path, leaving every other path to the service and to other mounted apps.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,20 @@ from starlette.routing import Route
 
 from klinik.serving.decisions import NOTE_MAX_CHARS, DecisionInvalid
 from klinik.serving.decisions_io import AdviceBook, ImportRefused, advice_book
-from klinik.serving.records import NAME_MAX_CHARS, Decision, NewDecision, Records, RecordsError, open_records
-from klinik.serving.service_io import RequestInvalid, error_body
+from klinik.serving.records import (
+    NAME_MAX_CHARS,
+    UNAVAILABLE,
+    Decision,
+    NewDecision,
+    Records,
+    RecordsError,
+    failure_line,
+    open_records,
+)
+from klinik.serving.service_io import RequestInvalid, answer_body, error_body
 from klinik.settings import Settings, get_settings
+
+log = logging.getLogger("klinik.decisions")
 
 
 class DecisionRequest(BaseModel):
@@ -49,6 +62,14 @@ def entry_json(d: Decision) -> dict[str, Any]:
     out["recorded_at"] = d.recorded_at.isoformat()
     out["label"] = d.label
     return out
+
+
+def unavailable_text(err: BaseException) -> str:
+    """The 503's reason, in one line: a RecordsError says what to put right; a failing database is said so, its
+    driver's words (which may name hosts and files) going to the server's log only."""
+    if isinstance(err, RecordsError):
+        return str(err).splitlines()[0]
+    return "the decision record is unavailable: its database does not answer or cannot be read; try again later"
 
 
 def _bad(field: str, message: str, kind: str = "value_error") -> JSONResponse:
@@ -143,7 +164,10 @@ def decisions_app(settings: Settings | None = None) -> Starlette:
                 problems = [(tuple(e["loc"]) or ("body",), e["msg"], e["type"]) for e in err.errors()]
                 return JSONResponse(error_body(RequestInvalid(problems, error="invalid decision")), status_code=400)
             return await run_in_threadpool(record, body)
-        except (RecordsError, ImportRefused) as err:
-            return JSONResponse({"error": str(err).splitlines()[0]}, status_code=503)
+        except ImportRefused as err:
+            return JSONResponse(answer_body(str(err).splitlines()[0], []), status_code=503)
+        except UNAVAILABLE as err:  # the database failed (or cannot be opened): the record is unavailable
+            log.error("decision record unavailable on %s /decisions: %s", request.method, failure_line(err))
+            return JSONResponse(answer_body(unavailable_text(err), []), status_code=503)
 
     return Starlette(routes=[Route("/decisions", endpoint, methods=["GET", "POST"])])

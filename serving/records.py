@@ -233,6 +233,20 @@ class SchemaOutOfDate(RecordsError):
     """The database's schema is not the one this code needs (``klinik db upgrade``)."""
 
 
+# What a running server meets when the database fails under it (a PostgreSQL server stopped, a SQLite file
+# damaged or replaced, a full disk): any error the database or its driver answers, at any call. With the
+# RecordsError of a record that cannot be opened or is on another schema, the server answers it 503 (the API and
+# the staff page), never 500: the record is unavailable, not the request wrong.
+UNAVAILABLE = (RecordsError, sa.exc.DBAPIError)
+
+
+def failure_line(err: BaseException) -> str:
+    """Why the record could not be used, in one line (the driver's own words; never a password)."""
+    cause = err.orig if isinstance(err, sa.exc.DBAPIError) and err.orig is not None else err
+    words = (str(cause).strip().splitlines() or [""])[0]
+    return f"{type(cause).__name__}: {words}" if isinstance(err, sa.exc.DBAPIError) else words
+
+
 # ---------------------------------------------------------------- the schema (Alembic)
 def _alembic_config(connection: Connection | None = None):
     from alembic.config import Config

@@ -9,7 +9,8 @@ models' metadata; it never scores anything itself.
 
 Every asset is in the package (templates/, static/): nothing is loaded from another host. Errors: an unknown
 address gets a friendly 404 page in the page's language (also for addresses outside this app: ``NotFoundPages``
-wraps the whole service); an unexpected error is logged with its traceback and answered with a plain page.
+wraps the whole service); a decision record that cannot be used (its database down, damaged or gone) is one log
+line and a 503 page saying so; an unexpected error is logged with its traceback and answered with a plain page.
 """
 
 from __future__ import annotations
@@ -457,6 +458,16 @@ async def _not_found(request: Request, exc: HTTPException):
     return Response(status_code=exc.status_code)
 
 
+async def _unavailable(request: Request, exc: Exception):
+    """The decision record cannot be used (its database stopped, damaged or gone while the server runs; or it
+    cannot be opened): every page behind the login and every form needs it, so they say so, 503, in one line."""
+    from klinik.serving.records import failure_line
+
+    log.error("decision record unavailable on %s %s: %s", request.method, request.url.path, failure_line(exc))
+    lang = lang_of(request)
+    return render(request, "message.html", 503, title=text.t("unavailable_title", lang), kind="unavailable")
+
+
 async def _error(request: Request, exc: Exception):
     log.exception("error on %s %s", request.method, request.url.path, exc_info=exc)
     return render(request, "message.html", 500, title=text.t("error_title", lang_of(request)), kind="error")
@@ -516,10 +527,12 @@ def create_app(settings: Settings, records=None, model_info=None) -> Starlette:
         Route("/bahasa/{lang}", language),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
+    from klinik.serving.records import UNAVAILABLE
+
     app = Starlette(
         routes=routes,
         middleware=[Middleware(Timing), Middleware(auth.Sessions, work_dir=settings.work_dir)],
-        exception_handlers={HTTPException: _not_found, Exception: _error},
+        exception_handlers={HTTPException: _not_found, **dict.fromkeys(UNAVAILABLE, _unavailable), Exception: _error},
         lifespan=lifespan,
     )
     app.state.web = state

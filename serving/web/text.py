@@ -434,6 +434,13 @@ T = {
         "This page cannot be shown because of an error in the system. It has been logged; try again shortly or "
         "contact the system administrator.",
     ),
+    "unavailable_title": ("Catatan keputusan sedang tidak dapat dipakai", "The decision record is unavailable"),
+    "unavailable_text": (
+        "Basis data catatan keputusan tidak dapat dihubungi atau dibaca saat ini, sehingga halaman ini tidak dapat "
+        "dibuka dan keputusan tidak dapat disimpan. Coba lagi sebentar lagi, atau hubungi pengelola sistem.",
+        "The database of the decision record cannot be reached or read right now, so this page cannot be opened and "
+        "no decision can be saved. Try again shortly, or contact the system administrator.",
+    ),
     "back_home": ("Kembali ke Beranda", "Back to home"),
     "yes": ("ya", "yes"),
     "no": ("tidak", "no"),

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from service_helpers import API_KEY, AS_OF, BODY_READ_TIMEOUT_S, MAX_BODY, MAX_COOPS, STAFF, klinik, running_server
+from service_helpers import (
+    API_KEY,
+    AS_OF,
+    BODY_READ_TIMEOUT_S,
+    MAX_BODY,
+    MAX_COOPS,
+    STAFF,
+    add_staff,
+    klinik,
+    running_server,
+)
 
 from klinik.serving.service_io import payload_from_dataset
 
@@ -28,16 +38,10 @@ def batch(trained_registry, world_dir, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def server(trained_registry, batch, tmp_path_factory):
-    from klinik.serving.records import open_records
     from klinik.settings import get_settings
 
     tmp = tmp_path_factory.mktemp("serve")
-    records = open_records(get_settings(work_dir=tmp / "work"))  # the record `klinik serve` opens there
-    try:
-        for name, password in STAFF.items():
-            records.add_user(name, "petugas", password)
-    finally:
-        records.close()
+    add_staff(get_settings(work_dir=tmp / "work"), STAFF)  # the record `klinik serve` opens there
     with running_server(
         trained_registry,
         tmp,

@@ -55,6 +55,19 @@ def klinik(args: list[str], registry, tmp: Path, timeout: float = 300, **extra: 
     )
 
 
+def add_staff(settings, staff: dict[str, str]) -> None:
+    """Staff accounts (petugas, name: password) in the decision record ``settings`` name, the one `klinik serve`
+    opens with the same settings."""
+    from klinik.serving.records import open_records
+
+    records = open_records(settings)
+    try:
+        for name, password in staff.items():
+            records.add_user(name, "petugas", password)
+    finally:
+        records.close()
+
+
 @dataclass
 class Server:
     url: str
