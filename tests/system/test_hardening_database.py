@@ -3,8 +3,9 @@ never 500, the log holds one line per refusal and no traceback, and all is well 
 
 Each case starts its own `klinik serve` (the session's shared server must keep its record): on SQLite, the
 database file is overwritten in place with bytes that are no database (the server's open connections read the
-same file; removing it would not do: an open connection keeps the removed file, and the test runs as root, so
-taking away the file's permissions would not either); on PostgreSQL, a server of its own is stopped.
+same file; a removed file would fail the writes only: SQLite refuses to write a database moved away, while an open
+connection still reads the removed file; and the test runs as root, so taking away the file's permissions would
+not do); on PostgreSQL, a server of its own is stopped.
 """
 
 from __future__ import annotations
