@@ -600,6 +600,13 @@ def feature_groups() -> dict[str, str]:
     return {name: spec.group for name, spec in FEATURES.items()}
 
 
+def feature_label(name: str, lang: str = "id") -> str:
+    """A feature's name in words for a person (``bad_loan_ratio`` -> "pinjaman bermasalah"); the name itself when
+    the catalog has no such feature."""
+    spec = FEATURES.get(name)
+    return name if spec is None else spec.label_id if lang == "id" else spec.label_en
+
+
 # ---------------------------------------------------------------- words
 def _num(v: float, digits: int, lang: str) -> str:
     text = f"{v:,.{digits}f}"

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from klinik.data.contract import STATUS_BELUM_DINILAI, STATUS_SAKIT, STATUS_SEHAT
+from klinik.features.catalog import feature_label
 from klinik.models.policy import ACTION_LABELS
 from klinik.serving.backtest import Backtest, evaluate
 from klinik.wording import chance, date_words, label, number, percent, say
@@ -553,7 +554,7 @@ def _watch_html(watch: dict, lang: str) -> str:
         parts.append(f"<p>{html.escape(figures)}</p>")
     drift = watch.get("input_drift") or {}
     if drift.get("measured"):
-        moved = [row["feature"] for row in drift["most_moved"] if row["moved"]]
+        moved = [feature_label(row["feature"], lang) for row in drift["most_moved"] if row["moved"]]
         words = say("report.watch_moved", lang, features=", ".join(moved)) if moved else say("report.watch_still", lang)
         parts.append(f"<p>{html.escape(words)}</p>")
         head = [
@@ -564,7 +565,7 @@ def _watch_html(watch: dict, lang: str) -> str:
             say("report.watch_col_unseen", lang),
         ]
         rows = [
-            [r["feature"], number(r["psi"], 2, lang), percent(100 * r["missing_train"], lang),
+            [feature_label(r["feature"], lang), number(r["psi"], 2, lang), percent(100 * r["missing_train"], lang),
              percent(100 * r["missing_now"], lang), percent(100 * r["unknown_share"], lang)]
             for r in drift["most_moved"]
         ]  # fmt: skip

@@ -368,7 +368,7 @@ def watch(manifest: dict, lang: str) -> dict | None:
     """Whether retraining is advised, and whether this year's data moved from the training data, as the batch run
     recorded them (the manifest's ``performance`` and ``input_drift``, serving/drift.py); None when neither was
     measured."""
-    from klinik.features.catalog import FEATURES
+    from klinik.features.catalog import feature_label
 
     words, advised = [], False
     perf = manifest.get("performance")
@@ -387,7 +387,7 @@ def watch(manifest: dict, lang: str) -> dict | None:
     drift = manifest.get("input_drift") or {}
     if drift.get("measured"):
         moved = [row["feature"] for row in drift.get("most_moved", []) if row.get("moved")]
-        names = [getattr(FEATURES.get(f), "label_id" if lang == "id" else "label_en", f) for f in moved]
+        names = [feature_label(f, lang) for f in moved]
         words.append(t("watch_drift", lang, features=", ".join(names)) if names else t("watch_no_drift", lang))
     return {"advised": advised, "words": words} if words else None
 
