@@ -80,7 +80,10 @@ def check_champions(client, settings: Settings) -> tuple[list[Check], dict[str, 
 def check_records(settings: Settings) -> Check:
     from klinik.serving import records
 
-    engine = records.engine_for(settings)
+    try:
+        engine = records.make_engine(settings.records_url)
+    except Exception as err:  # noqa: BLE001 -- a URL that is not one, or a driver klinik does not have
+        return Check("decision record", False, f"cannot open: {records.failure_line(err)}")
     where = records.safe_url(engine)
     try:
         problem = records.schema_problem(engine)
