@@ -5,6 +5,7 @@ advised in the manifest, the report, ``klinik score``'s message and the staff pa
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 
@@ -94,7 +95,11 @@ def test_the_batch_job_reports_drift_only_when_the_input_moved(trained_registry,
     assert "klinik score: this year's input moved from the training data: " in done.stderr
     assert pd.read_csv(out / "drift.csv")["moved"].any()
     report = (out / "report.html").read_text()
-    assert WORDS["report.watch_moved"][0].split("{")[0] in report and drift["most_moved"][0]["feature"] in report
+    from klinik.features.catalog import feature_label
+
+    first = drift["most_moved"][0]["feature"]
+    assert WORDS["report.watch_moved"][0].split("{")[0] in report
+    assert html.escape(feature_label(first, "id")) in report and first not in report  # in words, not the name
 
 
 def test_last_years_predictions_are_judged_beside_the_holdout_and_retraining_advised_below_the_margin(
