@@ -1,8 +1,8 @@
 """How well can any router do? The cause-routing ceiling of a simulated world.
 
 The simulator DRAWS the cause of a new sickness from ``cause_probabilities`` (data/simulator_risk.py), so even
-a router that knew those exact probabilities is sometimes wrong. This diagnostic runs the simulator with two
-read-only hooks (the cause probabilities and the domain components it computes each year are recorded; no
+a router that knew those exact probabilities is sometimes wrong. This diagnostic runs the simulator with its
+read-only probe (the cause probabilities and the domain components it computes each year are recorded; no
 draw changes, the tables are identical to ``simulate``'s) and reports, for the cooperatives sick in a year
 (``truth.cause`` set), the share whose drawn cause equals:
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,47 +27,37 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from klinik.data import simulator as sim  # noqa: E402
-from klinik.data import simulator_risk as risk  # noqa: E402
+from klinik.data.simulator_worlds import BASELINE, WorldSpec, variant  # noqa: E402
 
 
-def instrumented(n: int, seed: int, years=(2014, 2024), sharpness: float | None = None):
-    """simulate() with the yearly cause probabilities and components recorded. Returns (tables, records)
-    where records[t] = (alive index, onset argmax of the current spell, dominant component at t, sick_years)."""
+def instrumented(n: int, seed: int, years=(2014, 2024), spec: WorldSpec = BASELINE, sharpness: float | None = None):
+    """simulate() with the yearly cause probabilities and components recorded through its probe. Returns (tables,
+    records) where records[t] = (alive index, onset argmax of the current spell, dominant component at t,
+    sick_years, sick, cause) for every dataset year t."""
+    if sharpness is not None:
+        spec = replace(spec, risk=replace(spec.risk, cause_sharpness=sharpness))
     records: dict[int, tuple] = {}
-    spell = {"argmax": None}
-    last_comps = {}
-    orig_cause_p, orig_transition = risk.cause_probabilities, sim._transition
+    onset = np.full(n, -1)  # per cooperative: the most probable cause when its current spell began
+    before: dict[str, np.ndarray] = {}
 
-    def cause_p(components, p=risk.PARAMS):
-        if sharpness is not None:
-            from dataclasses import replace
-
-            p = replace(p, cause_sharpness=sharpness)
-        last_comps["c"] = components
-        return orig_cause_p(components, p)
-
-    def transition(rng, c, hist, a, t, first, last, p_sick, cause_probs, *rest):
-        if spell["argmax"] is None:
-            spell["argmax"] = np.full(c.n, -1)
-        if t >= first:
-            records[t] = (
-                a.copy(),
-                spell["argmax"][a].copy(),
-                last_comps["c"].argmax(axis=0),
-                c.sick_years[a].copy(),
-                c.sick[a].copy(),
-                c.cause[a].copy(),
+    def probe(r: sim.YearRecord) -> None:
+        if before:  # a cooperative newly sick at r.year fell by the cause probabilities of the year before
+            where = np.full(n, -1)
+            where[before["alive"]] = np.arange(len(before["alive"]))
+            fell = r.alive[r.sick & (r.sick_years == 1)]
+            onset[fell] = before["argmax"][where[fell]]
+        if r.year >= years[0]:
+            records[r.year] = (
+                r.alive,
+                onset[r.alive].copy(),
+                r.components.argmax(axis=0),
+                r.sick_years,
+                r.sick,
+                r.cause,
             )
-        was_sick = c.sick[a].copy()
-        orig_transition(rng, c, hist, a, t, first, last, p_sick, cause_probs, *rest)
-        falls = ~was_sick & c.sick[a]
-        spell["argmax"][a[falls]] = cause_probs.argmax(axis=0)[falls]
+        before.update(alive=r.alive, argmax=r.cause_probabilities.argmax(axis=0))
 
-    risk.cause_probabilities, sim._transition = cause_p, transition
-    try:
-        tables = sim.simulate(n_coops=n, years=years, seed=seed)
-    finally:
-        risk.cause_probabilities, sim._transition = orig_cause_p, orig_transition
+    tables = sim.simulate(n_coops=n, years=years, seed=seed, spec=spec, probe=probe)
     return tables, records
 
 
@@ -91,8 +82,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--year", type=int, default=None, help="the year judged (default: every year)")
     ap.add_argument("--sharpness", type=float, default=None, help="try another cause_sharpness (what-if)")
+    ap.add_argument("--variant", default="baseline", help="the world (data/simulator_worlds.py VARIANTS)")
     args = ap.parse_args(argv)
-    tables, records = instrumented(args.coops, args.seed, sharpness=args.sharpness)
+    spec = variant(args.variant)
+    tables, records = instrumented(args.coops, args.seed, spec=spec, sharpness=args.sharpness)
     years = [args.year] if args.year else sorted(records)
     sick = np.concatenate([records[y][5][records[y][4] & (records[y][5] >= 0)] for y in sorted(records)])
     new = np.concatenate(
@@ -105,8 +98,8 @@ def main(argv=None) -> int:
     p_sick = tables["truth"]["p_sick_next"]
     print(f"mean p_sick_next {p_sick.mean():.1%}")
     print(
-        f"routing ceiling: {args.coops:,} coops, seed {args.seed}, cause_sharpness "
-        f"{args.sharpness if args.sharpness is not None else risk.PARAMS.cause_sharpness}"
+        f"routing ceiling: {args.coops:,} coops, seed {args.seed}, variant {args.variant}, cause "
+        f"{spec.cause}, cause_sharpness {args.sharpness if args.sharpness is not None else spec.risk.cause_sharpness}"
     )
     print("| year | sick | onset argmax | dominant now | newly sick | onset argmax (new) | dominant now (new) |")
     print("|---|---|---|---|---|---|---|")

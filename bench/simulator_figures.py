@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from routing_ceiling import ceiling, instrumented  # noqa: E402
 
-from klinik.data import simulator_risk as risk  # noqa: E402
 from klinik.data.contract import SICK_CATEGORIES  # noqa: E402
 from klinik.data.dataset import Dataset  # noqa: E402
+from klinik.data.simulator_worlds import BASELINE, WorldSpec, variant  # noqa: E402
 from klinik.features.labels import make_labels  # noqa: E402
 from klinik.settings import Settings, get_settings  # noqa: E402
 
@@ -94,8 +94,10 @@ def clinic_recovery(t: dict[str, pd.DataFrame]) -> tuple[float, float]:
     return recovered[right].mean(), recovered[~right].mean()
 
 
-def figures(n: int, seed: int, settings: Settings, sharpness: float | None = None) -> list[tuple[str, str]]:
-    t, records = instrumented(n, seed, YEARS, sharpness)
+def figures(
+    n: int, seed: int, settings: Settings, spec: WorldSpec = BASELINE, sharpness: float | None = None
+) -> list[tuple[str, str]]:
+    t, records = instrumented(n, seed, YEARS, spec=spec, sharpness=sharpness)
     h, truth, coops = t["health"], t["truth"], t["cooperatives"]
     rows = []
 
@@ -165,16 +167,21 @@ def main(argv=None) -> int:
     ap.add_argument("--clinic-coops", type=int, default=3000)
     ap.add_argument("--clinic-seeds", type=int, default=8, help="worlds for the clinic row (0: skip the row)")
     ap.add_argument("--sharpness", type=float, default=None, help="another cause_sharpness (what-if)")
+    ap.add_argument("--variant", default="baseline", help="the world (data/simulator_worlds.py VARIANTS)")
     args = ap.parse_args(argv)
-    sharp = args.sharpness if args.sharpness is not None else risk.PARAMS.cause_sharpness
-    print(f"{args.coops:,} cooperatives, {YEARS[0]}-{YEARS[1]}, seed {args.seed}, cause_sharpness {sharp}\n")
+    spec = variant(args.variant)
+    sharp = args.sharpness if args.sharpness is not None else spec.risk.cause_sharpness
+    print(
+        f"{args.coops:,} cooperatives, {YEARS[0]}-{YEARS[1]}, seed {args.seed}, variant {args.variant}, "
+        f"cause_sharpness {sharp}\n"
+    )
     print("| | value |\n|---|---|")
-    for name, value in figures(args.coops, args.seed, get_settings(), args.sharpness):
+    for name, value in figures(args.coops, args.seed, get_settings(), spec, args.sharpness):
         print(f"| {name} | {value} |")
     if args.clinic_seeds:
         pairs = np.array(
             [
-                clinic_recovery(instrumented(args.clinic_coops, s, YEARS, args.sharpness)[0])
+                clinic_recovery(instrumented(args.clinic_coops, s, YEARS, spec=spec, sharpness=args.sharpness)[0])
                 for s in range(1, args.clinic_seeds + 1)
             ]
         )

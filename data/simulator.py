@@ -9,6 +9,7 @@ its state next year. The generative process, its parameters and its simplificati
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,8 +36,9 @@ from klinik.data.simulator_records import (
     rat_year,
     staffing_year,
 )
+from klinik.data.simulator_worlds import BASELINE, VARIANTS, WorldSpec, variant
 
-__all__ = ["simulate", "inject_defects"]
+__all__ = ["simulate", "inject_defects", "WorldSpec", "VARIANTS", "variant", "YearRecord"]
 
 BURN_IN_YEARS = 10  # simulated before the first year and not written, so the first year starts in balance
 CLINIC_OPENED = 2017  # Buleleng's Klinik Koperasi opened on 9 August 2017: no cases before
@@ -99,11 +101,22 @@ NAME_WORDS = (
 )
 
 
-def simulate(n_coops: int, years: tuple[int, int], seed: int, dirty: bool = False) -> dict[str, pd.DataFrame]:
+def simulate(
+    n_coops: int,
+    years: tuple[int, int],
+    seed: int,
+    dirty: bool = False,
+    *,
+    spec: WorldSpec = BASELINE,
+    probe: Callable[[YearRecord], None] | None = None,
+) -> dict[str, pd.DataFrame]:
     """Simulate ``n_coops`` cooperatives over fiscal years ``years`` (inclusive), reproducibly from ``seed``.
 
-    Returns every contract table plus ``truth``, with the columns and dtypes of data/contract.py. With
-    ``dirty`` the defects of ``inject_defects(tables, seed)`` are added (some columns then hold text).
+    Returns every contract table plus ``truth``, with the columns and dtypes of data/contract.py. ``spec`` is the
+    reading of the domain the world follows (data/simulator_worlds.py; the default is the ``baseline`` world).
+    With ``dirty`` the defects of ``inject_defects(tables, seed)`` are added (some columns then hold text).
+    ``probe``, when given, is called once per simulated year (the burn-in years before ``years`` too) with what the
+    simulator computed (a :class:`YearRecord`): diagnostics such as the routing ceiling (bench/routing_ceiling.py).
     """
     first, last = years
     if n_coops < 1:
@@ -113,11 +126,27 @@ def simulate(n_coops: int, years: tuple[int, int], seed: int, dirty: bool = Fals
     rng = np.random.default_rng(seed)
     coops = Cooperatives(rng, n_coops, first, last, start=first - BURN_IN_YEARS)
     out = _Output()
-    _run(rng, coops, first, last, out)
+    _run(rng, coops, first=first, last=last, out=out, spec=spec, probe=probe)
     tables = out.tables(_registry(rng, coops))
     if dirty:
         tables, _ = inject_defects(tables, seed)
     return tables
+
+
+@dataclass(frozen=True)
+class YearRecord:
+    """What the simulator computed in one year, for the cooperatives alive in it (``simulate``'s probe).
+
+    ``alive`` holds simulator indices: index i is the cooperative ``KOP-<i+1>`` (zero-padded) of the tables.
+    """
+
+    year: int
+    alive: np.ndarray
+    sick: np.ndarray  # the true state at the year
+    cause: np.ndarray  # cause index of a sick cooperative (FIN, SDM, GOV), -1 otherwise
+    sick_years: np.ndarray  # true consecutive years sick, counting this one
+    components: np.ndarray  # (3, m): risk.risk_components at the year
+    cause_probabilities: np.ndarray  # (3, m): the cause of a sickness that begins at year + 1 is drawn from these
 
 
 @dataclass
@@ -138,10 +167,11 @@ class _History:
     clinic_open: np.ndarray = field(init=False)  # clinic of the open case, -1 none
     case_no: np.ndarray = field(init=False)
     case_year: np.ndarray = field(init=False)
+    onset_state: np.ndarray = field(init=False)  # risk.recovery_state of the last year not assessed sick
 
     def __post_init__(self):
         n = self.n
-        for name in ("bad_loans_last", "equity_last", "roa_last", "liquidity_last", "bad_loans_prev"):
+        for name in ("bad_loans_last", "equity_last", "roa_last", "liquidity_last", "bad_loans_prev", "onset_state"):
             setattr(self, name, np.full(n, np.nan))
         self.filed_prev = np.zeros(n, bool)
         self.years_unfiled = np.zeros(n, int)
@@ -151,6 +181,38 @@ class _History:
         self.clinic_open = np.full(n, -1)
         self.case_no = np.full(n, -1)
         self.case_year = np.zeros(n, int)
+
+    def remember_onset(self, a: np.ndarray, state: np.ndarray, assessed_sick: np.ndarray) -> np.ndarray:
+        """Keep ``state`` for the cooperatives ``a`` not assessed sick this year; return, per cooperative, the
+        state of its last year not assessed sick (this year's when the tables show none)."""
+        self.onset_state[a] = np.where(assessed_sick, self.onset_state[a], state)
+        return np.where(np.isnan(self.onset_state[a]), state, self.onset_state[a])
+
+
+@dataclass
+class _Records:
+    """Year t's records of the cooperatives alive in it (``a``, simulator indices), before they are written."""
+
+    a: np.ndarray
+    staff: dict[str, np.ndarray]
+    fin: dict[str, np.ndarray]
+    filed: np.ndarray
+    rat_on_time: np.ndarray
+    rat_late: np.ndarray
+    board_meetings: np.ndarray
+    supervisor_meetings: np.ndarray
+    assessed: np.ndarray
+    assessed_sick: np.ndarray
+
+
+@dataclass
+class _Hazards:
+    """The probabilities computed at t that decide each cooperative's state at t+1."""
+
+    p_sick: np.ndarray
+    cause_p: np.ndarray
+    recover: np.ndarray  # recovery hazard of the step t -> t+1 (fixed at t-1)
+    dissolve: np.ndarray  # dissolution hazard of the step t -> t+1 (fixed at t-1)
 
 
 class _Output:
@@ -203,8 +265,18 @@ class _Output:
         return cols
 
 
-def _run(rng: np.random.Generator, c: Cooperatives, first: int, last: int, out: _Output) -> None:
+def _run(
+    rng: np.random.Generator,
+    c: Cooperatives,
+    *,
+    first: int,
+    last: int,
+    out: _Output,
+    spec: WorldSpec,
+    probe: Callable[[YearRecord], None] | None,
+) -> None:
     n = c.n
+    p = spec.params
     hist = _History(n)
     recover_now = np.zeros(n)
     dissolve_now = np.zeros(n)
@@ -213,58 +285,81 @@ def _run(rng: np.random.Generator, c: Cooperatives, first: int, last: int, out: 
         visible = t >= first
         if t == first:  # from here on, the written tables are all a model will see
             hist = _History(n)
-            recover_now, dissolve_now = risk.first_year_hazards(c.coop_type)
-            assess_now = np.full(n, risk.sigmoid(risk.PARAMS.assess_first_year))
+            recover_now, dissolve_now = risk.first_year_hazards(c.coop_type, p)
+            assess_now = np.full(n, risk.sigmoid(p.assess_first_year))
         c.found(rng, t)
         if t > c.start:
             c.evolve(rng, hist.clinic_open)
         a = np.flatnonzero(c.alive(t))
-        m = len(a)
         q = c.effective_quality()
+        rec = _draw_records(rng, c, a=a, q=q, assess=assess_now[a], filing_shift=spec.filing_shift)
 
-        staff = staffing_year(rng, c, a, q)
-        fin = financials_year(rng, c, a, q)
-        filed = rng.random(m) < filing_probability(c, a, q)
-        rat_on_time, rat_late = rat_year(rng, q[risk.GOV, a])
-        board_meetings = rng.poisson(4.0 * np.exp(0.35 * q[risk.GOV, a]))
-        supervisor_meetings = rng.poisson(2.0 * np.exp(0.25 * q[risk.GOV, a]))
-        assessed = rng.random(m) < assess_now[a]
-        assessed_sick = assessed & c.sick[a]
-
-        o = _observe(hist, a, c, t, fin, filed, staff, rat_on_time, board_meetings, assessed_sick)
-        comps = risk.risk_components(o)
+        o = _observe(hist, rec, c=c, t=t, p=p)
+        comps = risk.risk_components(o, p, effects=spec.effects)
         if visible and t >= CLINIC_OPENED:
-            _open_cases(rng, hist, a, t, assessed_sick, comps, out)
+            _open_cases(rng, hist, a=a, t=t, assessed_sick=rec.assessed_sick, comps=comps, out=out)
         o.clinic_open = hist.clinic_open[a]
-        p_sick = risk.p_sick_next(comps, o)
-        cause_p = risk.cause_probabilities(comps)
-        recover_next = risk.recovery_hazard(comps, o)
-        dissolve_next = risk.dissolution_hazard(o)
+        onset = None
+        if spec.recovery == "onset":
+            onset = hist.remember_onset(a, risk.recovery_state(o, p), rec.assessed_sick)
+        p_sick = risk.p_sick_next(comps, o, p)
+        cause_p = risk.cause_probabilities(comps, p, rule=spec.cause)
+        recover_next = risk.recovery_hazard(comps, o, p, onset_state=onset)
+        dissolve_next = risk.dissolution_hazard(o, p)
 
         if visible:
             sick = c.sick[a]
-            health = _health(rng, c, a, q, assessed, comps)
-            _write_year(
-                rng, out, t, a, staff, fin, filed, rat_on_time, rat_late, board_meetings, supervisor_meetings, c, health
-            )
+            health = _health(rng, c, a=a, q=q, assessed=rec.assessed, comps=comps)
+            _write_year(rng, out, t=t, rec=rec, c=c, health=health)
             p_recover = risk.two_year_recovery(recover_now[a], dissolve_now[a], recover_next, dissolve_next)
             out.add(
                 "truth",
                 coop=a,
-                year=np.full(m, t),
+                year=np.full(len(a), t),
                 p_sick_next=np.where(sick, np.nan, p_sick),
                 p_recover=np.where(sick, p_recover, np.nan),
                 cause=np.where(sick, c.cause[a], -1),
             )
 
-        _transition(rng, c, hist, a, t, first, last, p_sick, cause_p, recover_now[a], dissolve_now[a], out)
+        if probe is not None:
+            probe(YearRecord(t, a.copy(), c.sick[a], c.cause[a], c.sick_years[a], comps, cause_p))
+        hazards = _Hazards(p_sick=p_sick, cause_p=cause_p, recover=recover_now[a], dissolve=dissolve_now[a])
+        _transition(rng, c, hist, a=a, t=t, first=first, last=last, hazards=hazards, out=out)
         recover_now[a] = recover_next
         dissolve_now[a] = dissolve_next
-        assess_now[a] = risk.assessment_probability(o)
+        assess_now[a] = risk.assessment_probability(o, p)
 
 
-def _observe(hist, a, c, t, fin, filed, staff, rat_on_time, board_meetings, assessed_sick) -> risk.Observed:
+def _draw_records(
+    rng: np.random.Generator, c: Cooperatives, *, a: np.ndarray, q: np.ndarray, assess: np.ndarray, filing_shift: float
+) -> _Records:
+    """Year t's records of the cooperatives ``a`` from their (sickness-bent) qualities ``q``; ``assess`` is the
+    probability the office assesses each, decided the year before."""
+    m = len(a)
+    staff = staffing_year(rng, c, a, q)
+    fin = financials_year(rng, c, a, q)
+    filed = rng.random(m) < filing_probability(c, a, q, shift=filing_shift)
+    rat_on_time, rat_late = rat_year(rng, q[risk.GOV, a])
+    board_meetings = rng.poisson(4.0 * np.exp(0.35 * q[risk.GOV, a]))
+    supervisor_meetings = rng.poisson(2.0 * np.exp(0.25 * q[risk.GOV, a]))
+    assessed = rng.random(m) < assess
+    return _Records(
+        a=a,
+        staff=staff,
+        fin=fin,
+        filed=filed,
+        rat_on_time=rat_on_time,
+        rat_late=rat_late,
+        board_meetings=board_meetings,
+        supervisor_meetings=supervisor_meetings,
+        assessed=assessed,
+        assessed_sick=assessed & c.sick[a],
+    )
+
+
+def _observe(hist: _History, rec: _Records, *, c: Cooperatives, t: int, p: risk.RiskParams) -> risk.Observed:
     """Update the memory with year t's written records and return what they show."""
+    a, fin, filed, staff = rec.a, rec.fin, rec.filed, rec.staff
     loans = fin["loans_outstanding"]
     bad = fin["loans_substandard"] + fin["loans_doubtful"] + fin["loans_loss"]
     bad_ratio = np.divide(bad, loans, out=np.zeros_like(bad), where=loans > 0)
@@ -281,11 +376,10 @@ def _observe(hist, a, c, t, fin, filed, staff, rat_on_time, board_meetings, asse
         last = getattr(hist, name)
         last[a] = np.where(filed, value, last[a])
     hist.years_unfiled[a] = np.where(filed, 0, hist.years_unfiled[a] + 1)
-    hist.rat_missed[a] = np.where(rat_on_time, 0, hist.rat_missed[a] + 1)
-    sick_years = assessed_sick.astype(int) + hist.sick_1[a] + hist.sick_2[a]
+    hist.rat_missed[a] = np.where(rec.rat_on_time, 0, hist.rat_missed[a] + 1)
+    sick_years = rec.assessed_sick.astype(int) + hist.sick_1[a] + hist.sick_2[a]
     hist.sick_2[a] = hist.sick_1[a]
-    hist.sick_1[a] = assessed_sick
-    p = risk.PARAMS
+    hist.sick_1[a] = rec.assessed_sick
     return risk.Observed(
         filed=filed,
         years_unfiled=hist.years_unfiled[a],
@@ -297,18 +391,27 @@ def _observe(hist, a, c, t, fin, filed, staff, rat_on_time, board_meetings, asse
         has_manager=staff["has_manager"],
         turnover=staff["staff_departures"] / np.maximum(staff["employees"], 1),
         trained=staff["trained_staff"] > 0,
-        rat_on_time=rat_on_time,
+        rat_on_time=rec.rat_on_time,
         rat_missed_years=hist.rat_missed[a],
-        board_meetings=board_meetings,
+        board_meetings=rec.board_meetings,
         coop_type=c.coop_type[a],
         age=t - c.founded[a],
         sick_years=sick_years,
-        assessed_sick=assessed_sick,
+        assessed_sick=rec.assessed_sick,
         clinic_open=hist.clinic_open[a],
     )
 
 
-def _open_cases(rng, hist, a, t, assessed_sick, comps, out: _Output) -> None:
+def _open_cases(
+    rng: np.random.Generator,
+    hist: _History,
+    *,
+    a: np.ndarray,
+    t: int,
+    assessed_sick: np.ndarray,
+    comps: np.ndarray,
+    out: _Output,
+) -> None:
     """The clinic takes some newly assessed-sick cooperatives; the office's mapping of the cause is imperfect."""
     candidates = assessed_sick & (hist.clinic_open[a] < 0)
     take = candidates & (rng.random(len(a)) < CASE_OPEN_SHARE)
@@ -333,15 +436,26 @@ def _open_cases(rng, hist, a, t, assessed_sick, comps, out: _Output) -> None:
     )
 
 
-def _transition(rng, c, hist, a, t, first, last, p_sick, cause_p, recover_now, dissolve_now, out) -> None:
+def _transition(
+    rng: np.random.Generator,
+    c: Cooperatives,
+    hist: _History,
+    *,
+    a: np.ndarray,
+    t: int,
+    first: int,
+    last: int,
+    hazards: _Hazards,
+    out: _Output,
+) -> None:
     """Draw each cooperative's state at t+1 from the probabilities computed at t."""
     m = len(a)
     sick = c.sick[a]
-    falls = ~sick & (rng.random(m) < p_sick)
-    cause = (rng.random(m)[None, :] > np.cumsum(cause_p, axis=0)).sum(axis=0).clip(0, 2)
+    falls = ~sick & (rng.random(m) < hazards.p_sick)
+    cause = (rng.random(m)[None, :] > np.cumsum(hazards.cause_p, axis=0)).sum(axis=0).clip(0, 2)
     can_close = first <= t < last  # dissolutions and case outcomes are only written inside the years
-    dissolve = sick & can_close & (rng.random(m) < dissolve_now)
-    recover = sick & ~dissolve & (rng.random(m) < recover_now)
+    dissolve = sick & can_close & (rng.random(m) < hazards.dissolve)
+    recover = sick & ~dissolve & (rng.random(m) < hazards.recover)
     stays = sick & ~dissolve & ~recover
     c.cause[a] = np.where(falls, cause, np.where(stays, c.cause[a], -1))
     c.sick[a] = falls | stays
@@ -368,7 +482,9 @@ def _transition(rng, c, hist, a, t, first, last, p_sick, cause_p, recover_now, d
         hist.case_no[a[close]] = -1
 
 
-def _health(rng, c, a, q, assessed, comps) -> dict[str, np.ndarray]:
+def _health(
+    rng: np.random.Generator, c: Cooperatives, *, a: np.ndarray, q: np.ndarray, assessed: np.ndarray, comps: np.ndarray
+) -> dict[str, np.ndarray]:
     """The office's assessment: the category follows the state; the score sits in the category's band."""
     k = int(assessed.sum())
     sick = c.sick[a][assessed]
@@ -383,14 +499,18 @@ def _health(rng, c, a, q, assessed, comps) -> dict[str, np.ndarray]:
     return {"coop": a[assessed], "category": category, "score": score}
 
 
-def _write_year(rng, out, t, a, staff, fin, filed, rat_on_time, rat_late, board_n, supervisor_n, c, health) -> None:
+def _write_year(
+    rng: np.random.Generator, out: _Output, *, t: int, rec: _Records, c: Cooperatives, health: dict[str, np.ndarray]
+) -> None:
+    """Year t's rows of staffing, financials (the filed ones), health and meetings."""
+    a, staff, fin, filed = rec.a, rec.staff, rec.fin, rec.filed
     m = len(a)
     out.add("staffing", coop=a, year=np.full(m, t), **staff)
     out.add("financials", coop=a[filed], year=np.full(int(filed.sum()), t), **{k: v[filed] for k, v in fin.items()})
     out.add("health", year=np.full(len(health["coop"]), t), **health)
 
     # meetings: the RAT approving year t (held in t+1), board and supervisors' meetings held in t
-    on, late = a[rat_on_time], a[rat_late]
+    on, late = a[rec.rat_on_time], a[rec.rat_late]
     rat_coop = np.concatenate([on, late])
     rat_date = np.concatenate(
         [
@@ -399,8 +519,8 @@ def _write_year(rng, out, t, a, staff, fin, filed, rat_on_time, rat_late, board_
         ]
     )
     rat_att = np.round(c.members[rat_coop] * rng.uniform(0.3, 0.8, len(rat_coop)))
-    board_coop = np.repeat(a, board_n)
-    sup_coop = np.repeat(a, supervisor_n)
+    board_coop = np.repeat(a, rec.board_meetings)
+    sup_coop = np.repeat(a, rec.supervisor_meetings)
     coop = np.concatenate([rat_coop, board_coop, sup_coop])
     kind = np.concatenate([np.zeros(len(rat_coop), int), np.ones(len(board_coop), int), np.full(len(sup_coop), 2)])
     held = np.concatenate([rat_date, random_dates(rng, len(board_coop) + len(sup_coop), f"{t}-01-02", f"{t}-12-28")])

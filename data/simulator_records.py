@@ -220,9 +220,11 @@ def financials_year(rng: np.random.Generator, c: Cooperatives, idx: np.ndarray, 
     }
 
 
-def filing_probability(c: Cooperatives, idx: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Sick cooperatives, and badly governed ones, file fewer statements."""
-    return sigmoid(3.4 + 0.5 * q[GOV, idx] - 1.3 * c.sick[idx])
+def filing_probability(c: Cooperatives, idx: np.ndarray, q: np.ndarray, shift: float = 0.0) -> np.ndarray:
+    """Sick cooperatives, and badly governed ones, file fewer statements; ``shift`` moves the log-odds of filing
+    for everyone (a world's missing-statement rate, data/simulator_worlds.py)."""
+    logit = 3.4 + 0.5 * q[GOV, idx] - 1.3 * c.sick[idx]
+    return sigmoid(logit + shift if shift else logit)
 
 
 def rat_year(rng: np.random.Generator, q_gov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

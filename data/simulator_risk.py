@@ -10,10 +10,16 @@ docs/simulator.md gives the equations in words.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 FIN, SDM, GOV = 0, 1, 2  # cause / clinic index: KEUANGAN, SDM, KELEMBAGAAN (contract.CLINICS order)
+
+# The mechanisms a world can follow (data/simulator_worlds.py names the combinations; docs/simulator.md says why)
+Effects = Literal["thresholds", "additive", "interactions"]
+CauseRule = Literal["dominant", "mix"]
+RecoveryState = Literal["current", "onset"]
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -84,6 +90,10 @@ class RiskParams:
     no_manager_bad_loans: float = 0.9  # no manager and bad-loan ratio above 10%: split between finance and SDM
     rat_late_loss: float = 0.8  # RAT late and a loss: split between governance and finance
     young_thin_equity: float = 0.7  # age < 5 and equity ratio < 15%: finance
+    # interactions added only by the "interactions" reading of the effects (risk_components)
+    turnover_rat_late: float = 1.6  # turnover above 25% and RAT late: split between SDM and governance
+    unfiled_no_manager: float = 1.6  # no statement and no manager: split between governance and SDM
+    loss_thin_equity: float = 1.6  # a loss on equity below 15%: finance
     # context
     type_effect: tuple[float, ...] = (0.15, 0.0, 0.35, -0.5, 0.1, 0.2, 0.2, 0.0)  # in COOP_TYPES order
     young_below: int = 3
@@ -125,12 +135,26 @@ class RiskParams:
 PARAMS = RiskParams()
 
 
-def risk_components(o: Observed, p: RiskParams = PARAMS) -> np.ndarray:
+def ramp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """0 below ``lo``, 1 above ``hi``, a straight line between: a threshold made gradual."""
+    return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+
+
+def risk_components(o: Observed, p: RiskParams = PARAMS, effects: Effects = "thresholds") -> np.ndarray:
     """Log-odds added by each domain, shape (3, n): finance, people (SDM), governance.
 
     Every term is >= 0 (a weakness adds risk), so the largest component is the weakness that drives a
-    cooperative's risk, and it tilts the cause it is given when it falls sick.
+    cooperative's risk, and it tilts the cause it is given when it falls sick. ``effects`` is how the
+    weaknesses add up (docs/simulator.md, "A family of worlds"):
+
+    - ``thresholds``: knees, steps at thresholds and two interactions between domains;
+    - ``additive``: the same coefficients, each step made a ramp across a band around its threshold, and no
+      interactions: the log-odds are a sum of one smooth function per quantity;
+    - ``interactions``: ``thresholds`` plus three more interactions (``turnover_rat_late``,
+      ``unfiled_no_manager``, ``loss_thin_equity``), whose weakness shows only in the combination.
     """
+    if effects == "additive":
+        return _additive_components(o, p)
     fin = (
         p.bad_loan_slope * np.maximum(o.bad_loan_ratio - p.bad_loan_knee, 0.0)
         + p.bad_loan_high * (o.bad_loan_ratio > p.bad_loan_high_at)
@@ -149,7 +173,38 @@ def risk_components(o: Observed, p: RiskParams = PARAMS) -> np.ndarray:
     )
     both_fs = p.no_manager_bad_loans * (~o.has_manager & (o.bad_loan_ratio > 0.10)) / 2
     both_gf = p.rat_late_loss * (~o.rat_on_time & (o.roa < 0)) / 2
-    return np.stack([fin + both_fs + both_gf, sdm + both_fs, gov + both_gf])
+    comps = np.stack([fin + both_fs + both_gf, sdm + both_fs, gov + both_gf])
+    if effects == "interactions":
+        both_sg = p.turnover_rat_late * ((o.turnover > 0.25) & ~o.rat_on_time) / 2
+        both_gs = p.unfiled_no_manager * ((o.years_unfiled >= 1) & ~o.has_manager) / 2
+        comps[FIN] += p.loss_thin_equity * ((o.roa < 0) & (o.equity_ratio < p.equity_knee))
+        comps[SDM] += both_sg + both_gs
+        comps[GOV] += both_sg + both_gs
+    elif effects != "thresholds":
+        raise ValueError(f"effects must be 'thresholds', 'additive' or 'interactions', got {effects!r}")
+    return comps
+
+
+def _additive_components(o: Observed, p: RiskParams) -> np.ndarray:
+    """The ``additive`` reading: every step of ``thresholds`` a ramp over a band around its threshold (as wide as
+    the quantity's usual spread), no term that needs two quantities at once."""
+    fin = (
+        p.bad_loan_slope * np.maximum(o.bad_loan_ratio - p.bad_loan_knee, 0.0)
+        + p.bad_loan_high * ramp(o.bad_loan_ratio, p.bad_loan_high_at - 0.10, p.bad_loan_high_at + 0.10)
+        + p.bad_loan_rise * np.clip(o.bad_loan_change, 0.0, 0.2)
+        + p.equity_slope * np.clip(p.equity_knee - o.equity_ratio, 0.0, 0.5)
+        + p.loss * ramp(-o.roa, -0.03, 0.02)
+        + p.illiquid * ramp(-o.liquidity, -2 * p.illiquid_below, 0.0)
+        + p.young_thin_equity * ramp(-o.age.astype(float), -10.0, 0.0)
+    )
+    sdm = p.no_manager * ~o.has_manager + p.turnover_slope * np.minimum(o.turnover, 0.6) + p.untrained * ~o.trained
+    gov = (
+        p.rat_late * ~o.rat_on_time
+        + p.rat_streak * ramp(o.rat_missed_years.astype(float), 0.0, 3.0)
+        + p.few_meetings * ramp(-o.board_meetings.astype(float), -2.0 * p.few_meetings_below - 1, 0.0)
+        + p.unfiled * np.minimum(o.years_unfiled, 2)
+    )
+    return np.stack([fin, sdm, gov])
 
 
 def context_logit(o: Observed, p: RiskParams = PARAMS) -> np.ndarray:
@@ -167,8 +222,18 @@ def p_sick_next(components: np.ndarray, o: Observed, p: RiskParams = PARAMS) -> 
     return sigmoid(p.base + p.weakness_weight * components.sum(axis=0) + context_logit(o, p))
 
 
-def cause_probabilities(components: np.ndarray, p: RiskParams = PARAMS) -> np.ndarray:
-    """Probability of each cause (finance, SDM, governance) for a cooperative that falls sick, shape (3, n)."""
+def cause_probabilities(components: np.ndarray, p: RiskParams = PARAMS, rule: CauseRule = "dominant") -> np.ndarray:
+    """Probability of each cause (finance, SDM, governance) for a cooperative that falls sick, shape (3, n).
+
+    ``rule``: ``dominant`` is a softmax of log(base share) + ``cause_sharpness`` x component (mostly the
+    dominant weakness); ``mix`` draws the cause in proportion to base share + component (a sickness is as
+    likely to come from each weakness as that weakness is large).
+    """
+    if rule == "mix":
+        w = np.asarray(p.cause_base)[:, None] + components
+        return w / w.sum(axis=0)
+    if rule != "dominant":
+        raise ValueError(f"rule must be 'dominant' or 'mix', got {rule!r}")
     logits = np.log(np.asarray(p.cause_base))[:, None] + p.cause_sharpness * components
     logits -= logits.max(axis=0)
     w = np.exp(logits)
@@ -180,25 +245,33 @@ def dominant_weakness(components: np.ndarray) -> np.ndarray:
     return components.argmax(axis=0)
 
 
-def recovery_hazard(components: np.ndarray, o: Observed, p: RiskParams = PARAMS) -> np.ndarray:
-    """Probability that a cooperative sick at t+1 is healthy at t+2, from what is observed at t.
-
-    The one-year lag makes the two-year recovery probability in ``truth`` exact (docs/simulator.md).
-    """
-    fit = (o.clinic_open >= 0) & (o.clinic_open == dominant_weakness(components))
-    other = (o.clinic_open >= 0) & ~fit
-    logit = (
-        p.recover_base
-        + np.asarray(p.recover_type)[o.coop_type]
+def recovery_state(o: Observed, p: RiskParams = PARAMS, start: np.ndarray | float = 0.0) -> np.ndarray:
+    """``start`` plus the log-odds of recovery from the state of the records (bad loans, equity, profit, manager,
+    RAT), added in this order."""
+    return (
+        start
         + p.recover_bad_loans * (o.bad_loan_ratio < p.recover_bad_loans_below)
         + p.recover_equity * (o.equity_ratio >= p.recover_equity_from)
         + p.recover_profit * (o.roa > 0)
         + p.recover_manager * o.has_manager
         + p.recover_rat * o.rat_on_time
-        + p.recover_per_sick_year * o.sick_years
-        + p.recover_clinic_fit * fit
-        + p.recover_clinic_other * other
     )
+
+
+def recovery_hazard(
+    components: np.ndarray, o: Observed, p: RiskParams = PARAMS, onset_state: np.ndarray | None = None
+) -> np.ndarray:
+    """Probability that a cooperative sick at t+1 is healthy at t+2, from what is observed at t.
+
+    The one-year lag makes the two-year recovery probability in ``truth`` exact (docs/simulator.md).
+    ``onset_state``: the ``recovery_state`` of the last year the cooperative was not assessed sick (the
+    ``onset`` reading: recovery is fixed by the state the sickness began in); None reads the state at t.
+    """
+    fit = (o.clinic_open >= 0) & (o.clinic_open == dominant_weakness(components))
+    other = (o.clinic_open >= 0) & ~fit
+    head = p.recover_base + np.asarray(p.recover_type)[o.coop_type]
+    logit = recovery_state(o, p, start=head) if onset_state is None else head + onset_state
+    logit = logit + p.recover_per_sick_year * o.sick_years + p.recover_clinic_fit * fit + p.recover_clinic_other * other
     return sigmoid(logit)
 
 
