@@ -6,6 +6,8 @@
   cut into bands first) -- the official category, or persistence (last year's category).
 - :func:`logistic_baseline`: a logistic regression on the same features (median impute with missing
   indicators, scale, one-hot for categoricals).
+- :func:`plain_lightgbm`: LightGBM with its default settings on the same features (categorical columns as
+  ordinal codes; no calibration, constraints or early stopping): what a data scientist would try first.
 
 Like the estimators, they take column names as parameters, so they can be judged on any data.
 """
@@ -24,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from klinik.models.estimators import _platt
+from klinik.models.estimators import _encoder, _platt
 
 
 def _two_classes(est, y) -> np.ndarray:
@@ -138,3 +140,12 @@ def logistic_baseline(categorical: Sequence[str] = (), *, C: float = 1.0, random
             ("clf", LogisticRegression(C=C, max_iter=2000, random_state=random_state)),
         ]
     )
+
+
+def plain_lightgbm(categorical: Sequence[str] = (), *, random_state: int = 0, n_jobs: int = 1) -> Pipeline:
+    """LightGBM's ``LGBMClassifier`` with default settings after the estimator's ordinal encoder; its contributions
+    (models/explain.py) are TreeSHAP like the estimator's."""
+    from lightgbm import LGBMClassifier
+
+    clf = LGBMClassifier(verbose=-1, n_jobs=n_jobs, random_state=random_state)
+    return Pipeline([("prep", _encoder(list(categorical))), ("clf", clf)])

@@ -1,6 +1,6 @@
-"""Why a cooperative got its score: exact TreeSHAP contributions, and the clinic its risk points to.
+"""Why a cooperative got its score: exact contributions (TreeSHAP, linear terms), and the clinic its risk points to.
 
-Contributions are in the booster's raw log-odds (before Platt scaling, which is monotone, so the ranking of
+Contributions are in the model's raw log-odds (before Platt scaling, which is monotone, so the ranking of
 reasons is the same). One column per input feature of the pipeline plus ``bias``; each row sums to the raw
 score. ``main_cause`` routes a cooperative to the clinic whose features push its risk up the most.
 """
@@ -17,26 +17,52 @@ from klinik.data.contract import CLINICS
 
 
 def _input_column(encoded: str, inputs: list[str]) -> str:
-    """The input feature an encoded column came from (itself, or the longest ``<input>_`` prefix)."""
+    """The input feature an encoded column came from (itself, or the longest ``<input>_`` prefix), after the
+    names a ColumnTransformer or a missing-value indicator put in front (``numeric__missingindicator_x``)."""
     if encoded in inputs:
         return encoded
-    owners = [c for c in inputs if encoded.startswith(f"{c}_")]
+    bare = encoded.split("__", 1)[-1].removeprefix("missingindicator_")
+    if bare in inputs:
+        return bare
+    owners = [c for c in inputs if bare.startswith(f"{c}_")]
     if not owners:
         raise ValueError(f"cannot tell which input column the encoded column {encoded!r} comes from")
     return max(owners, key=len)
 
 
-def contributions(model: Pipeline, X: pd.DataFrame) -> pd.DataFrame:
-    """TreeSHAP contributions of each input feature to the raw log-odds, plus ``bias``.
+def _encoded_contributions(clf, Xt, prep: Pipeline) -> pd.DataFrame:
+    """Exact contributions to the raw log-odds per encoded column, plus ``bias``, for the classifiers a pipeline
+    may end in: ours (``contributions``), a LightGBM classifier (TreeSHAP) or a linear model (coefficient x
+    encoded value; the bias is the intercept)."""
+    if hasattr(clf, "contributions"):
+        return clf.contributions(Xt)
+    if hasattr(clf, "booster_"):  # LightGBM's scikit-learn classifier
+        values = clf.booster_.predict(Xt, pred_contrib=True)
+        return pd.DataFrame(values, columns=[*Xt.columns, "bias"], index=Xt.index)
+    if hasattr(clf, "coef_"):
+        names = list(prep.get_feature_names_out())
+        values = Xt.toarray() if hasattr(Xt, "toarray") else np.asarray(Xt, dtype=float)
+        out = pd.DataFrame(values * clf.coef_.ravel(), columns=names)
+        out["bias"] = float(np.ravel(clf.intercept_)[0])
+        return out
+    raise TypeError(f"no exact contributions for a {type(clf).__name__}")
 
-    ``model`` is a fitted pipeline from :func:`klinik.models.estimators.build_estimator`; contributions of encoded
-    columns are summed back onto the input column they came from. Rows sum to the raw score.
+
+def contributions(model: Pipeline, X: pd.DataFrame) -> pd.DataFrame:
+    """Exact contributions of each input feature to the raw log-odds, plus ``bias``: TreeSHAP for trees, the
+    linear terms for a linear model (models/estimators.py serves either, or a blend of both).
+
+    ``model`` is a fitted pipeline (``prep`` steps, then the classifier): from
+    :func:`klinik.models.estimators.build_estimator`, or a baseline of models/baselines.py. Contributions of
+    encoded columns are summed back onto the input column they came from. Rows sum to the raw score.
     """
     prep, clf = model[:-1], model[-1]
     inputs = list(model.feature_names_in_)
     Xt = prep.transform(X[inputs])
-    raw = clf.contributions(Xt)
-    owner = {c: _input_column(c, inputs) for c in Xt.columns}
+    raw = _encoded_contributions(clf, Xt, prep)
+    raw.index = X.index
+    encoded = [c for c in raw.columns if c != "bias"]
+    owner = {c: _input_column(c, inputs) for c in encoded}
     if len(set(owner.values())) == len(owner):  # one encoded column per input (ordinal codes): nothing to sum
         where = {owner[c]: i for i, c in enumerate(owner)}
         values = raw[list(owner)].to_numpy(dtype=float)
