@@ -96,9 +96,42 @@ def scores(y, p) -> dict[str, float]:
     return {k: m[k] for k in ("roc_auc", "pr_auc", "ece", "n", "events")}
 
 
+RULES = {  # how a clinic is read from contributions: (which moments, which part of each group's sum)
+    "now+onset signed": (("now", "onset"), "signed"),
+    "now signed": (("now",), "signed"),
+    "onset signed": (("onset",), "signed"),
+    "now+onset positive": (("now", "onset"), "positive"),
+    "now positive": (("now",), "positive"),
+    "onset positive": (("onset",), "positive"),
+}
+
+
+def rule_clinics(now: pd.DataFrame, onset: pd.DataFrame, has_onset: np.ndarray, groups) -> dict[str, np.ndarray]:
+    """The clinic each rule of RULES picks. ``onset``: contributions at the last year before the spell (zero where
+    the data do not hold it; an onset-only rule then reads now)."""
+    from klinik.models.explain import group_contributions
+
+    parts = {}
+    for name, frame in (("now", now), ("onset", onset)):
+        cols = [c for c in frame.columns if c != "bias"]
+        parts[(name, "signed")] = group_contributions(frame, groups).to_numpy()
+        parts[(name, "positive")] = group_contributions(frame[cols].clip(lower=0.0), groups).to_numpy()
+    clinics = np.asarray(group_contributions(now, groups).columns)
+    out = {}
+    for rule, (moments, part) in RULES.items():
+        total = sum(parts[(m, part)] for m in moments)
+        if moments == ("onset",):
+            total = np.where(has_onset[:, None], total, parts[("now", part)])
+        out[rule] = clinics[np.argmax(total, axis=1)]
+    return out
+
+
 def routing(models: dict, feats, columns, labels, groups, truth, records, year: int) -> dict[str, dict]:
     """Per model, the share of the cooperatives assessed sick in ``year`` (and of the newly sick among them) routed
-    to truth's cause, and the ceiling for the same cooperatives (the onset argmax)."""
+    to truth's cause by main_cause of spell_contributions (what klinik train reports), the same share for every rule
+    of RULES, and the ceiling for the same cooperatives (the onset argmax)."""
+    from klinik.models.explain import contributions
+
     sick = labels[(labels["year"] == year) & labels["sick"].astype(bool)][["coop_id", "year"]]
     X = sick.merge(feats, on=["coop_id", "year"], how="inner")
     X = X.merge(truth[["coop_id", "year", "cause"]], on=["coop_id", "year"], how="inner")
@@ -111,10 +144,17 @@ def routing(models: dict, feats, columns, labels, groups, truth, records, year: 
     index = [where[int(c.removeprefix("KOP-")) - 1] for c in X["coop_id"]]
     ceiling_hit = onset[index] == cause[index]
     out = {"ceiling": {"sick": float(ceiling_hit.mean()), "new": float(ceiling_hit[new].mean())}}
+    truth_cause = X["cause"].to_numpy()
     for name, model in models.items():
-        clinic = main_cause(spell_contributions(model, X, feats, columns, "years_sick"), groups).to_numpy()
-        hit = clinic == X["cause"].to_numpy()
+        now = contributions(model, X[columns])
+        both = spell_contributions(model, X, feats, columns, "years_sick", now=now)
+        clinic = main_cause(both, groups).to_numpy()
+        hit = clinic == truth_cause
         out[name] = {"sick": float(hit.mean()), "new": float(hit[new].mean()), "n_sick": int(len(X))}
+        earlier = both - now
+        has_onset = (earlier.drop(columns="bias") != 0).any(axis=1).to_numpy()
+        for rule, picked in rule_clinics(now, earlier, has_onset, groups).items():
+            out[name][f"rule {rule}"] = float((picked == truth_cause).mean())
     return out
 
 
@@ -147,6 +187,7 @@ def simulated(kind: str, name: str, seed: int, n: int, tasks, settings, test_yea
                 if route:
                     r = route.get(predictor, route["ceiling"] if predictor == "exact" else None)
                     row |= {"routing": r["sick"], "routing_new": r["new"]} if r else {}
+                    row |= {k: v for k, v in (r or {}).items() if k.startswith("rule ")}
                     row |= {"ceiling": route["ceiling"]["sick"], "ceiling_new": route["ceiling"]["new"]}
                 rows.append(row)
     return rows
@@ -273,6 +314,26 @@ def goals_table(s: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def rules_table(raw: pd.DataFrame) -> str:
+    """Routing of the large worlds' sick cooperatives by each rule of RULES, per variant and model (mean over
+    seeds), with the ceiling: how a cause is best read from contributions."""
+    rules = [c for c in raw.columns if c.startswith("rule ")]
+    part = raw[(raw["kind"] == "large") & raw["predictor"].isin(["ours", "lightgbm", "logistic"])]
+    if part.empty or not rules:
+        return "(no routing by rule measured)"
+    table = part.groupby(["data", "predictor"], sort=False)[[*rules, "ceiling"]].mean()
+    lines = [
+        "| data | model | " + " | ".join(r.removeprefix("rule ") for r in rules) + " | ceiling |",
+        "|---|---|" + "---|" * (len(rules) + 1),
+    ]
+    for (data, predictor), row in table.iterrows():
+        lines.append(f"| {data} | {predictor} | " + " | ".join(f"{v:.1%}" for v in row.to_numpy()) + " |")
+    mean = table.groupby(level="predictor", sort=False).mean()
+    for predictor, row in mean.iterrows():
+        lines.append(f"| mean | {predictor} | " + " | ".join(f"{v:.1%}" for v in row.to_numpy()) + " |")
+    return "\n".join(lines)
+
+
 # --- extras: the variants' rates, and training time at scale -------------------------------------------------------
 
 
@@ -324,7 +385,7 @@ def train_time(coops: int, years: tuple[int, int], seed: int, threads: int) -> s
 
 
 def units(args) -> list[tuple[str, str, int]]:
-    names = list(VARIANTS) if args.variants == "all" else args.variants.split(",")
+    names = {"all": list(VARIANTS), "none": []}.get(args.variants) or args.variants.split(",")
     for name in names:
         variant(name)  # an unknown name stops here, before any work
     out = [("large", name, LARGE_SEED + i) for name in names for i in range(args.large_seeds)]
@@ -336,7 +397,7 @@ def units(args) -> list[tuple[str, str, int]]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--variants", default="all", help="comma-separated names from VARIANTS, or all")
+    ap.add_argument("--variants", default="all", help="comma-separated names from VARIANTS, all, or none")
     ap.add_argument("--coops", type=int, default=5000, help="cooperatives in a large world")
     ap.add_argument("--large-seeds", type=int, default=3)
     ap.add_argument("--small-worlds", type=int, default=10)
@@ -391,6 +452,8 @@ def main(argv=None) -> int:
         goals_table(s),
         "\n### Every predictor\n",
         results_table(s),
+        "\n### Routing by rule (large worlds, cooperatives assessed sick in the holdout year)\n",
+        rules_table(pd.DataFrame(rows)),
     ]
     return _emit(parts, args.out)
 

@@ -1,17 +1,23 @@
-"""The two estimators (risk of falling sick, likelihood of recovery): LightGBM, calibrated, explainable.
+"""The two estimators (risk of falling sick, likelihood of recovery): chosen by the data, calibrated, explainable.
 
 ``build_estimator`` returns an unfitted scikit-learn ``Pipeline``: an ordinal encoder for the categorical
-columns named by the caller, then :class:`CalibratedLGBMClassifier`. Nothing here knows our column names:
-monotone constraints and categoricals arrive by name as parameters, so the same estimator can be judged on
-any tabular data.
+columns named by the caller, then :class:`AdaptiveClassifier`, which chooses among model families -- boosted
+trees with size-aware regularisation (:class:`CalibratedLGBMClassifier`), a plainer booster, and a regularised
+additive logistic model (models/additive.py) -- by inner validation that respects time, and serves the one it
+keeps or a weighted blend. Nothing here knows our column names: monotone constraints and categoricals arrive by
+name as parameters, so the same estimator can be judged on any tabular data (bench/bench_family.py judges it on a
+family of simulated worlds and on two real datasets).
 
-Why this design (and not ``CalibratedClassifierCV`` around an ``LGBMClassifier``):
-- one booster holds the model, so TreeSHAP (``pred_contrib``) explains exactly the score that is served;
-- calibration is Platt scaling (a logistic curve on the raw score) fitted on out-of-fold scores from folds
-  grouped by cooperative: with a few hundred cooperatives isotonic regression overfits (docs/domain.md), and a
+Why this design:
+- real offices' data will differ from any simulator: which family wins depends on the data (few events and
+  additive effects favour the additive model, interactions and many events the trees), so the data choose;
+- whatever is served is explained exactly: TreeSHAP (``pred_contrib``) for a booster, the linear terms for the
+  additive model, and for a blend the same weighted sum of both;
+- calibration is Platt scaling (a logistic curve on the raw score; for a blend, on several raw scores at once),
+  fitted on held-out scores: with a few hundred cooperatives isotonic regression overfits (docs/domain.md), and a
   cooperative's later years must never calibrate its earlier ones;
-- the number of trees is chosen by early stopping on the same grouped folds, at one common iteration, so the
-  out-of-fold scores that calibrate and the final booster come from models of the same size.
+- a booster's number of trees is chosen by early stopping on folds grouped by cooperative, at one common
+  iteration, so the out-of-fold scores and the final booster come from models of the same size.
 """
 
 from __future__ import annotations
@@ -97,6 +103,34 @@ def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return a, b
 
 
+def grouped_folds(
+    y01: np.ndarray, groups, n_splits: int, random_state: int, many: bool | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Folds grouped by ``groups`` (a cooperative's rows stay together), stratified by the label when events are
+    few; with many events (``many``, default: 1,500 or more) plain shuffled group folds balance well enough and are
+    much faster. Without groups, stratified folds of rows."""
+    y01 = np.asarray(y01)
+    n_minor = int(min(y01.sum(), len(y01) - y01.sum()))
+    many = n_minor >= 1_500 if many is None else many
+    X = np.zeros((len(y01), 1))
+    if groups is not None:
+        # integer codes in the sorted order of the labels: the same folds as the labels themselves, but numpy's
+        # isin on object arrays (string ids) compares every row with every group of a fold, which is quadratic and
+        # took hours on national data
+        groups = np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
+        n_splits = int(min(n_splits, len(np.unique(groups)), max(n_minor, 2)))
+        if n_splits < 2:
+            raise ValueError("need at least two groups and two events of each class to calibrate")
+        if many:
+            splitter = GroupKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+        else:
+            splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+        return list(splitter.split(X, y01, groups))
+    n_splits = int(min(n_splits, max(n_minor, 2)))
+    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    return list(splitter.split(X, y01))
+
+
 class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
     """A binary LightGBM classifier with grouped early stopping and Platt calibration, held in one booster.
 
@@ -108,7 +142,9 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
     3. refits one booster on all rows with that many trees.
     ``predict_proba`` is then ``sigmoid(a * raw + b)`` and ``raw_score`` / ``contributions`` explain it.
 
-    Parameters left as ``None`` (``num_leaves``, ``min_child_samples``, ``reg_lambda``, ``max_depth``,
+    ``early_stopping_rounds=0`` turns early stopping off: every fold and the final booster grow ``max_rounds``
+    trees (LightGBM's defaults are 100 at a learning rate of 0.1). Parameters left as ``None`` (``num_leaves``,
+    ``min_child_samples``, ``reg_lambda``, ``max_depth``,
     ``extra_trees``) are chosen from the size of the training data (:func:`_size_aware`). ``monotone`` maps
     column names to +1 (never lowers the probability), -1 (never raises it) or 0; ``categorical`` names columns
     holding non-negative integer codes. ``n_jobs`` sets LightGBM's threads for fitting and predicting and may be
@@ -206,7 +242,9 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
             free_raw_data=False,
         )
 
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, folds=None):
+        """Fit as the class docstring says; ``folds`` (train, valid) index pairs replace the grouped folds (the
+        estimator that chooses among families passes the same folds to every candidate)."""
         X = self._as_frame(X, fitting=True)
         y = np.asarray(y)
         classes = np.unique(y)
@@ -217,9 +255,12 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         n_events = int(min(y01.sum(), len(y01) - y01.sum()))
         auto = _size_aware(len(X), n_events)
         params = self._lgb_params(auto, list(X.columns))
-        patience = self.early_stopping_rounds or max(10, round(3.0 / params["learning_rate"]))
+        patience = self.early_stopping_rounds
+        if patience is None:
+            patience = max(10, round(3.0 / params["learning_rate"]))
 
-        folds = self._folds(X, y01, groups, self.n_splits or auto["n_splits"], many=n_events >= 1_500)
+        if folds is None:
+            folds = self._folds(X, y01, groups, self.n_splits or auto["n_splits"], many=n_events >= 1_500)
         curves, boosters = [], []
         for train_idx, valid_idx in folds:
             dtrain = self._dataset(X.iloc[train_idx], y01[train_idx])
@@ -231,23 +272,22 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
                 num_boost_round=self.max_rounds,
                 valid_sets=[dvalid],
                 valid_names=["valid"],
-                callbacks=[
-                    lgb.record_evaluation(record),
-                    lgb.early_stopping(patience, first_metric_only=True, verbose=False),
-                ],
+                callbacks=[lgb.record_evaluation(record)]
+                + ([lgb.early_stopping(patience, first_metric_only=True, verbose=False)] if patience else []),
             )
             curves.append(np.asarray(record["valid"]["binary_logloss"]))
             boosters.append(booster)
         # the common round: lowest mean held-out log loss over the rounds every fold reached
         length = min(len(c) for c in curves)
         mean_curve = np.mean([c[:length] for c in curves], axis=0)
-        self.n_trees_ = int(np.argmin(mean_curve)) + 1
+        self.n_trees_ = int(np.argmin(mean_curve)) + 1 if patience else length  # no early stopping: every round
         self.cv_logloss_ = float(mean_curve[self.n_trees_ - 1])
 
         oof = np.full(len(X), np.nan)
         for (_, valid_idx), booster in zip(folds, boosters):
             oof[valid_idx] = booster.predict(X.iloc[valid_idx], num_iteration=self.n_trees_, raw_score=True)
         self.calibration_ = _platt(oof, y01)
+        self._oof_raw = oof  # for the estimator that chooses among families; not saved with the model
 
         final = lgb.train(params, self._dataset(X, y01), num_boost_round=self.n_trees_)
         self.booster_str_ = final.model_to_string()
@@ -255,28 +295,21 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         self.lgb_params_ = params
         return self
 
+    def fit_fixed(self, X, y) -> CalibratedLGBMClassifier:
+        """A copy boosted on (X, y) with this model's parameters and number of trees, nothing chosen again (for
+        validation in time: trained on earlier years, judged on a later one)."""
+        check_is_fitted(self, "booster_str_")
+        twin = self.__class__(**self.get_params())
+        X = self._as_frame(X)
+        y01 = (np.asarray(y) == self.classes_[1]).astype(int)
+        for name in ("feature_names_in_", "n_features_in_", "classes_", "n_trees_", "calibration_", "lgb_params_"):
+            setattr(twin, name, getattr(self, name))
+        twin._booster = lgb.train(self.lgb_params_, self._dataset(X, y01), num_boost_round=self.n_trees_)
+        twin.booster_str_ = ""  # a validation copy: never saved
+        return twin
+
     def _folds(self, X, y01, groups, n_splits: int, many: bool) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Folds grouped by ``groups`` (a cooperative's rows stay together), stratified by the label when
-        events are few; with many events plain shuffled group folds balance well enough and are much faster."""
-        n_minor = int(min(y01.sum(), len(y01) - y01.sum()))
-        if groups is not None:
-            # integer codes in the sorted order of the labels: the same folds as the labels themselves, but
-            # numpy's isin on object arrays (string ids) compares every row with every group of a fold, which is
-            # quadratic and took hours on national data
-            groups = np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
-            n_splits = int(min(n_splits, len(np.unique(groups)), max(n_minor, 2)))
-            if many:
-                splitter = GroupKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
-            else:
-                splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
-            folds = list(splitter.split(X, y01, groups))
-        else:
-            n_splits = int(min(n_splits, max(n_minor, 2)))
-            splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
-            folds = list(splitter.split(X, y01))
-        if n_splits < 2:
-            raise ValueError("need at least two groups and two events of each class to calibrate")
-        return folds
+        return grouped_folds(y01, groups, n_splits, self.random_state, many=many)
 
     # --- predicting ----------------------------------------------------------------------------------
 
@@ -292,23 +325,13 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         # persist the booster as its text (booster_str_); the live handle is rebuilt on first use
         state = super().__getstate__()
         state.pop("_booster", None)
+        state.pop("_oof_raw", None)
         return state
 
     def _as_frame(self, X, fitting: bool = False) -> pd.DataFrame:
-        if not isinstance(X, pd.DataFrame):
-            X = np.asarray(X, dtype=float)
-            names = list(getattr(self, "feature_names_in_", [f"x{i}" for i in range(X.shape[1])]))
-            X = pd.DataFrame(X, columns=names)
-        if fitting:
-            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-            self.n_features_in_ = X.shape[1]
-        else:
+        if not fitting:
             check_is_fitted(self, "booster_str_")
-            missing = [c for c in self.feature_names_in_ if c not in X.columns]
-            if missing:
-                raise ValueError(f"X lacks columns the model was trained on: {missing}")
-            X = X[list(self.feature_names_in_)]
-        return X
+        return _as_frame(self, X, fitting)
 
     def _threads(self) -> int:
         return self.n_jobs or 0
@@ -366,6 +389,278 @@ def _encoder(categorical: Sequence[str]) -> ColumnTransformer:
     ).set_output(transform="pandas")
 
 
+CANDIDATES = ("trees", "plain_trees", "additive")
+
+
+def _stack(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Non-negative weights and an intercept for p = sigmoid(scores @ w + b), by log loss on Platt's smoothed
+    targets: Platt scaling of several raw scores at once (a single column gives Platt's own curve). The scores
+    are compared per standard deviation, so the fit does not depend on each model's scale."""
+    y = np.asarray(y, dtype=float)
+    n_pos, n_neg = y.sum(), len(y) - y.sum()
+    t = np.where(y > 0, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+    spread = scores.std(axis=0)
+    spread = np.where(spread > 0, spread, 1.0)
+    Z = scores / spread
+
+    def loss(wb: np.ndarray) -> tuple[float, np.ndarray]:
+        z = Z @ wb[:-1] + wb[-1]
+        g = expit(z) - t
+        return float(np.sum(np.logaddexp(0.0, z) - t * z)), np.append(Z.T @ g, g.sum())
+
+    k = scores.shape[1]
+    prior = np.clip(y.mean(), 1e-6, 1 - 1e-6)
+    start = np.append(np.full(k, 1.0 / k), np.log(prior / (1 - prior)))
+    bounds = [(0.0, None)] * k + [(None, None)]
+    res = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
+    return res.x[:-1] / spread, float(res.x[-1])
+
+
+class AdaptiveClassifier(ClassifierMixin, BaseEstimator):
+    """Chooses among model families by inner validation and serves the weighted blend of those it keeps.
+
+    Candidates (``candidates``): ``trees`` (:class:`CalibratedLGBMClassifier` with its size-aware regularisation),
+    ``plain_trees`` (the same booster near LightGBM's defaults: 31 leaves at most 6 deep, 20 rows a leaf, no
+    penalty, a learning rate of 0.05, early-stopped and monotone like the other) and ``additive``
+    (:class:`klinik.models.additive.AdditiveLogisticClassifier`, one monotone piecewise-linear curve per feature).
+    Each is tuned on the same folds grouped by ``groups`` (rounds, penalty).
+
+    ``fit(X, y, groups=None, time=None)``. The choice is made on inner validation that respects time when ``time``
+    (each row's period, e.g. the year) is given: for each of the last ``validation_periods`` periods, every
+    candidate, with its tuned settings, is refitted on the rows of earlier periods only and scores the rows of that
+    period -- the situation of the served model, trained on past years and scoring the next one. Without ``time``,
+    the candidates' out-of-fold scores on the grouped folds are used. On those scores, non-negative weights and an
+    intercept are fitted by log loss (Platt scaling of several scores): a weight of zero drops a candidate, one
+    candidate left is a choice, several a blend. The raw score is the weighted sum of the kept candidates' raw
+    scores, ``predict_proba`` is ``sigmoid(raw + intercept)`` and the contributions are the same weighted sum of
+    each candidate's exact contributions (TreeSHAP, linear terms), so they sum to the raw score.
+
+    Learned: ``members_`` (the kept candidates, fitted on all rows), ``member_names_``, ``weights_``,
+    ``calibration_`` (1, intercept), ``validation_`` (per candidate and for the blend: log loss and ROC AUC on the
+    inner validation; how it was made), ``cv_logloss_`` (the blend's inner log loss), ``n_trees_``.
+    """
+
+    def __init__(
+        self,
+        *,
+        candidates: Sequence[str] = CANDIDATES,
+        categorical: Sequence[str] = (),
+        monotone: Mapping[str, int] | None = None,
+        n_splits: int | None = None,
+        validation_periods: int = 4,
+        max_rounds: int = 3000,
+        max_depth: int | None = None,
+        learning_rate: float | None = None,
+        n_jobs: int | None = None,
+        random_state: int = 0,
+    ):
+        self.candidates = candidates
+        self.categorical = categorical
+        self.monotone = monotone
+        self.n_splits = n_splits
+        self.validation_periods = validation_periods
+        self.max_rounds = max_rounds
+        self.max_depth = max_depth
+        self.learning_rate = learning_rate
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _candidate(self, name: str, n_splits: int, many: bool):
+        from klinik.models.additive import AdditiveLogisticClassifier
+
+        common = dict(monotone=self.monotone, categorical=self.categorical, random_state=self.random_state)
+        trees = dict(common, n_splits=n_splits, n_jobs=self.n_jobs, max_rounds=self.max_rounds)
+        if name == "trees":
+            return CalibratedLGBMClassifier(**trees, max_depth=self.max_depth, learning_rate=self.learning_rate)
+        if name == "plain_trees":  # LightGBM's defaults: 100 trees at 0.1, 31 leaves, 20 rows a leaf, no penalty
+            return CalibratedLGBMClassifier(
+                **dict(trees, max_rounds=100),
+                early_stopping_rounds=0,
+                learning_rate=0.1,
+                num_leaves=31,
+                max_depth=self.max_depth if self.max_depth is not None else (6 if many else -1),
+                min_child_samples=20,
+                reg_lambda=0.0,
+                extra_trees=False,
+                subsample=1.0,
+                colsample_bytree=1.0,
+            )
+        if name == "additive":
+            return AdditiveLogisticClassifier(**common, n_splits=n_splits)
+        raise ValueError(f"unknown candidate {name!r}; choose from {CANDIDATES}")
+
+    def fit(self, X, y, groups=None, time=None):
+        X = _as_frame(self, X, fitting=True)
+        y = np.asarray(y)
+        classes = np.unique(y)
+        if len(classes) != 2:
+            raise ValueError(f"AdaptiveClassifier needs two classes in y, got {classes.tolist()}")
+        if not self.candidates:
+            raise ValueError("AdaptiveClassifier needs at least one candidate")
+        self.classes_ = classes
+        y01 = (y == classes[1]).astype(int)
+        n_events = int(min(y01.sum(), len(y01) - y01.sum()))
+        n_splits = self.n_splits or _size_aware(len(X), n_events)["n_splits"]
+        folds = grouped_folds(y01, groups, n_splits, self.random_state, many=n_events >= 1_500)
+        names = list(self.candidates)
+        many = n_events >= 6_000  # the large-data tier: trees at most 6 deep (TreeSHAP's cost, see _size_aware)
+        fitted = {n: self._candidate(n, n_splits, many).fit(X, y, groups=groups, folds=folds) for n in names}
+
+        rows, scores, how = self._inner_validation(X, y, y01, fitted, time, len(folds))
+        weights, intercept = _stack(scores, y01[rows])
+        if not (weights > 0).any():  # no candidate helps: the best one alone
+            losses = [_platt_loss(scores[:, [k]], y01[rows]) for k in range(len(names))]
+            weights = np.eye(len(names))[int(np.argmin(losses))]
+        keep = weights > 1e-3 * weights.max()
+        if not keep.all():  # the intercept and weights again, without the dropped candidates
+            weights = np.zeros(len(names))
+            weights[keep], intercept = _stack(scores[:, keep], y01[rows])
+        self.member_names_ = [n for n, k in zip(names, keep) if k]
+        self.members_ = [fitted[n] for n in self.member_names_]
+        self.weights_ = weights[keep]
+        self.calibration_ = (1.0, float(intercept))
+        self.validation_ = self._record(names, scores, y01[rows], weights, intercept, how)
+        self.cv_logloss_ = self.validation_["blend"]["log_loss"]
+        for member in fitted.values():
+            member.__dict__.pop("_oof_raw", None)
+        return self
+
+    def _inner_validation(self, X, y, y01, fitted, time, n_folds: int) -> tuple[np.ndarray, np.ndarray, str]:
+        """(validation rows, candidates' raw scores on them, how): later periods scored by refits on earlier ones
+        when ``time`` is given and allows it, else the grouped out-of-fold scores."""
+        names = list(fitted)
+        if time is not None:
+            time = np.asarray(time)
+            periods = np.unique(time)
+            chosen = periods[2:][-self.validation_periods :] if self.validation_periods > 0 else []
+            rows, parts, used = [], [], []
+            for period in chosen:
+                train, valid = time < period, time == period
+                if len(np.unique(y01[train])) < 2 or len(np.unique(y01[valid])) < 2:
+                    continue
+                Xt, yt, Xv = X[train], y[train], X[valid]
+                parts.append(np.column_stack([fitted[n].fit_fixed(Xt, yt).raw_score(Xv) for n in names]))
+                rows.append(np.flatnonzero(valid))
+                used.append(period)
+            if parts and sum(y01[r].sum() for r in rows) >= 10:
+                how = f"time: each of {', '.join(str(p) for p in used)} scored by refits on the periods before it"
+                return np.concatenate(rows), np.vstack(parts), how
+        scores = np.column_stack([fitted[n]._oof_raw for n in names])
+        return np.arange(len(y01)), scores, f"out-of-fold scores of {n_folds} grouped folds"
+
+    @staticmethod
+    def _record(names, scores, y, weights, intercept, how) -> dict:
+        from sklearn.metrics import roc_auc_score
+
+        out: dict = {"how": how, "rows": int(len(y)), "events": int(y.sum())}
+        for k, name in enumerate(names):
+            a, b = _stack(scores[:, [k]], y)
+            p = expit(a[0] * scores[:, k] + b)
+            out[name] = {"log_loss": _mean_log_loss(y, p), "roc_auc": float(roc_auc_score(y, p)), "weight": 0.0}
+        for name, w in zip(names, weights):
+            out[name]["weight"] = float(w)
+        p = expit(scores @ weights + intercept)
+        out["blend"] = {"log_loss": _mean_log_loss(y, p), "roc_auc": float(roc_auc_score(y, p))}
+        return out
+
+    # --- predicting ---------------------------------------------------------------------------------------------
+
+    def _members(self):
+        check_is_fitted(self, "members_")
+        for member in self.members_:
+            if hasattr(member, "n_jobs"):
+                member.n_jobs = self.n_jobs
+        return zip(self.weights_, self.members_)
+
+    def raw_score(self, X) -> np.ndarray:
+        """The weighted sum of the kept candidates' raw log-odds (before the intercept)."""
+        X = _as_frame(self, X)
+        return sum(w * m.raw_score(X) for w, m in self._members())
+
+    def decision_function(self, X) -> np.ndarray:
+        a, b = self.calibration_
+        return a * self.raw_score(X) + b
+
+    def predict_proba(self, X) -> np.ndarray:
+        p = expit(self.decision_function(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+    def contributions(self, X) -> pd.DataFrame:
+        """Exact contributions to the raw log-odds: the weighted sum of the kept candidates' (TreeSHAP for trees,
+        linear terms for the additive model), one column per input column plus ``bias``."""
+        X = _as_frame(self, X)
+        return sum(w * m.contributions(X) for w, m in self._members())
+
+    @property
+    def n_trees_(self) -> int:
+        """Trees in the served model (all tree members)."""
+        return int(sum(getattr(m, "n_trees_", 0) for m in self.members_))
+
+    @property
+    def lgb_params_(self) -> dict:
+        """LightGBM parameters of the first tree member (empty when none is served)."""
+        return next((m.lgb_params_ for m in self.members_ if hasattr(m, "lgb_params_")), {})
+
+    @property
+    def booster(self) -> lgb.Booster:
+        """The first tree member's booster."""
+        for member in self.members_:
+            if hasattr(member, "booster_str_"):
+                return member.booster
+        raise AttributeError("no tree model is served: the additive model was chosen alone")
+
+    def choice_record(self) -> tuple[dict[str, str], dict[str, float]]:
+        """What the choice was and why, as MLflow parameters and metrics: the kept candidates and their weights,
+        and each candidate's (and the blend's) log loss and ROC AUC on the inner validation."""
+        check_is_fitted(self, "validation_")
+        v = self.validation_
+        params = {
+            "choice": ",".join(f"{n}:{w:.3f}" for n, w in zip(self.member_names_, self.weights_)),
+            "choice_validation": v["how"][:500],
+            "choice_candidates": ",".join(self.candidates),
+        }
+        metrics = {"choice_validation_rows": float(v["rows"]), "choice_validation_events": float(v["events"])}
+        for name in (*self.candidates, "blend"):
+            for key, value in v[name].items():
+                metrics[f"choice_{name}_{key}"] = float(value)
+        return params, metrics
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _mean_log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def _platt_loss(scores: np.ndarray, y: np.ndarray) -> float:
+    a, b = _stack(scores, y)
+    return _mean_log_loss(y, expit(scores @ a + b))
+
+
+def _as_frame(est, X, fitting: bool = False) -> pd.DataFrame:
+    """X as a frame with the fitted columns (names from fitting; an array gets them in order)."""
+    if not isinstance(X, pd.DataFrame):
+        X = np.asarray(X, dtype=float)
+        names = list(getattr(est, "feature_names_in_", [f"x{i}" for i in range(X.shape[1])]))
+        X = pd.DataFrame(X, columns=names)
+    if fitting:
+        est.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        est.n_features_in_ = X.shape[1]
+        return X
+    check_is_fitted(est, "feature_names_in_")
+    missing = [c for c in est.feature_names_in_ if c not in X.columns]
+    if missing:
+        raise ValueError(f"X lacks columns the model was trained on: {missing}")
+    return X[list(est.feature_names_in_)]
+
+
 def build_estimator(
     task: str,
     *,
@@ -374,15 +669,17 @@ def build_estimator(
     random_state: int = 0,
     **params,
 ) -> Pipeline:
-    """An unfitted Pipeline ``prep -> clf`` for ``task`` ("risk" or "recovery").
+    """An unfitted Pipeline ``prep -> clf`` for ``task`` ("risk" or "recovery"): the ordinal encoder, then
+    :class:`AdaptiveClassifier`.
 
-    Fit it with ``fit(X, y, clf__groups=groups)`` to group its calibration and early-stopping folds (by
-    cooperative). ``params`` go to :class:`CalibratedLGBMClassifier` (e.g. ``n_jobs``, ``n_splits``).
-    Both tasks use the same learner; the task name is kept on the pipeline's steps for the record.
+    Fit it with ``fit(X, y, clf__groups=groups, clf__time=years)``: folds grouped by cooperative tune every
+    candidate, and the choice among them is judged on later years scored by refits on earlier ones. ``params`` go
+    to :class:`AdaptiveClassifier` (e.g. ``n_jobs``, ``n_splits``, ``candidates``). Both tasks use the same
+    learner; the task name is kept on the pipeline's steps for the record.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-    clf = CalibratedLGBMClassifier(
+    clf = AdaptiveClassifier(
         categorical=tuple(categorical),
         monotone=dict(monotone or {}),
         random_state=random_state,

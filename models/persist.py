@@ -18,6 +18,8 @@ from sklearn.pipeline import Pipeline
 # types are not among them on purpose: the classifier keeps its booster as LightGBM's text model format
 # (``booster_str_``) and rebuilds it on first use, so nothing of LightGBM is deserialised by skops.
 SKOPS_TRUSTED_TYPES: list[str] = [
+    "klinik.models.additive.AdditiveLogisticClassifier",
+    "klinik.models.estimators.AdaptiveClassifier",
     "klinik.models.estimators.CalibratedLGBMClassifier",
 ]
 

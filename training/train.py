@@ -95,7 +95,12 @@ def judge(
         **(params or estimator_params(settings, len(train))),
     )
     started = time.perf_counter()
-    model.fit(td.X(train), train["label"].to_numpy(), clf__groups=train["coop_id"].to_numpy())
+    model.fit(
+        td.X(train),
+        train["label"].to_numpy(),
+        clf__groups=train["coop_id"].to_numpy(),
+        clf__time=train["year"].to_numpy(),
+    )
     fit_seconds = time.perf_counter() - started
     predictions = {"model": model.predict_proba(td.X(test))[:, 1]}
     baselines = make_baselines(td, settings.seed) if with_baselines else {}

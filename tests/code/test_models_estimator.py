@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from klinik.models.estimators import CalibratedLGBMClassifier, build_estimator, tree_depths
+from klinik.models.estimators import AdaptiveClassifier, CalibratedLGBMClassifier, build_estimator, tree_depths
 from klinik.models.explain import contributions, main_cause, spell_contributions
 
 
@@ -42,8 +42,8 @@ def fitted():
 def test_build_estimator_is_an_unfitted_pipeline_with_pandas_encoder():
     model = build_estimator("recovery", categorical=["colour"])
     assert [name for name, _ in model.steps] == ["prep", "clf"]
-    assert isinstance(model[-1], CalibratedLGBMClassifier)
-    assert not hasattr(model[-1], "booster_str_")
+    assert isinstance(model[-1], AdaptiveClassifier)
+    assert not hasattr(model[-1], "members_")
     with pytest.raises(ValueError, match="task"):
         build_estimator("weather")
 
@@ -211,9 +211,10 @@ def test_many_events_grow_31_leaf_trees_at_most_6_deep():
     # caps the depth, and an explicit max_depth still wins (so the cap is what makes the difference)
     X, y, groups = _synthetic(30_000, seed=7)
     assert min(y.mean(), 1 - y.mean()) * len(y) >= 6_000
-    capped = build_estimator("risk", categorical=["colour"], n_splits=2, max_rounds=15, n_jobs=1)
+    trees = dict(categorical=["colour"], n_splits=2, max_rounds=15, n_jobs=1, candidates=("trees",))
+    capped = build_estimator("risk", **trees)
     capped.fit(X, y, clf__groups=groups)
-    free = build_estimator("risk", categorical=["colour"], n_splits=2, max_rounds=15, n_jobs=1, max_depth=-1)
+    free = build_estimator("risk", **trees, max_depth=-1)
     free.fit(X, y, clf__groups=groups)
     assert max(tree_depths(capped[-1].booster)) <= 6 < max(tree_depths(free[-1].booster))
     assert capped[-1].booster.dump_model()["tree_info"][0]["num_leaves"] == 31
