@@ -265,31 +265,31 @@ def _size(kind: str, coops: int, units: int) -> str:
     return f"{coops:,} rows, {units} folds"
 
 
+def md(header: list[str], rows: list[list]) -> str:
+    """A Markdown pipe table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join([*lines, *("| " + " | ".join(str(v) for v in row) + " |" for row in rows)])
+
+
 def results_table(s: pd.DataFrame) -> str:
-    lines = [
-        "| data | size | task | predictor | ROC AUC | PR AUC | ECE | gap to exact | routing (of ceiling) | fit s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    rows = []
     for _, r in s.iterrows():
         route = "—"
         if not math.isnan(r["routing"]):
             share = r["routing"] / r["ceiling"] if r["ceiling"] else math.nan
             route = f"{r['routing']:.1%} ({share:.0%})" if r["predictor"] != "exact" else f"{r['routing']:.1%} ceiling"
-        lines.append(
-            f"| {r['data']} | {_size(r['kind'], r['coops'], r['units'])} | {r['task']} | {r['predictor']} | "
-            f"{_fmt(r['roc_auc'], r['roc_auc_se'])} | {_fmt(r['pr_auc'], r['pr_auc_se'])} | "
-            f"{_fmt(r['ece'], r['ece_se'], 4)} | {_fmt(r['gap'], r['gap_se'])} | {route} | {r['fit_seconds']:.1f} |"
+        rows.append(
+            [r["data"], _size(r["kind"], r["coops"], r["units"]), r["task"], r["predictor"]]
+            + [_fmt(r["roc_auc"], r["roc_auc_se"]), _fmt(r["pr_auc"], r["pr_auc_se"]), _fmt(r["ece"], r["ece_se"], 4)]
+            + [_fmt(r["gap"], r["gap_se"]), route, f"{r['fit_seconds']:.1f}"]
         )
-    return "\n".join(lines)
+    header = ["data", "size", "task", "predictor", "ROC AUC", "PR AUC", "ECE", "gap to exact", "routing (of ceiling)"]
+    return md([*header, "fit s"], rows)
 
 
 def goals_table(s: pd.DataFrame) -> str:
     """The issue's goals for the risk model, one row per data and size: met (yes) or not (no)."""
-    lines = [
-        "| data | size | ROC AUC ours - best plain (SE) | ECE ours vs best plain | gap to exact (goal) | "
-        "routing ours / plain / ceiling | AUC | ECE | gap | routing |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    rows = []
     for (kind, data, coops), part in s[s["task"] == "risk"].groupby(["kind", "data", "coops"], sort=False):
         r = part.set_index("predictor")
         ours, others = r.loc["ours"], r.loc[["lightgbm", "logistic"]]
@@ -306,12 +306,13 @@ def goals_table(s: pd.DataFrame) -> str:
             plain = r.loc["lightgbm", "routing"]
             route = f"{ours['routing']:.1%} / {plain:.1%} / {ours['ceiling']:.1%}"
             route_ok = "yes" if ours["routing"] >= 0.9 * ours["ceiling"] and ours["routing"] >= plain else "no"
-        lines.append(
-            f"| {data} | {_size(kind, coops, int(ours['units']))} | {diff:+.3f} ({se:.3f}, vs {best}) | "
-            f"{ours['ece']:.4f} vs {others['ece'].min():.4f} | {gap} | {route} | {'yes' if auc_ok else 'no'} | "
-            f"{'yes' if ece_ok else 'no'} | {gap_ok} | {route_ok} |"
+        rows.append(
+            [data, _size(kind, coops, int(ours["units"])), f"{diff:+.3f} ({se:.3f}, vs {best})"]
+            + [f"{ours['ece']:.4f} vs {others['ece'].min():.4f}", gap, route]
+            + ["yes" if auc_ok else "no", "yes" if ece_ok else "no", gap_ok, route_ok]
         )
-    return "\n".join(lines)
+    header = ["data", "size", "ROC AUC ours - best plain (SE)", "ECE ours vs best plain", "gap to exact (goal)"]
+    return md([*header, "routing ours / plain / ceiling", "AUC", "ECE", "gap", "routing"], rows)
 
 
 def rules_table(raw: pd.DataFrame) -> str:
@@ -322,16 +323,10 @@ def rules_table(raw: pd.DataFrame) -> str:
     if part.empty or not rules:
         return "(no routing by rule measured)"
     table = part.groupby(["data", "predictor"], sort=False)[[*rules, "ceiling"]].mean()
-    lines = [
-        "| data | model | " + " | ".join(r.removeprefix("rule ") for r in rules) + " | ceiling |",
-        "|---|---|" + "---|" * (len(rules) + 1),
-    ]
-    for (data, predictor), row in table.iterrows():
-        lines.append(f"| {data} | {predictor} | " + " | ".join(f"{v:.1%}" for v in row.to_numpy()) + " |")
     mean = table.groupby(level="predictor", sort=False).mean()
-    for predictor, row in mean.iterrows():
-        lines.append(f"| mean | {predictor} | " + " | ".join(f"{v:.1%}" for v in row.to_numpy()) + " |")
-    return "\n".join(lines)
+    rows = [[data, predictor, *(f"{v:.1%}" for v in row.to_numpy())] for (data, predictor), row in table.iterrows()]
+    rows += [["mean", predictor, *(f"{v:.1%}" for v in row.to_numpy())] for predictor, row in mean.iterrows()]
+    return md(["data", "model", *(r.removeprefix("rule ") for r in rules), "ceiling"], rows)
 
 
 # --- extras: the variants' rates, and training time at scale -------------------------------------------------------
@@ -355,9 +350,8 @@ def describe(coops: int, seed: int) -> str:
         got = dict(figures(coops, seed, spec))
         rows.append({"variant": name, **{short: got[long].strip("*") for long, short in keep.items()}})
     frame = pd.DataFrame(rows)
-    head = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns)
-    body = "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False))
-    return f"{coops:,} cooperatives, {YEARS[0]}-{YEARS[1]}, seed {seed}\n\n{head}\n{body}"
+    table = md(list(frame.columns), frame.to_numpy().tolist())
+    return f"{coops:,} cooperatives, {YEARS[0]}-{YEARS[1]}, seed {seed}\n\n{table}"
 
 
 def train_time(coops: int, years: tuple[int, int], seed: int, threads: int) -> str:

@@ -22,11 +22,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from klinik.models.estimators import _as_frame, _platt, grouped_folds
+from klinik.models.estimators import _as_frame, _Calibrated, _platt, grouped_folds
 
 KNOT_QUANTILES_EDGE = (0.02, 0.98)  # outside these percentiles the curve is flat
 PENALTIES = (3000.0, 300.0, 30.0)  # L2 strengths tried, strongest first (standardised columns, summed log loss)
@@ -43,7 +42,7 @@ def _log_loss_grad(w: np.ndarray, Z: np.ndarray, y: np.ndarray, penalty: float) 
     return loss, grad
 
 
-class AdditiveLogisticClassifier(ClassifierMixin, BaseEstimator):
+class AdditiveLogisticClassifier(_Calibrated):
     """A monotone-where-asked additive logistic model (see the module docstring).
 
     ``fit(X, y, groups=None, folds=None)`` chooses the penalty from ``penalties`` by the summed out-of-fold log
@@ -217,17 +216,6 @@ class AdditiveLogisticClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         return self._standard(self._as_frame(X)) @ self.coef_ + self.intercept_
 
-    def decision_function(self, X) -> np.ndarray:
-        a, b = self.calibration_
-        return a * self.raw_score(X) + b
-
-    def predict_proba(self, X) -> np.ndarray:
-        p = expit(self.decision_function(X))
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X) -> np.ndarray:
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
-
     def contributions(self, X) -> pd.DataFrame:
         """Each input column's term of the raw log-odds (its basis columns' terms summed) plus ``bias``."""
         check_is_fitted(self, "coef_")
@@ -247,8 +235,3 @@ class AdditiveLogisticClassifier(ClassifierMixin, BaseEstimator):
         state = super().__getstate__()
         state.pop("_oof_raw", None)
         return state
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags

@@ -131,7 +131,32 @@ def grouped_folds(
     return list(splitter.split(X, y01))
 
 
-class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
+class _Calibrated(ClassifierMixin, BaseEstimator):
+    """What every classifier here shares: a raw score, a Platt curve ``calibration_`` = (a, b) on it, and
+    probabilities ``sigmoid(a * raw + b)``; missing values are allowed (each model handles them)."""
+
+    def raw_score(self, X) -> np.ndarray:  # pragma: no cover - each classifier defines it
+        raise NotImplementedError
+
+    def decision_function(self, X) -> np.ndarray:
+        """Calibrated log-odds: a * raw + b."""
+        a, b = self.calibration_
+        return a * self.raw_score(X) + b
+
+    def predict_proba(self, X) -> np.ndarray:
+        p = expit(self.decision_function(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class CalibratedLGBMClassifier(_Calibrated):
     """A binary LightGBM classifier with grouped early stopping and Platt calibration, held in one booster.
 
     ``fit(X, y, groups=None)``:
@@ -341,28 +366,11 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         X = self._as_frame(X)
         return self.booster.predict(X, raw_score=True, num_threads=self._threads())
 
-    def decision_function(self, X) -> np.ndarray:
-        """Calibrated log-odds: a * raw + b."""
-        a, b = self.calibration_
-        return a * self.raw_score(X) + b
-
-    def predict_proba(self, X) -> np.ndarray:
-        p = expit(self.decision_function(X))
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X) -> np.ndarray:
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
-
     def contributions(self, X) -> pd.DataFrame:
         """TreeSHAP contributions to the raw log-odds, one column per input column plus ``bias``."""
         X = self._as_frame(X)
         values = self.booster.predict(X, pred_contrib=True, num_threads=self._threads())
         return pd.DataFrame(values, columns=[*X.columns, "bias"], index=X.index)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
 
 
 def _encoder(categorical: Sequence[str]) -> ColumnTransformer:
@@ -416,7 +424,7 @@ def _stack(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     return res.x[:-1] / spread, float(res.x[-1])
 
 
-class AdaptiveClassifier(ClassifierMixin, BaseEstimator):
+class AdaptiveClassifier(_Calibrated):
     """Chooses among model families by inner validation and serves the weighted blend of those it keeps.
 
     Candidates (``candidates``): ``trees`` (:class:`CalibratedLGBMClassifier` with its size-aware regularisation),
@@ -577,17 +585,6 @@ class AdaptiveClassifier(ClassifierMixin, BaseEstimator):
         X = _as_frame(self, X)
         return sum(w * m.raw_score(X) for w, m in self._members())
 
-    def decision_function(self, X) -> np.ndarray:
-        a, b = self.calibration_
-        return a * self.raw_score(X) + b
-
-    def predict_proba(self, X) -> np.ndarray:
-        p = expit(self.decision_function(X))
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X) -> np.ndarray:
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
-
     def contributions(self, X) -> pd.DataFrame:
         """Exact contributions to the raw log-odds: the weighted sum of the kept candidates' (TreeSHAP for trees,
         linear terms for the additive model), one column per input column plus ``bias``."""
@@ -627,11 +624,6 @@ class AdaptiveClassifier(ClassifierMixin, BaseEstimator):
             for key, value in v[name].items():
                 metrics[f"choice_{name}_{key}"] = float(value)
         return params, metrics
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
 
 
 def _mean_log_loss(y: np.ndarray, p: np.ndarray) -> float:
