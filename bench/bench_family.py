@@ -55,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import real_data  # noqa: E402
 from routing_ceiling import instrumented  # noqa: E402
 
+from klinik.data.atomic import atomic_file  # noqa: E402
 from klinik.data.dataset import Dataset  # noqa: E402
 from klinik.data.simulator_worlds import VARIANTS, variant  # noqa: E402
 from klinik.features.labels import make_labels  # noqa: E402
@@ -162,11 +163,11 @@ def simulated(kind: str, name: str, seed: int, n: int, tasks, settings, test_yea
     """Every predictor on one simulated world: one row per task, test year and predictor."""
     tables, records = instrumented(n, seed, YEARS, spec=variant(name))
     ds = Dataset(**tables)
-    feats, columns = feature_table(ds)
-    labels = make_labels(ds)
+    feats, columns = feature_table(ds, settings)
+    labels = make_labels(ds, settings)
     rows = []
     for task in tasks:
-        td = task_data(ds, task, feats, columns)
+        td = task_data(ds, task, settings, feats, columns)
         years = td.years[-test_years:]
         for year in years:
             judged = judge(td, year, settings, with_baselines=False)
@@ -347,7 +348,7 @@ def describe(coops: int, seed: int) -> str:
     }
     rows = []
     for name, spec in VARIANTS.items():
-        got = dict(figures(coops, seed, spec))
+        got = dict(figures(coops, seed, get_settings(), spec))
         rows.append({"variant": name, **{short: got[long].strip("*") for long, short in keep.items()}})
     frame = pd.DataFrame(rows)
     table = md(list(frame.columns), frame.to_numpy().tolist())
@@ -456,10 +457,8 @@ def _emit(parts: list[str], out: Path | None) -> int:
     text = "\n".join(parts) + "\n"
     print(text)
     if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(out)
+        with atomic_file(out) as tmp:
+            tmp.write_text(text)
     return 0
 
 

@@ -22,10 +22,19 @@ from klinik.data.validation import DatasetInvalid
 
 
 @command("simulate")
-def run_simulate(out: Path, coops: int, years: tuple[int, int], seed: int, fmt: str, dirty: bool) -> int:
-    """Simulate ``coops`` cooperatives over ``years`` and write every contract table plus truth into ``out``."""
+def run_simulate(
+    out: Path, coops: int, years: tuple[int, int], seed: int, fmt: str, dirty: bool, variant: str = "baseline"
+) -> int:
+    """Simulate ``coops`` cooperatives over ``years`` in the world ``variant`` and write every contract table plus
+    truth into ``out``."""
     from klinik.data.io import EXCEL_MAX_ROWS, write_dataset
     from klinik.data.simulator import simulate
+    from klinik.data.simulator_worlds import variant as world_variant
+
+    try:
+        spec = world_variant(variant)
+    except ValueError as err:
+        raise CommandFailed(str(err), EXIT_USAGE) from None
 
     first, last = years
     if fmt == "xlsx" and coops * (last - first + 1) >= EXCEL_MAX_ROWS:
@@ -35,12 +44,13 @@ def run_simulate(out: Path, coops: int, years: tuple[int, int], seed: int, fmt: 
             f"({EXCEL_MAX_ROWS - 1:,} rows); use --format csv or parquet",
             EXIT_USAGE,
         )
-    tables = simulate(n_coops=coops, years=years, seed=seed, dirty=dirty)
+    tables = simulate(n_coops=coops, years=years, seed=seed, dirty=dirty, spec=spec)
     try:
         write_dataset(tables, out, fmt=fmt)
     except (ValueError, OSError) as err:
         raise CommandFailed(str(err)) from None
-    print(f"wrote {coops} cooperatives, {first}-{last}, to {out} ({fmt})")
+    world = "" if variant == "baseline" else f", world {variant}"
+    print(f"wrote {coops} cooperatives, {first}-{last}{world}, to {out} ({fmt})")
     return 0
 
 

@@ -97,11 +97,14 @@ def simulate(
     seed: Annotated[int, typer.Option(help="random seed")] = 42,
     format: Annotated[Format, typer.Option("--format", help="file format")] = Format.csv,
     dirty: Annotated[bool, typer.Option(help="inject the defects real offices produce")] = False,
+    variant: Annotated[
+        str, typer.Option(help="the world's variant (docs/simulator.md, A family of worlds)")
+    ] = "baseline",
 ) -> None:
     """Write a simulated dataset (every contract table plus truth)."""
     from klinik.data.cmd import run_simulate
 
-    raise typer.Exit(run_simulate(out, coops, _parse_years(years), seed, format.value, dirty))
+    raise typer.Exit(run_simulate(out, coops, _parse_years(years), seed, format.value, dirty, variant))
 
 
 @app.command()

@@ -269,7 +269,9 @@ class CalibratedLGBMClassifier(_Calibrated):
 
     def fit(self, X, y, groups=None, folds=None):
         """Fit as the class docstring says; ``folds`` (train, valid) index pairs replace the grouped folds (the
-        estimator that chooses among families passes the same folds to every candidate)."""
+        estimator that chooses among families passes the same folds to every candidate). Without early stopping,
+        empty ``folds`` skip the held-out scores: ``max_rounds`` trees on all rows, and no Platt curve of its own
+        (``calibration_`` = (1, 0)) -- for a member of a blend whose weights are fitted elsewhere."""
         X = self._as_frame(X, fitting=True)
         y = np.asarray(y)
         classes = np.unique(y)
@@ -286,6 +288,22 @@ class CalibratedLGBMClassifier(_Calibrated):
 
         if folds is None:
             folds = self._folds(X, y01, groups, self.n_splits or auto["n_splits"], many=n_events >= 1_500)
+        if len(folds) == 0 and patience:
+            raise ValueError("early stopping needs folds")
+        if len(folds):
+            self._held_out(X, y01, folds, params, patience)
+        else:
+            self.n_trees_, self.cv_logloss_, self.calibration_ = self.max_rounds, float("nan"), (1.0, 0.0)
+
+        final = lgb.train(params, self._dataset(X, y01), num_boost_round=self.n_trees_)
+        self.booster_str_ = final.model_to_string()
+        self._booster = final
+        self.lgb_params_ = params
+        return self
+
+    def _held_out(self, X: pd.DataFrame, y01: np.ndarray, folds, params: dict, patience: int) -> None:
+        """Boost on each fold (with early stopping when ``patience``), choose the common number of trees, and fit
+        the Platt curve on the out-of-fold scores at that round."""
         curves, boosters = [], []
         for train_idx, valid_idx in folds:
             dtrain = self._dataset(X.iloc[train_idx], y01[train_idx])
@@ -313,12 +331,6 @@ class CalibratedLGBMClassifier(_Calibrated):
             oof[valid_idx] = booster.predict(X.iloc[valid_idx], num_iteration=self.n_trees_, raw_score=True)
         self.calibration_ = _platt(oof, y01)
         self._oof_raw = oof  # for the estimator that chooses among families; not saved with the model
-
-        final = lgb.train(params, self._dataset(X, y01), num_boost_round=self.n_trees_)
-        self.booster_str_ = final.model_to_string()
-        self._booster = final
-        self.lgb_params_ = params
-        return self
 
     def fit_fixed(self, X, y) -> CalibratedLGBMClassifier:
         """A copy boosted on (X, y) with this model's parameters and number of trees, nothing chosen again (for
@@ -431,7 +443,8 @@ class AdaptiveClassifier(_Calibrated):
     ``plain_trees`` (the same booster near LightGBM's defaults: 31 leaves at most 6 deep, 20 rows a leaf, no
     penalty, a learning rate of 0.05, early-stopped and monotone like the other) and ``additive``
     (:class:`klinik.models.additive.AdditiveLogisticClassifier`, one monotone piecewise-linear curve per feature).
-    Each is tuned on the same folds grouped by ``groups`` (rounds, penalty).
+    Each is tuned on the same folds grouped by ``groups`` (rounds, penalty). The plainer booster is tried below
+    1,500 events only: from there on the size-aware booster has 15-31 leaves and a light penalty itself.
 
     ``fit(X, y, groups=None, time=None)``. The choice is made on inner validation that respects time when ``time``
     (each row's period, e.g. the year) is given: for each of the last ``validation_periods`` periods, every
@@ -455,7 +468,7 @@ class AdaptiveClassifier(_Calibrated):
         categorical: Sequence[str] = (),
         monotone: Mapping[str, int] | None = None,
         n_splits: int | None = None,
-        validation_periods: int = 4,
+        validation_periods: int = 3,
         max_rounds: int = 3000,
         max_depth: int | None = None,
         learning_rate: float | None = None,
@@ -510,11 +523,24 @@ class AdaptiveClassifier(_Calibrated):
         n_events = int(min(y01.sum(), len(y01) - y01.sum()))
         n_splits = self.n_splits or _size_aware(len(X), n_events)["n_splits"]
         folds = grouped_folds(y01, groups, n_splits, self.random_state, many=n_events >= 1_500)
-        names = list(self.candidates)
+        # LightGBM's defaults are the alternative to the strong regularisation of the small-data tiers; from 1,500
+        # events on the size-aware booster is itself 15-31 leaves with a light penalty, and the plainer one only costs
+        names = [n for n in self.candidates if n != "plain_trees" or n_events < 1_500 or len(self.candidates) == 1]
         many = n_events >= 6_000  # the large-data tier: trees at most 6 deep (TreeSHAP's cost, see _size_aware)
-        fitted = {n: self._candidate(n, n_splits, many).fit(X, y, groups=groups, folds=folds) for n in names}
+        periods = self._periods(y01, time)
+        fitted = {}
+        for name in names:
+            candidate = self._candidate(name, n_splits, many)
+            # a booster without early stopping needs held-out scores only when the choice is made on them
+            plain = name == "plain_trees" and len(periods)
+            fitted[name] = candidate.fit(X, y, groups=groups, folds=[] if plain else folds)
 
-        rows, scores, how = self._inner_validation(X, y, y01, fitted, time, len(folds))
+        if len(periods):
+            rows, scores = self._scores_in_time(X, y, fitted, np.asarray(time), periods)
+            how = f"time: each of {', '.join(str(p) for p in periods)} scored by refits on the periods before it"
+        else:
+            rows, scores = np.arange(len(y01)), np.column_stack([fitted[n]._oof_raw for n in names])
+            how = f"out-of-fold scores of {len(folds)} grouped folds"
         weights, intercept = _stack(scores, y01[rows])
         if not (weights > 0).any():  # no candidate helps: the best one alone
             losses = [_platt_loss(scores[:, [k]], y01[rows]) for k in range(len(names))]
@@ -533,28 +559,30 @@ class AdaptiveClassifier(_Calibrated):
             member.__dict__.pop("_oof_raw", None)
         return self
 
-    def _inner_validation(self, X, y, y01, fitted, time, n_folds: int) -> tuple[np.ndarray, np.ndarray, str]:
-        """(validation rows, candidates' raw scores on them, how): later periods scored by refits on earlier ones
-        when ``time`` is given and allows it, else the grouped out-of-fold scores."""
-        names = list(fitted)
-        if time is not None:
-            time = np.asarray(time)
-            periods = np.unique(time)
-            chosen = periods[2:][-self.validation_periods :] if self.validation_periods > 0 else []
-            rows, parts, used = [], [], []
-            for period in chosen:
-                train, valid = time < period, time == period
-                if len(np.unique(y01[train])) < 2 or len(np.unique(y01[valid])) < 2:
-                    continue
-                Xt, yt, Xv = X[train], y[train], X[valid]
-                parts.append(np.column_stack([fitted[n].fit_fixed(Xt, yt).raw_score(Xv) for n in names]))
-                rows.append(np.flatnonzero(valid))
+    def _periods(self, y01: np.ndarray, time) -> list:
+        """The last ``validation_periods`` periods (after the first two) holding both outcomes and trained on
+        earlier periods that do too; none when there is no time or too few events to judge on (under 10)."""
+        if time is None or self.validation_periods <= 0:
+            return []
+        time = np.asarray(time)
+        used = []
+        for period in np.unique(time)[2:][-self.validation_periods :]:
+            earlier, now = y01[time < period], y01[time == period]
+            if len(np.unique(earlier)) == 2 and len(np.unique(now)) == 2:
                 used.append(period)
-            if parts and sum(y01[r].sum() for r in rows) >= 10:
-                how = f"time: each of {', '.join(str(p) for p in used)} scored by refits on the periods before it"
-                return np.concatenate(rows), np.vstack(parts), how
-        scores = np.column_stack([fitted[n]._oof_raw for n in names])
-        return np.arange(len(y01)), scores, f"out-of-fold scores of {n_folds} grouped folds"
+        events = sum(int(y01[time == p].sum()) for p in used)
+        return used if events >= 10 else []
+
+    @staticmethod
+    def _scores_in_time(X, y, fitted: dict, time: np.ndarray, periods: list) -> tuple[np.ndarray, np.ndarray]:
+        """Each period's rows scored by every candidate refitted (its settings kept) on the periods before it."""
+        rows, parts = [], []
+        for period in periods:
+            train, valid = time < period, time == period
+            Xt, yt, Xv = X[train], y[train], X[valid]
+            parts.append(np.column_stack([model.fit_fixed(Xt, yt).raw_score(Xv) for model in fitted.values()]))
+            rows.append(np.flatnonzero(valid))
+        return np.concatenate(rows), np.vstack(parts)
 
     @staticmethod
     def _record(names, scores, y, weights, intercept, how) -> dict:
@@ -617,10 +645,10 @@ class AdaptiveClassifier(_Calibrated):
         params = {
             "choice": ",".join(f"{n}:{w:.3f}" for n, w in zip(self.member_names_, self.weights_)),
             "choice_validation": v["how"][:500],
-            "choice_candidates": ",".join(self.candidates),
+            "choice_candidates": ",".join(n for n in self.candidates if n in v),
         }
         metrics = {"choice_validation_rows": float(v["rows"]), "choice_validation_events": float(v["events"])}
-        for name in (*self.candidates, "blend"):
+        for name in (*(n for n in self.candidates if n in v), "blend"):
             for key, value in v[name].items():
                 metrics[f"choice_{name}_{key}"] = float(value)
         return params, metrics

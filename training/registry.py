@@ -314,6 +314,15 @@ def _log_backtest(candidate: Candidate, mlflow) -> None:
         mlflow.log_metrics(values, step=int(year))
 
 
+def _log_choice(clf, mlflow) -> None:
+    """Which model families the estimator kept, with what weights, and each one's inner validation scores
+    (models.estimators.AdaptiveClassifier.choice_record)."""
+    if hasattr(clf, "choice_record"):
+        params, metrics = clf.choice_record()
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+
+
 def _log_data(candidate: Candidate, mlflow) -> None:
     """The training and holdout rows as the run's inputs, and the backtest and holdout tables."""
     td, judged = candidate.td, candidate.judged
@@ -359,6 +368,7 @@ def log_run(candidate: Candidate, promotion: Promotion, settings: Settings, expe
         )
         mlflow.log_params(_run_params(candidate, settings))
         _log_metrics(candidate, promotion, mlflow)
+        _log_choice(judged.model[-1], mlflow)
         _log_data(candidate, mlflow)
         contribs = _log_figures(td, judged, mlflow)
         mlflow.log_text(

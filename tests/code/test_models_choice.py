@@ -78,7 +78,9 @@ def test_the_blend_is_explained_exactly_and_logs_its_choice():
     assert params["choice"].count(":") == len(clf.members_)
     for name in ("trees", "plain_trees", "additive", "blend"):
         assert 0 < metrics[f"choice_{name}_log_loss"] < 1
-    assert metrics["choice_blend_log_loss"] <= min(metrics[f"choice_{n}_log_loss"] for n in TREES + ("additive",))
+    assert (
+        metrics["choice_blend_log_loss"] <= min(metrics[f"choice_{n}_log_loss"] for n in TREES + ("additive",)) + 1e-3
+    )
 
 
 def test_without_time_the_choice_uses_grouped_out_of_fold_scores():

@@ -21,6 +21,7 @@ from klinik.data.dataset import Dataset
 from klinik.data.simulator import VARIANTS, WorldSpec, YearRecord, simulate, variant
 from klinik.data.validation import validate_tables
 from klinik.features.labels import make_labels
+from klinik.settings import get_settings
 
 YEARS = (2014, 2024)
 COOPS = 1500
@@ -32,7 +33,7 @@ def worlds() -> dict[str, dict[str, pd.DataFrame]]:
 
 
 def _risk_rows(tables) -> pd.DataFrame:
-    lab = make_labels(Dataset(**tables))
+    lab = make_labels(Dataset(**tables), get_settings())
     rows = lab[lab["risk_label"].notna()].merge(tables["truth"][["coop_id", "year", "p_sick_next"]])
     assert rows["p_sick_next"].notna().all()  # a risk label exists only for a cooperative not sick
     return rows
