@@ -343,7 +343,7 @@ def describe(coops: int, seed: int) -> str:
         "**truth's ROC AUC on realized risk labels**": "exact risk ROC AUC",
         "truth's ROC AUC on realized recovery labels": "exact recovery ROC AUC",
         "cause of new sicknesses: finance / SDM / governance": "new sicknesses: finance / SDM / governance",
-        "routing ceiling, 2020-2024: onset argmax / dominant weakness now": "routing ceiling 2020-2024",
+        "routing ceiling, 2020-2024: onset argmax / dominant weakness now": "routing ceiling 2020-2024: onset argmax / dominant now",
         "statements filed": "statements filed",
     }
     rows = []
