@@ -127,6 +127,14 @@ def rule_clinics(now: pd.DataFrame, onset: pd.DataFrame, has_onset: np.ndarray, 
     return out
 
 
+def choice(model) -> dict:
+    """The families our estimator kept and their weights, when it is the one that chooses."""
+    clf = model[-1]
+    if not hasattr(clf, "member_names_"):
+        return {}
+    return {f"weight {name}": float(w) for name, w in zip(clf.member_names_, clf.weights_)}
+
+
 def routing(models: dict, feats, columns, labels, groups, truth, records, year: int) -> dict[str, dict]:
     """Per model, the share of the cooperatives assessed sick in ``year`` (and of the newly sick among them) routed
     to truth's cause by main_cause of spell_contributions (what klinik train reports), the same share for every rule
@@ -185,6 +193,7 @@ def simulated(kind: str, name: str, seed: int, n: int, tasks, settings, test_yea
             for predictor, (p, seconds, _) in preds.items():
                 row = {"kind": kind, "data": name, "seed": seed, "coops": n, "task": task, "year": year}
                 row |= {"predictor": predictor, "fit_seconds": seconds, **scores(y, p)}
+                row |= choice(judged.model) if predictor == "ours" else {}
                 if route:
                     r = route.get(predictor, route["ceiling"] if predictor == "exact" else None)
                     row |= {"routing": r["sick"], "routing_new": r["new"]} if r else {}
@@ -213,6 +222,7 @@ def real(name: str, folder: Path, settings) -> list[dict]:
             rows.append(
                 {"kind": "real", "data": name, "seed": k, "coops": len(data.y), "task": "risk", "year": 0}
                 | {"predictor": predictor, "fit_seconds": seconds, "protocol": data.protocol, **scores(y_test, p)}
+                | (choice(ours) if predictor == "ours" else {})
             )
     return rows
 
@@ -316,6 +326,21 @@ def goals_table(s: pd.DataFrame) -> str:
     return md([*header, "routing ours / plain / ceiling", "AUC", "ECE", "gap", "routing"], rows)
 
 
+def choice_table(raw: pd.DataFrame) -> str:
+    """Our estimator's choice per data and size: the mean weight of each family (each weight per standard
+    deviation of that family's score is what the blend uses; here the raw weights, averaged) and how often it was
+    kept."""
+    weights = [c for c in raw.columns if c.startswith("weight ")]
+    ours = raw[raw["predictor"] == "ours"]
+    if ours.empty or not weights:
+        return "(no choice recorded)"
+    rows = []
+    for (kind, data, coops, task), part in ours.groupby(["kind", "data", "coops", "task"], sort=False):
+        cells = [f"{part[w].fillna(0).mean():.2f} ({part[w].notna().mean():.0%})" for w in weights]
+        rows.append([data, _size(kind, coops, part["seed"].nunique()), task, *cells])
+    return md(["data", "size", "task", *(w.removeprefix("weight ") + " weight (kept)" for w in weights)], rows)
+
+
 def rules_table(raw: pd.DataFrame) -> str:
     """Routing of the large worlds' sick cooperatives by each rule of RULES, per variant and model (mean over
     seeds), with the ceiling: how a cause is best read from contributions."""
@@ -343,7 +368,7 @@ def describe(coops: int, seed: int) -> str:
         "**truth's ROC AUC on realized risk labels**": "exact risk ROC AUC",
         "truth's ROC AUC on realized recovery labels": "exact recovery ROC AUC",
         "cause of new sicknesses: finance / SDM / governance": "new sicknesses: finance / SDM / governance",
-        "routing ceiling, 2020-2024: onset argmax / dominant weakness now": "routing ceiling 2020-2024: onset argmax / dominant now",
+        "routing ceiling, 2020-2024: onset argmax / dominant weakness now": "routing ceiling: onset / now",
         "statements filed": "statements filed",
     }
     rows = []
@@ -447,6 +472,8 @@ def main(argv=None) -> int:
         goals_table(s),
         "\n### Every predictor\n",
         results_table(s),
+        "\n### Our estimator's choice (mean weight of each family, share of fits that kept it)\n",
+        choice_table(pd.DataFrame(rows)),
         "\n### Routing by rule (large worlds, cooperatives assessed sick in the holdout year)\n",
         rules_table(pd.DataFrame(rows)),
     ]
