@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # --- training and judging (models/estimators.py, training/) ---
     train_folds: int | None = None  # folds for early stopping and calibration (None: 5; 3 when events abound)
     train_threads: int = 2  # LightGBM threads while training large data (0: all cores); serving sets its own
+    # the model families the estimator chooses among (models/estimators.py CANDIDATES), comma-separated; fewer is
+    # cheaper (the test suite drops the plainer booster), not better
+    train_candidates: str = "trees,plain_trees,additive"
     backtest_years: int = 3  # rolling backtest over the last N labelled years (the last one is the holdout)
     promotion_metric: str = "roc_auc"  # champion moves when the challenger is at least as good on this...
     promotion_tiebreak: str = "log_loss"  # ...and, on a tie (within promotion_tolerance), on this

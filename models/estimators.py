@@ -699,6 +699,9 @@ def build_estimator(
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    unknown = [name for name in params.get("candidates", CANDIDATES) if name not in CANDIDATES]
+    if unknown or not params.get("candidates", CANDIDATES):
+        raise ValueError(f"candidates must be among {CANDIDATES}, got {list(params['candidates'])}")
     clf = AdaptiveClassifier(
         categorical=tuple(categorical),
         monotone=dict(monotone or {}),

@@ -58,9 +58,13 @@ def make_baselines(td: TaskData, random_state: int = 0) -> dict:
 
 
 def estimator_params(settings: Settings, n_rows: int) -> dict:
-    """Folds and threads for the estimator: below 20,000 rows one thread is as fast (LightGBM's threads
-    split rows) and does not fight other processes for the cores."""
-    return {"n_splits": settings.train_folds, "n_jobs": 1 if n_rows < 20_000 else settings.train_threads}
+    """Folds, threads and candidate families for the estimator: below 20,000 rows one thread is as fast
+    (LightGBM's threads split rows) and does not fight other processes for the cores."""
+    return {
+        "n_splits": settings.train_folds,
+        "n_jobs": 1 if n_rows < 20_000 else settings.train_threads,
+        "candidates": tuple(name.strip() for name in settings.train_candidates.split(",") if name.strip()),
+    }
 
 
 @dataclass

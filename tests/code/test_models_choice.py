@@ -110,3 +110,16 @@ def test_the_additive_model_is_monotone_where_asked_and_flat_beyond_its_knots():
     np.testing.assert_allclose(c.sum(axis=1), model.raw_score(rows), atol=1e-9)
     with pytest.raises(ValueError, match="not_there"):
         AdditiveLogisticClassifier(monotone={"not_there": 1}).fit(X, y)
+
+
+def test_the_families_to_choose_among_are_a_setting_and_an_unknown_one_is_refused():
+    from klinik.settings import get_settings
+    from klinik.training.train import estimator_params
+
+    params = estimator_params(get_settings(train_candidates="trees, additive"), 1_000)
+    assert params["candidates"] == ("trees", "additive")
+    assert build_estimator("risk", **params)[-1].candidates == ("trees", "additive")
+    with pytest.raises(ValueError, match="forest"):
+        build_estimator("risk", candidates=("trees", "forest"))
+    with pytest.raises(ValueError, match="candidates"):
+        build_estimator("risk", candidates=())
