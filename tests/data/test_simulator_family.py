@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -27,9 +28,24 @@ YEARS = (2014, 2024)
 COOPS = 1500
 
 
+def _keep(records: dict[int, YearRecord], record: YearRecord) -> None:
+    records[record.year] = record
+
+
 @pytest.fixture(scope="module")
-def worlds() -> dict[str, dict[str, pd.DataFrame]]:
-    return {name: simulate(n_coops=COOPS, years=YEARS, seed=3, spec=spec) for name, spec in VARIANTS.items()}
+def family() -> dict[str, tuple[dict[str, pd.DataFrame], dict[int, YearRecord]]]:
+    """Every variant's tables, with the simulator's own record of each year (its probe: the true states)."""
+    out = {}
+    for name, spec in VARIANTS.items():
+        records: dict[int, YearRecord] = {}
+        tables = simulate(n_coops=COOPS, years=YEARS, seed=3, spec=spec, probe=partial(_keep, records))
+        out[name] = (tables, records)
+    return out
+
+
+@pytest.fixture(scope="module")
+def worlds(family) -> dict[str, dict[str, pd.DataFrame]]:
+    return {name: tables for name, (tables, _) in family.items()}
 
 
 def _risk_rows(tables) -> pd.DataFrame:
@@ -72,10 +88,9 @@ def test_each_world_holds_the_contract(worlds, name):
     assert ds.warnings == []
 
 
-@pytest.mark.parametrize("name", list(VARIANTS))
-def test_each_world_draws_its_risk_labels_from_truth(worlds, name):
-    rows = _risk_rows(worlds[name])
-    p, y = rows["p_sick_next"].to_numpy(), rows["risk_label"].to_numpy()
+def _drawn_from(p: np.ndarray, y: np.ndarray, name: str) -> None:
+    """0/1 outcomes ``y`` are draws from the probabilities ``p``: in each tenth of ``p`` the events match the summed
+    probabilities up to the draws' noise (Hosmer-Lemeshow), and so does the overall rate."""
     band = np.minimum((pd.Series(p).rank(pct=True).to_numpy() * 10).astype(int), 9)
     expected = np.bincount(band, weights=p)
     observed = np.bincount(band, weights=y)
@@ -83,6 +98,49 @@ def test_each_world_draws_its_risk_labels_from_truth(worlds, name):
     statistic = float(np.sum((observed - expected) ** 2 / variance))
     assert chi2.sf(statistic, df=10) > 1e-3, (name, observed.round(), expected.round())
     assert abs(y.mean() - p.mean()) < 3.5 * np.sqrt(np.sum(p * (1 - p))) / len(p)
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_each_world_draws_its_risk_labels_from_truth(worlds, name):
+    rows = _risk_rows(worlds[name])
+    _drawn_from(rows["p_sick_next"].to_numpy(), rows["risk_label"].to_numpy(), name)
+
+
+def _recovered(records: dict[int, YearRecord], t: int) -> tuple[np.ndarray, np.ndarray]:
+    """The cooperatives truly sick in ``t`` (simulator indices) and whether each recovered by t+2 as truth's p_recover
+    means it: not sick at t+1, or sick at t+1 and not sick at t+2, never dissolved before (then it is gone)."""
+    now, then = records[t], [records[t + 1], records[t + 2]]
+    sick_then = [dict(zip(r.alive.tolist(), r.sick.tolist())) for r in then]
+    ids = now.alive[now.sick]
+    event = np.zeros(len(ids), dtype=int)
+    for k, i in enumerate(ids.tolist()):
+        for later in sick_then:
+            if i not in later:  # dissolved while sick
+                break
+            if not later[i]:
+                event[k] = 1
+                break
+    return ids, event
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_each_world_draws_recoveries_from_truth(family, name):
+    """truth's p_recover is exact for the true event (docs/simulator.md), whichever year's state recovery reads
+    and whatever the clinic does: judged on the simulator's own record of the states."""
+    tables, records = family[name]
+    truth = tables["truth"]
+    index = truth["coop_id"].str.removeprefix("KOP-").astype(int) - 1  # KOP-<i+1> is the simulator's index i
+    p_recover = pd.Series(
+        truth["p_recover"].to_numpy(dtype=float), index=pd.MultiIndex.from_arrays([index, truth["year"]])
+    )
+    p, y = [], []
+    for t in range(YEARS[0], YEARS[1] - 1):
+        ids, event = _recovered(records, t)
+        p.append(p_recover.loc[list(zip(ids.tolist(), [t] * len(ids)))].to_numpy())
+        y.append(event)
+    p, y = np.concatenate(p), np.concatenate(y)
+    assert len(p) > 400 and not np.isnan(p).any()
+    _drawn_from(p, y, name)
 
 
 def test_base_rate_and_effect_size_switches(worlds):
