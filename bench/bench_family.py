@@ -29,6 +29,8 @@ Protocol, fixed:
         --real none --out work/bench/quick.md          # a quick look
     nice .venv/bin/python bench/bench_family.py --describe     # each variant's rates (docs/simulator.md)
     nice .venv/bin/python bench/bench_family.py --train-time   # klinik train on 10,000 cooperatives x 13 years
+    nice .venv/bin/python bench/bench_family.py --train-time --train-coops 308 --train-years 2014-2024 \\
+        --train-seed 7                                              # the test suite's world (tests/conftest.py)
 
 Raw results go to ``--raw`` (JSON lines, one per predictor and judged set); ``--resume`` skips what is there, so a
 long run that stopped continues where it was.
@@ -391,13 +393,13 @@ def train_time(coops: int, years: tuple[int, int], seed: int, threads: int) -> s
         settings = get_settings(
             work_dir=Path(tmp), tracking_uri=f"sqlite:///{Path(tmp) / 'mlflow.db'}", train_threads=threads
         )
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         summary = train_all(Path(tmp) / "w", settings)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     parts = ", ".join(f"{t} ROC AUC {summary[t]['metrics']['roc_auc']:.3f}" for t in ("risk", "recovery"))
     return (
         f"klinik train on {coops:,} cooperatives x {years[1] - years[0] + 1} years ({years[0]}-{years[1]}, seed "
-        f"{seed}, {threads} threads): {seconds:.0f} s ({parts})"
+        f"{seed}, {threads} threads): {seconds:.0f} s wall, {cpu:.0f} s CPU ({parts})"
     )
 
 
@@ -405,7 +407,8 @@ def train_time(coops: int, years: tuple[int, int], seed: int, threads: int) -> s
 
 
 def units(args) -> list[tuple[str, str, int]]:
-    names = {"all": list(VARIANTS), "none": []}.get(args.variants) or args.variants.split(",")
+    names = {"all": list(VARIANTS), "none": []}.get(args.variants)
+    names = args.variants.split(",") if names is None else names
     for name in names:
         variant(name)  # an unknown name stops here, before any work
     out = [("large", name, LARGE_SEED + i) for name in names for i in range(args.large_seeds)]
@@ -430,13 +433,18 @@ def main(argv=None) -> int:
     ap.add_argument("--describe", action="store_true", help="only each variant's rates")
     ap.add_argument("--describe-coops", type=int, default=3000)
     ap.add_argument("--train-time", action="store_true", help="only klinik train at 10,000 cooperatives x 13 years")
+    ap.add_argument("--train-coops", type=int, default=10_000, help="--train-time's cooperatives")
+    ap.add_argument("--train-years", default="2012-2024", help="--train-time's years, FIRST-LAST")
+    ap.add_argument("--train-seed", type=int, default=1, help="--train-time's world seed")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     command = " ".join(["bench/bench_family.py", *(sys.argv[1:] if argv is None else argv)])
     if args.describe:
         return _emit([f"bench_family: `{command}`\n", describe(args.describe_coops, 1)], args.out)
     if args.train_time:
-        return _emit([f"bench_family: `{command}`\n", train_time(10_000, (2012, 2024), 1, 2)], args.out)
+        first, last = (int(y) for y in args.train_years.split("-"))
+        timed = train_time(args.train_coops, (first, last), args.train_seed, 2)
+        return _emit([f"bench_family: `{command}`\n", timed], args.out)
 
     settings = get_settings(train_threads=args.threads)
     tasks = tuple(args.tasks.split(","))
