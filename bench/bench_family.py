@@ -33,7 +33,8 @@ Protocol, fixed:
         --train-seed 7                                              # the test suite's world (tests/conftest.py)
 
 Raw results go to ``--raw`` (JSON lines, one per predictor and judged set); ``--resume`` skips what is there, so a
-long run that stopped continues where it was.
+long run that stopped continues where it was, and parts run side by side (``--variants``, ``--large-seeds 0``,
+``--small-worlds 0``, ``--real none``) into files joined afterwards; ``--tables-only`` tables what ``--raw`` holds.
 """
 
 from __future__ import annotations
@@ -430,6 +431,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="write the Markdown tables here too")
     ap.add_argument("--raw", type=Path, default=None, help="raw results as JSON lines (default: beside --out)")
     ap.add_argument("--resume", action="store_true", help="skip what --raw already holds")
+    ap.add_argument("--tables-only", action="store_true", help="only the tables of what --raw holds; nothing is run")
     ap.add_argument("--describe", action="store_true", help="only each variant's rates")
     ap.add_argument("--describe-coops", type=int, default=3000)
     ap.add_argument("--train-time", action="store_true", help="only klinik train at 10,000 cooperatives x 13 years")
@@ -450,14 +452,16 @@ def main(argv=None) -> int:
     tasks = tuple(args.tasks.split(","))
     raw_path = args.raw or (args.out.with_suffix(".jsonl") if args.out else None)
     done: list[dict] = []
-    if args.resume and raw_path and raw_path.exists():
+    if args.tables_only and not (raw_path and raw_path.exists()):
+        ap.error("--tables-only needs an existing --raw file")
+    if (args.resume or args.tables_only) and raw_path and raw_path.exists():
         done = [json.loads(line) for line in raw_path.read_text().splitlines() if line.strip()]
     elif raw_path and raw_path.exists():
         raw_path.unlink()  # a fresh run starts a fresh file
     seen = {(r["kind"], r["data"], r["seed"]) for r in done}
     started = time.perf_counter()
     rows = list(done)
-    for kind, name, seed in units(args):
+    for kind, name, seed in [] if args.tables_only else units(args):
         if (kind, name, seed) in seen:
             continue
         t0 = time.perf_counter()
