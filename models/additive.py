@@ -178,13 +178,15 @@ class AdditiveLogisticClassifier(_Calibrated):
                     # each fold starts from its solution at the previous (stronger) penalty
                     starts[k] = w = self._solve(Z[fit_idx], y01[fit_idx], penalty, starts[k])
                     oof[valid_idx] = Z[valid_idx] @ w[1:] + w[0]
-                losses.append(float(np.mean(np.logaddexp(0.0, oof) - y01 * oof)))
+                seen = ~np.isnan(oof)  # folds in time leave the earliest periods unscored
+                losses.append(float(np.mean(np.logaddexp(0.0, oof[seen]) - y01[seen] * oof[seen])))
                 oofs.append(oof)
         best = int(np.argmin(losses))
         self.penalty_ = float(self.penalties[best])
         self.cv_logloss_ = losses[best]
         self._oof_raw = oofs[best]  # for the estimator that chooses among families; not saved with the model
-        self.calibration_ = _platt(self._oof_raw, y01)
+        seen = ~np.isnan(self._oof_raw)
+        self.calibration_ = _platt(self._oof_raw[seen], y01[seen])
         every = rows(np.arange(len(y01)))
         with threadpool_limits(1):
             w = self._solve(Z[every], y01[every], self.penalty_)

@@ -123,3 +123,20 @@ def test_the_families_to_choose_among_are_a_setting_and_an_unknown_one_is_refuse
         build_estimator("risk", candidates=("trees", "forest"))
     with pytest.raises(ValueError, match="candidates"):
         build_estimator("risk", candidates=())
+
+
+def test_with_many_events_the_validation_periods_are_the_tuning_folds():
+    X, units, year = _panel(1_500, 6, seed=10)
+    logit = -1.0 + X["x0"] - 0.8 * X["x1"] + 1.2 * ((X["x2"] > 0) & (X["x3"] > 0))
+    y = (np.random.default_rng(11).random(len(X)) < 1 / (1 + np.exp(-logit))).astype(int)
+    assert min(y.sum(), len(y) - y.sum()) >= 1_500
+    model = _fit(X, y, units, year)
+    clf = model[-1]
+    v = clf.validation_
+    assert "tuned on the periods before it" in v["how"], v["how"]
+    assert v["rows"] == int((year >= 2013).sum())  # the last three years, each scored by fits on the years before
+    assert all(np.isfinite(m.calibration_).all() for m in clf.members_)
+    fresh, fresh_units, _ = _panel(400, 6, seed=12)
+    fresh_logit = -1.0 + fresh["x0"] - 0.8 * fresh["x1"] + 1.2 * ((fresh["x2"] > 0) & (fresh["x3"] > 0))
+    fresh_y = (np.random.default_rng(13).random(len(fresh)) < 1 / (1 + np.exp(-fresh_logit))).astype(int)
+    assert roc_auc_score(fresh_y, model.predict_proba(fresh)[:, 1]) > 0.75
