@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
@@ -37,7 +37,6 @@ from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils.validation import check_is_fitted
 
 from klinik.features.labels import TASKS
-
 
 FORWARD_EVENTS = 1_500  # from this many events on, AdaptiveClassifier tunes on its validation periods (see fit)
 
@@ -456,8 +455,7 @@ class AdaptiveClassifier(_Calibrated):
     period -- the situation of the served model, trained on past years and scoring the next one. Without ``time``,
     the candidates' out-of-fold scores on the grouped folds are used. From ``FORWARD_EVENTS`` (1,500) events on,
     those periods are also the folds every candidate is tuned on (rounds, penalty), so the scores in time come from
-    the tuning fits themselves and the choice costs no refit: on 3,000 cooperatives x 13 years this halved the
-    training time, and a choice in time is what large data can afford to judge on. On those scores, non-negative weights and an
+    the tuning fits themselves and the choice costs no refit. On those scores, non-negative weights and an
     intercept are fitted by log loss (Platt scaling of several scores): a weight of zero drops a candidate, one
     candidate left is a choice, several a blend. The raw score is the weighted sum of the kept candidates' raw
     scores, ``predict_proba`` is ``sigmoid(raw + intercept)`` and the contributions are the same weighted sum of
@@ -553,7 +551,8 @@ class AdaptiveClassifier(_Calibrated):
         if forward:
             rows = np.concatenate([valid for _, valid in folds])
             scores = np.column_stack([fitted[n]._oof_raw[rows] for n in names])
-            how = f"time: each of {', '.join(str(p) for p in periods)} scored by the candidates tuned on the periods before it"
+            when = ", ".join(str(p) for p in periods)
+            how = f"time: each of {when} scored by the candidates tuned on the periods before it"
         elif len(periods):
             rows, scores = self._scores_in_time(X, y, fitted, np.asarray(time), periods)
             how = f"time: each of {', '.join(str(p) for p in periods)} scored by refits on the periods before it"
@@ -602,6 +601,20 @@ class AdaptiveClassifier(_Calibrated):
             parts.append(np.column_stack([model.fit_fixed(Xt, yt).raw_score(Xv) for model in fitted.values()]))
             rows.append(np.flatnonzero(valid))
         return np.concatenate(rows), np.vstack(parts)
+
+    def fit_fixed(self, X, y) -> AdaptiveClassifier:
+        """A copy whose kept members are refitted on (X, y) with their settings (trees, penalty, basis), the
+        blend's weights and intercept kept: nothing chosen again. For judging earlier years at the cost of one fit
+        each (training's backtest with many events)."""
+        check_is_fitted(self, "members_")
+        twin = self.__class__(**self.get_params())
+        X = _as_frame(self, X)
+        for name in ("feature_names_in_", "n_features_in_", "classes_", "member_names_", "weights_", "calibration_"):
+            setattr(twin, name, getattr(self, name))
+        twin.validation_ = dict(self.validation_, how="refitted with the settings and weights of a later fit")
+        twin.cv_logloss_ = self.cv_logloss_
+        twin.members_ = [member.fit_fixed(X, y) for member in self.members_]
+        return twin
 
     @staticmethod
     def _record(names, scores, y, weights, intercept, how) -> dict:
@@ -698,6 +711,14 @@ def _as_frame(est, X, fitting: bool = False) -> pd.DataFrame:
     if missing:
         raise ValueError(f"X lacks columns the model was trained on: {missing}")
     return X[list(est.feature_names_in_)]
+
+
+def refit_like(model: Pipeline, X, y) -> Pipeline:
+    """``model`` (a fitted :func:`build_estimator` pipeline) refitted on (X, y) with everything it chose kept: the
+    encoder fitted again, the classifier through :meth:`AdaptiveClassifier.fit_fixed`."""
+    prep = clone(model.named_steps["prep"]).fit(X, y)
+    clf = model.named_steps["clf"].fit_fixed(prep.transform(X), y)
+    return Pipeline([("prep", prep), ("clf", clf)])
 
 
 def build_estimator(

@@ -140,3 +140,20 @@ def test_with_many_events_the_validation_periods_are_the_tuning_folds():
     fresh_logit = -1.0 + fresh["x0"] - 0.8 * fresh["x1"] + 1.2 * ((fresh["x2"] > 0) & (fresh["x3"] > 0))
     fresh_y = (np.random.default_rng(13).random(len(fresh)) < 1 / (1 + np.exp(-fresh_logit))).astype(int)
     assert roc_auc_score(fresh_y, model.predict_proba(fresh)[:, 1]) > 0.75
+
+
+def test_refitting_with_the_choices_kept_reproduces_the_model_and_keeps_its_weights():
+    from klinik.models.estimators import refit_like
+
+    X, units, year = _panel(300, 5, seed=14)
+    logit = -1.5 + X["x0"] + 1.0 * ((X["x1"] > 0) & (X["x2"] > 0))
+    y = (np.random.default_rng(15).random(len(X)) < 1 / (1 + np.exp(-logit))).astype(int)
+    model = _fit(X, y, units, year)
+    again = refit_like(model, X, y)  # the same rows: the same model
+    np.testing.assert_allclose(again.predict_proba(X)[:, 1], model.predict_proba(X)[:, 1], atol=1e-9)
+    early = year < 2013
+    past = refit_like(model, X[early], y[early])  # earlier years only: new fits, the same choice
+    assert past[-1].member_names_ == model[-1].member_names_
+    np.testing.assert_array_equal(past[-1].weights_, model[-1].weights_)
+    assert "later fit" in past[-1].validation_["how"]
+    assert not np.allclose(past.predict_proba(X)[:, 1], model.predict_proba(X)[:, 1])
