@@ -40,6 +40,7 @@ long run that stopped continues where it was, and parts run side by side (``--va
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -170,8 +171,11 @@ def routing(models: dict, feats, columns, labels, groups, truth, records, year: 
     return out
 
 
-def simulated(kind: str, name: str, seed: int, n: int, tasks, settings, test_years: int) -> list[dict]:
-    """Every predictor on one simulated world: one row per task, test year and predictor."""
+def simulated(
+    kind: str, name: str, seed: int, n: int, tasks, settings, test_years: int, monotone: bool = True
+) -> list[dict]:
+    """Every predictor on one simulated world: one row per task, test year and predictor (``monotone=False``:
+    ours without the catalogue's monotone constraints, for the ablation)."""
     tables, records = instrumented(n, seed, YEARS, spec=variant(name))
     ds = Dataset(**tables)
     feats, columns = feature_table(ds, settings)
@@ -179,6 +183,7 @@ def simulated(kind: str, name: str, seed: int, n: int, tasks, settings, test_yea
     rows = []
     for task in tasks:
         td = task_data(ds, task, settings, feats, columns)
+        td = td if monotone else dataclasses.replace(td, monotone={})
         years = td.years[-test_years:]
         for year in years:
             judged = judge(td, year, settings, with_baselines=False)
@@ -430,6 +435,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="LightGBM threads for large fits")
     ap.add_argument("--out", type=Path, default=None, help="write the Markdown tables here too")
     ap.add_argument("--raw", type=Path, default=None, help="raw results as JSON lines (default: beside --out)")
+    ap.add_argument("--no-monotone", action="store_true", help="ours without monotone constraints (an ablation)")
     ap.add_argument("--resume", action="store_true", help="skip what --raw already holds")
     ap.add_argument("--tables-only", action="store_true", help="only the tables of what --raw holds; nothing is run")
     ap.add_argument("--describe", action="store_true", help="only each variant's rates")
@@ -470,7 +476,7 @@ def main(argv=None) -> int:
         else:
             n = args.coops if kind == "large" else SMALL_COOPS
             test_years = 1 if kind == "large" else SMALL_TEST_YEARS
-            new = simulated(kind, name, seed, n, tasks, settings, test_years)
+            new = simulated(kind, name, seed, n, tasks, settings, test_years, monotone=not args.no_monotone)
         rows += new
         if raw_path:
             raw_path.parent.mkdir(parents=True, exist_ok=True)
