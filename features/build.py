@@ -39,6 +39,18 @@ spell began, counting unassessed years in between), ``sick_years_total``, ``prev
 the clinic's treatment (``clinic_case_open``, which clinic, ``clinic_years_since_first_case``,
 ``clinic_cases_recovered``) and ``clinic_matches_weakness``: whether an open case sits in a clinic whose
 area shows the weakness that clinic treats (``WEAKNESS_RULES``). For a healthy row these are 0 or NaN.
+
+The sick spell (catalog ``SICK_ONLY``, NaN on a row not sick). The spell's onset year is the last year before
+the current sick spell began, ``t - years_sick``: the year whose records the office saw before it first found the
+cooperative sick. ``onset_<name>`` is that year's own value (its statement, staffing report and RAT; NaN when
+that year's report was not filed, or lies before the data's first year): ``ONSET_RATIOS``, ``has_manager`` and
+``rat_held``. ``<name>_chg_onset`` is the value at t minus the onset year's (``SINCE_ONSET``: improving or not).
+``rat_share_since_onset``: the share of the spell's book years (onset + 1 .. t) whose RAT was held by the
+office's deadline. With ``years`` the onset years are read too. The clinic's current case:
+``clinic_case_years``, years since the latest case still open at t was opened (NaN without one), and
+``clinic_matches_onset_weakness``: whether an open case sits in a clinic whose area showed, in the onset year,
+the weakness it treats (``WEAKNESS_RULES`` on that year's score, manager and RAT; NaN without a case or without a
+known onset year).
 """
 
 from __future__ import annotations
@@ -79,6 +91,9 @@ MAIN_TRENDS = (
     "participation_ratio",
     "official_score",
 )
+# the ratios read in the last year before the current sick spell, and those whose change since then is a feature
+ONSET_RATIOS = ("official_score", "bad_loan_ratio", "equity_to_assets", "return_on_assets")
+SINCE_ONSET = ("official_score", "bad_loan_ratio", "equity_to_assets")
 # An open clinic case "matches the weakness" when its clinic's area shows the weakness it treats at t:
 WEAKNESS_RULES = {
     "KEUANGAN": "no statement, or the ratio-based category is DALAM_PENGAWASAN or worse",
@@ -109,7 +124,7 @@ def _flag(condition: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- KEUANGAN
-def _finance(fin: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
+def _finance(fin: pd.DataFrame, panel: Panel, targets: np.ndarray, onset: np.ndarray) -> dict[str, np.ndarray]:
     rows, cols = panel.rows_of(fin["coop_id"]), panel.cols_of(fin["year"].to_numpy())
     m = {c: panel.scatter(rows, cols, fin[c].to_numpy(dtype=float)) for c in MONEY_COLUMNS}
     filed = panel.scatter(rows, cols, 1.0, fill=0.0) > 0
@@ -149,6 +164,10 @@ def _finance(fin: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str, 
     for name in MAIN_TRENDS:
         for k in (1, 3):
             out[f"{name}_chg{k}"] = out[name] - panel.at(f[name], targets - k)
+    for name in ONSET_RATIOS:
+        out[f"onset_{name}"] = panel.at_each(f[name], onset)
+    for name in SINCE_ONSET:
+        out[f"{name}_chg_onset"] = out[name] - out[f"onset_{name}"]
     ta_t = panel.at(ta, targets)
     out["total_assets"] = ta_t
     for k in (1, 3):
@@ -165,7 +184,7 @@ def _finance(fin: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str, 
 
 
 # ---------------------------------------------------------------- SDM
-def _staffing(st: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str, np.ndarray]:
+def _staffing(st: pd.DataFrame, panel: Panel, targets: np.ndarray, onset: np.ndarray) -> dict[str, np.ndarray]:
     rows, cols = panel.rows_of(st["coop_id"]), panel.cols_of(st["year"].to_numpy())
 
     def now(column: str) -> np.ndarray:
@@ -188,6 +207,7 @@ def _staffing(st: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str, 
         "staff_departure_rate": _ratio(departures, employees + departures),
         "no_staffing_report": np.isnan(members).astype(float),
         "members": members,
+        "onset_has_manager": panel.at_each(panel.scatter(rows, cols, st["has_manager"].to_numpy(dtype=float)), onset),
     }
     for k in (1, 3):
         before = panel.at(members_all, targets - k)
@@ -204,8 +224,10 @@ def _meetings(
     coops: pd.DataFrame,
     first_year: int,
     settings: Settings,
+    onset: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """RAT streak, delays and attendance; board and supervisory meetings. ``panel`` is the history panel."""
+    """RAT streak, delays and attendance; board and supervisory meetings; the RAT in the sick spell's onset year
+    and since. ``panel`` is the history panel."""
     month, day = settings.rat_office_deadline_month, settings.rat_office_deadline_day
     last = int(targets.max())
     kind = arrow_text(meet["meeting_type"])
@@ -263,6 +285,17 @@ def _meetings(
     ok = on_time & (fy_cols >= 0) & ~np.isnan(attendees)
     np.fmax.at(att, (rows[ok], fy_cols[ok]), attendees[ok])
     out["rat_attendance_share"] = np.minimum(_ratio(panel.at(att, targets), members), 100.0)
+
+    # the sick spell: the onset year's RAT held by the office's deadline (when one was due), and the share of the
+    # spell's book years (onset + 1 .. t) whose RAT was
+    ok = on_time & (fy_cols >= 0)
+    held_by_deadline = panel.scatter(rows[ok], fy_cols[ok], 1.0, fill=0.0)
+    due = coops["founded_year"].to_numpy(dtype=float)[:, None] <= onset
+    out["onset_rat_held"] = np.where(due, panel.at_each(held_by_deadline, onset), np.nan)
+    so_far = np.cumsum(held_by_deadline, axis=1)
+    spell_held = panel.at(so_far, targets) - np.nan_to_num(panel.at_each(so_far, onset), nan=0.0)
+    with np.errstate(invalid="ignore"):
+        out["rat_share_since_onset"] = 100.0 * spell_held / (t - onset)
 
     # board and supervisory meetings held in year t (their fiscal_year is the year held)
     in_targets = np.isin(all_fy, targets)
@@ -332,6 +365,7 @@ def _clinic(cases: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str,
             "clinic_case_open": zero,
             "clinic_cases_recovered": zero,
             "clinic_years_since_first_case": np.full_like(zero, np.nan),
+            "clinic_case_years": np.full_like(zero, np.nan),
         }
     cases = cases[cases["opened_on"].notna()]
     rows = panel.rows_of(cases["coop_id"])
@@ -362,6 +396,12 @@ def _clinic(cases: pd.DataFrame, panel: Panel, targets: np.ndarray) -> dict[str,
     np.fmin.at(first, rows[ok], opened[ok].astype(float))
     since = targets[None, :] - first[:, None]
     out["clinic_years_since_first_case"] = np.where(since >= 0, since, np.nan)
+    # the current case: the latest opened of the cases still open at the end of t (one pass per target year)
+    latest = np.full((panel.shape[0], len(targets)), np.nan)
+    for j, t in enumerate(targets):
+        live = ok & (opened <= t) & ~(is_closed & (closed <= t))
+        np.fmax.at(latest, (rows[live], j), opened[live].astype(float))
+    out["clinic_case_years"] = targets[None, :] - latest
     recovered = is_closed & (cases["outcome"].to_numpy(dtype=object) == "PULIH")
     out["clinic_cases_recovered"] = panel.at(cumulative(closed, recovered), targets)
     return out
@@ -378,6 +418,22 @@ def _weakness_match(col: dict[str, np.ndarray]) -> np.ndarray:
     for c in CLINICS:
         match |= (col[f"clinic_{c.lower()}"] == 1) & weak[c]
     return np.where(col["clinic_case_open"] == 1, match.astype(float), np.nan)
+
+
+def _onset_weakness_match(col: dict[str, np.ndarray], onset_seen: np.ndarray) -> np.ndarray:
+    """WEAKNESS_RULES read in the sick spell's onset year (its score, manager and RAT) on the gathered rows: 1 when
+    an open case's clinic showed its weakness then; NaN without an open case or without an onset year in the data
+    (``onset_seen``)."""
+    score = col["onset_official_score"]
+    weak = {
+        "KEUANGAN": np.isnan(score) | (health_score.category_rank(score) >= 2),
+        "SDM": col["onset_has_manager"] != 1,
+        "KELEMBAGAAN": col["onset_rat_held"] == 0,
+    }
+    match = np.zeros(len(score), dtype=bool)
+    for c in CLINICS:
+        match |= (col[f"clinic_{c.lower()}"] == 1) & weak[c]
+    return np.where((col["clinic_case_open"] == 1) & onset_seen, match.astype(float), np.nan)
 
 
 def _known(condition: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -457,14 +513,19 @@ def build_features(ds: Dataset, settings: Settings, years: Sequence[int] | None 
     targets = np.union1d(wanted, (wanted - 1)[wanted - 1 >= first_year]).astype(np.int64)
     ids = pd.Index(coops["coop_id"].to_numpy())
 
-    # statements and staffing reports: only the target years and their comparison years
-    recent = np.unique(np.concatenate([targets, targets - 1, targets - 3]))
+    last = int(targets.max())
+    history = Panel(ids, np.arange(first_year, last + 1))
+    health = _only(ds.health, ds.health["year"] <= last)
+    sickness = _health(health, history, targets)
+    # the last year before the current sick spell (NaN when not sick)
+    onset = np.where(sickness["years_sick"] > 0, targets[None, :] - sickness["years_sick"], np.nan)
+
+    # statements and staffing reports: only the target years, their comparison years and the spells' onset years
+    onset_years = np.unique(onset[~np.isnan(onset)]).astype(np.int64)
+    recent = np.unique(np.concatenate([targets, targets - 1, targets - 3, onset_years]))
     recent_panel = Panel(ids, recent)
-    history = Panel(ids, np.arange(first_year, int(targets.max()) + 1))
     fin = _only(ds.financials, ds.financials["year"].isin(recent))
     st = _only(ds.staffing, ds.staffing["year"].isin(recent))
-    last = int(targets.max())
-    health = _only(ds.health, ds.health["year"] <= last)
     meet = _only(ds.meetings, ds.meetings["fiscal_year"] <= last)
     cases = ds.clinic_cases
     if len(cases):
@@ -480,15 +541,16 @@ def build_features(ds: Dataset, settings: Settings, years: Sequence[int] | None 
         for name, a in block.items():
             gathered[name][:] = a[rows, cols]
 
-    gather(_finance(fin, recent_panel, targets))
-    people = _staffing(st, recent_panel, targets)
-    gather(_meetings(meet, history, targets, people["members"], coops, first_year, settings))
+    gather(_finance(fin, recent_panel, targets, onset))
+    people = _staffing(st, recent_panel, targets, onset)
+    gather(_meetings(meet, history, targets, people["members"], coops, first_year, settings, onset))
     gather(people)
-    gather(_health(health, history, targets))
+    gather(sickness)
     gather(_recent_sickness(health, history, targets))
     gather(_clinic(cases, history, targets))
     gathered["age_years"][:] = targets[cols] - coops["founded_year"].to_numpy()[rows]
     gathered["clinic_matches_weakness"][:] = _weakness_match(gathered)
+    gathered["clinic_matches_onset_weakness"][:] = _onset_weakness_match(gathered, onset[rows, cols] >= first_year)
     for name, a in _weakest_aspect(gathered).items():
         gathered[name][:] = a
 

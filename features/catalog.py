@@ -43,6 +43,8 @@ class FeatureSpec:
     ``source`` is the contract table the value comes from: it decides the words for a missing value.
     ``says`` / ``says_off`` are optional (Indonesian, English) templates with ``{v}``; for a flag, the words
     when it is 1 and when it is 0; for a count, days or years, ``says_off`` are the words for zero.
+    ``onset_of`` names the feature this one is the value of in the last year before the current sick spell began;
+    ``since_onset_of`` the feature this one is the change of since then (value at t minus that year's).
     """
 
     name: str
@@ -56,6 +58,8 @@ class FeatureSpec:
     delta: tuple[str, int] | None = None
     says: tuple[str, str] | None = None
     says_off: tuple[str, str] | None = None
+    onset_of: str | None = None
+    since_onset_of: str | None = None
 
     def __post_init__(self) -> None:
         if self.group not in GROUPS:
@@ -546,6 +550,113 @@ _WEAKEST = [
 ]
 
 
+# The sickness itself (features/build.py "The sick spell"): NaN on a row not sick. The state in the last year
+# before the current sick spell began (its ratios and warning signs, that year's own reports), the change since
+# then, the RAT held while sick, and the clinic's current case (how long open, whether its clinic matches the
+# weakness seen before the spell). Directions only where the domain is sure, as for the ratios themselves: a
+# better state before the sickness, or an improvement since, never lowers the chance of getting well.
+def _onset(base: str, direction: int, **kw) -> FeatureSpec:
+    spec = {s.name: s for s in [*_KEUANGAN, *_SDM, *_KELEMBAGAAN]}[base]
+    suffix = FLAG_SUFFIX if spec.unit == "flag" else ("", "")
+    label_id, label_en = spec.label_id.removesuffix(suffix[0]), spec.label_en.removesuffix(suffix[1])
+    return _f(
+        f"onset_{base}",
+        spec.group,
+        f"{label_id} sebelum sakit",
+        f"{label_en} before the sickness",
+        spec.unit,
+        direction,
+        source=spec.source,
+        onset_of=base,
+        **kw,
+    )
+
+
+def _since_onset(base: str, direction: int) -> FeatureSpec:
+    spec = _BY_NAME[base]
+    return FeatureSpec(
+        f"{base}_chg_onset",
+        spec.group,
+        f"perubahan {spec.label_id} sejak sebelum sakit",
+        f"change in {spec.label_en} since before the sickness",
+        spec.unit,
+        direction,
+        source=spec.source,
+        since_onset_of=base,
+    )
+
+
+_SICKNESS = [
+    _onset("official_score", -1),
+    _onset("bad_loan_ratio", 1),
+    _onset("equity_to_assets", 0),
+    _onset("return_on_assets", -1),
+    _onset(
+        "has_manager",
+        -1,
+        says=("sebelum sakit ada manajer profesional", "had a hired manager before the sickness"),
+        says_off=("sebelum sakit tidak ada manajer profesional", "no hired manager before the sickness"),
+    ),
+    _onset(
+        "rat_held",
+        -1,
+        says=(
+            "RAT tahun sebelum sakit diadakan tepat waktu",
+            "the annual members' meeting (RAT) of the year before the sickness was held on time",
+        ),
+        says_off=(
+            "RAT tahun sebelum sakit tidak diadakan tepat waktu",
+            "no annual members' meeting (RAT) on time in the year before the sickness",
+        ),
+    ),
+    _since_onset("official_score", -1),
+    _since_onset("bad_loan_ratio", 1),
+    _since_onset("equity_to_assets", 0),
+    _f(
+        "rat_share_since_onset",
+        L,
+        "tahun buku dengan RAT tepat waktu selama sakit",
+        "book years with an on-time RAT while sick",
+        "pct",
+        -1,
+        source="meetings",
+        says=(
+            "RAT tepat waktu pada {v} tahun buku selama sakit",
+            "an on-time annual members' meeting (RAT) in {v} of the book years while sick",
+        ),
+        says_off=("tidak ada RAT tepat waktu selama sakit", "no on-time annual members' meeting (RAT) while sick"),
+    ),
+    _f(
+        "clinic_case_years",
+        C,
+        "lama kasus klinik yang berjalan",
+        "years in the current clinic case",
+        "years",
+        0,
+        source="clinic_cases",
+        says=("kasus klinik yang berjalan dibuka {v} tahun lalu", "the current clinic case opened {v} years ago"),
+        says_off=("kasus klinik yang berjalan dibuka tahun ini", "the current clinic case opened this year"),
+    ),
+    _f(
+        "clinic_matches_onset_weakness",
+        C,
+        "klinik sesuai kelemahan sebelum sakit",
+        "clinic matches the weakness before the sickness",
+        "flag",
+        0,
+        source="clinic_cases",
+        says=(
+            "klinik yang menangani sesuai kelemahan yang terlihat sebelum sakit",
+            "the treating clinic matches the weakness seen before the sickness",
+        ),
+        says_off=(
+            "klinik yang menangani tidak sesuai kelemahan yang terlihat sebelum sakit",
+            "the treating clinic does not match the weakness seen before the sickness",
+        ),
+    ),
+]
+
+
 def _previous(name: str) -> FeatureSpec:
     """Last year's value of a feature (features/build.py PREVIOUS_YEAR): its group, unit and source; no
     direction (with this year's value known, last year's can point either way)."""
@@ -588,9 +699,12 @@ PREVIOUS_YEAR = (
 _PREVIOUS = [_previous(n) for n in PREVIOUS_YEAR]
 
 FEATURES: dict[str, FeatureSpec] = {
-    s.name: s for s in [*_KEUANGAN, *_SDM, *_KELEMBAGAAN, *_CONTEXT, *_WEAKEST, *_PREVIOUS]
+    s.name: s for s in [*_KEUANGAN, *_SDM, *_KELEMBAGAAN, *_CONTEXT, *_WEAKEST, *_SICKNESS, *_PREVIOUS]
 }
 """Every feature, in the column order of build_features' output (after coop_id and year)."""
+
+SICK_ONLY = tuple(s.name for s in _SICKNESS if s.source != "clinic_cases")
+"""The features that describe a sick spell: NaN on a row not sick."""
 
 _ONE_YEAR_CHANGE = {s.change_of: s.name for s in FEATURES.values() if s.change_of}
 
@@ -668,6 +782,13 @@ def _missing_words(spec: FeatureSpec, row: Mapping[str, float]) -> tuple[str, st
     def flagged(name: str) -> bool:
         return _finite(row.get(name)) and float(row[name]) >= 0.5
 
+    if spec.name in SICK_ONLY:
+        if _finite(row.get("years_sick")) and float(row["years_sick"]) == 0:
+            return f"{spec.label_id}: tidak sedang sakit", f"{spec.label_en}: not sick"
+        return (
+            f"{spec.label_id}: tidak diketahui (tidak ada laporan tahun sebelum sakit)",
+            f"{spec.label_en}: not known (no report of the year before the sickness)",
+        )
     if spec.source == "financials" and flagged("no_financial_statement"):
         return "tidak ada laporan keuangan", "no financial statement filed"
     if spec.source == "staffing" and flagged("no_staffing_report"):
@@ -726,6 +847,14 @@ def describe(name: str, row: Mapping[str, float]) -> tuple[str, str]:
         return spec.says_off
     if spec.says is not None:
         return spec.says[0].format(v=_bare(spec, v, "id")), spec.says[1].format(v=_bare(spec, v, "en"))
+    if spec.since_onset_of is not None:
+        base = FEATURES[spec.since_onset_of]
+        if v == 0:
+            return f"{base.label_id} tetap sejak sebelum sakit", f"{base.label_en} unchanged since before the sickness"
+        return (
+            f"{base.label_id} {_diff_words(spec, v, 'id')} sejak sebelum sakit",
+            f"{base.label_en} {_diff_words(spec, v, 'en')} since before the sickness",
+        )
     if spec.delta is not None:
         base = FEATURES[spec.delta[0]]
         k = spec.delta[1]

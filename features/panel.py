@@ -113,6 +113,15 @@ class Panel:
         out[:, cols < 0] = np.nan
         return out
 
+    def at_each(self, a: np.ndarray, years: np.ndarray) -> np.ndarray:
+        """``a`` read at a year given per cell: ``years`` is (cooperatives x targets), each cell the year to read in
+        that row (NaN, or a year the panel does not hold, gives NaN)."""
+        known = ~np.isnan(years)
+        cols = self.cols_of(np.where(known, years, -1).astype(np.int64))
+        out = np.take_along_axis(a, np.maximum(cols, 0), axis=1).astype(float)
+        out[cols < 0] = np.nan
+        return out
+
 
 def ffill(a: np.ndarray) -> np.ndarray:
     """Forward fill NaN along the year axis."""

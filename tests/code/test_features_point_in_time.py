@@ -28,6 +28,7 @@ from test_features_kit import (
 
 from klinik.data.contract import CASE_OUTCOMES, HEALTH_CATEGORIES
 from klinik.features.build import build_features
+from klinik.features.catalog import SICK_ONLY
 from klinik.features.panel import dataset_years
 from klinik.settings import Settings
 
@@ -174,3 +175,12 @@ def test_rewrite_later_really_changes_later_data():
         .equals(full_after[full_after["year"] > t].reset_index(drop=True))
     )
     assert set(TABLES) == set(rewritten)
+
+
+def test_random_worlds_exercise_the_sick_spell_features():
+    # the property above covers every column; it says something of the sick spell's features only if the random
+    # worlds give them values
+    feats = [build_features(make_dataset(**random_tables(seed, 6, FIRST, LAST)), SETTINGS) for seed in range(8)]
+    feats = pd.concat(feats, ignore_index=True)
+    for name in (*SICK_ONLY, "clinic_case_years", "clinic_matches_onset_weakness"):
+        assert feats[name].nunique() >= 2, name
