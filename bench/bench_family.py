@@ -65,10 +65,11 @@ from klinik.data.simulator_worlds import VARIANTS, variant  # noqa: E402
 from klinik.features.labels import make_labels  # noqa: E402
 from klinik.models.baselines import logistic_baseline, plain_lightgbm  # noqa: E402
 from klinik.models.explain import main_cause, spell_contributions  # noqa: E402
+from klinik.models.intervals import predict_interval  # noqa: E402
 from klinik.settings import get_settings  # noqa: E402
 from klinik.training.data_prep import feature_table, task_data  # noqa: E402
 from klinik.training.evaluate import metrics  # noqa: E402
-from klinik.training.train import judge  # noqa: E402
+from klinik.training.train import judge, with_intervals  # noqa: E402
 
 YEARS = (2014, 2024)
 LARGE_SEED, SMALL_SEED, SMALL_COOPS = 11, 1000, 308
@@ -76,6 +77,7 @@ SMALL_TEST_YEARS = 3
 # the shared folder beside the repository's checkout (its README names the sources)
 DEFAULT_REAL = REPO.parent / "shared" / "data" / "real"
 PREDICTORS = ("ours", "lightgbm", "logistic", "exact")
+INTERVAL_COLUMNS = ("coverage", "width", "coverage_jk", "width_jk", "persistent_var", "interval_seconds")
 
 
 # --- judging ------------------------------------------------------------------------------------------------------
@@ -171,6 +173,21 @@ def routing(models: dict, feats, columns, labels, groups, truth, records, year: 
     return out
 
 
+def intervals(judged, td, settings) -> dict[str, float]:
+    """Our model's 80% interval (models/intervals.py, as klinik train fits it) on the test rows: the share holding
+    the exact probability and the median width, with and without the persistent error, and the seconds it cost."""
+    test = judged.test
+    started = time.perf_counter()
+    with_intervals(judged, td, settings)
+    out = {"interval_seconds": time.perf_counter() - started, "persistent_var": judged.model[-1].persistent_var_}
+    truth = test["truth"].to_numpy(dtype=float)
+    for suffix, persistent in (("", True), ("_jk", False)):
+        lo, hi = predict_interval(judged.model, td.X(test), persistent=persistent)
+        out[f"coverage{suffix}"] = float(np.mean((lo <= truth) & (truth <= hi)))
+        out[f"width{suffix}"] = float(np.median(hi - lo))
+    return out
+
+
 def simulated(
     kind: str, name: str, seed: int, n: int, tasks, settings, test_years: int, monotone: bool = True
 ) -> list[dict]:
@@ -194,6 +211,7 @@ def simulated(
             base = fit_baselines(X_train, judged.train["label"].to_numpy(), X_test, td.categorical, seed)
             preds = {"ours": (judged.predictions["model"], judged.fit_seconds, judged.model), **base}
             preds["exact"] = (judged.test["truth"].to_numpy(dtype=float), 0.0, None)
+            band = intervals(judged, td, settings)
             route = {}
             if task == "risk" and year == years[-1]:
                 fitted = {k: v[2] for k, v in preds.items() if v[2] is not None}
@@ -201,7 +219,7 @@ def simulated(
             for predictor, (p, seconds, _) in preds.items():
                 row = {"kind": kind, "data": name, "seed": seed, "coops": n, "task": task, "year": year}
                 row |= {"predictor": predictor, "fit_seconds": seconds, **scores(y, p)}
-                row |= choice(judged.model) if predictor == "ours" else {}
+                row |= (choice(judged.model) | band) if predictor == "ours" else {}
                 if route:
                     r = route.get(predictor, route["ceiling"] if predictor == "exact" else None)
                     row |= {"routing": r["sick"], "routing_new": r["new"]} if r else {}
@@ -258,7 +276,7 @@ def per_unit(raw: pd.DataFrame) -> pd.DataFrame:
     key = ["kind", "data", "coops", "task", "seed", "year"]
     raw["gap"] = raw.set_index(key).index.map(truth_auc.to_dict()) - raw["roc_auc"]
     cols = ["roc_auc", "pr_auc", "ece", "gap", "fit_seconds", "routing", "routing_new", "ceiling", "ceiling_new"]
-    cols = [c for c in cols if c in raw]
+    cols = [c for c in [*cols, *INTERVAL_COLUMNS] if c in raw]
     return raw.groupby(["kind", "data", "coops", "task", "predictor", "seed"], sort=False)[cols].mean().reset_index()
 
 
@@ -270,7 +288,17 @@ def summary(raw: pd.DataFrame) -> pd.DataFrame:
         ["kind", "data", "coops", "task", "predictor"], sort=False
     ):
         row = {"kind": kind, "data": data, "coops": coops, "task": task, "predictor": predictor, "units": len(part)}
-        for col in ("roc_auc", "pr_auc", "ece", "gap", "fit_seconds", "routing", "routing_new", "ceiling"):
+        for col in (
+            "roc_auc",
+            "pr_auc",
+            "ece",
+            "gap",
+            "fit_seconds",
+            "routing",
+            "routing_new",
+            "ceiling",
+            *INTERVAL_COLUMNS,
+        ):
             row[col], row[f"{col}_se"] = mean_se(part[col]) if col in part else (math.nan, math.nan)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -332,6 +360,25 @@ def goals_table(s: pd.DataFrame) -> str:
         )
     header = ["data", "size", "ROC AUC ours - best plain (SE)", "ECE ours vs best plain", "gap to exact (goal)"]
     return md([*header, "routing ours / plain / ceiling", "AUC", "ECE", "gap", "routing"], rows)
+
+
+def interval_table(s: pd.DataFrame) -> str:
+    """Our model's 80% interval per data, size and task: coverage of the exact probability (goal 75-85%) and
+    median width, then the same for the jackknife's variance alone, the persistent error's log-odds variance and
+    the interval's fitting seconds (means over seeds or worlds, with standard errors)."""
+    part = s[(s["predictor"] == "ours") & s["coverage"].notna()]
+    if part.empty:
+        return "(no interval measured)"
+    rows = []
+    for _, r in part.iterrows():
+        ok = "yes" if 0.75 <= r["coverage"] <= 0.85 else "no"
+        rows.append(
+            [r["data"], _size(r["kind"], r["coops"], r["units"]), r["task"], _fmt(r["coverage"], r["coverage_se"])]
+            + [f"{r['width']:.3f}", ok, _fmt(r["coverage_jk"], r["coverage_jk_se"]), f"{r['width_jk']:.3f}"]
+            + [f"{r['persistent_var']:.2f}", f"{r['interval_seconds']:.1f}"]
+        )
+    header = ["data", "size", "task", "coverage", "median width", "75-85%", "coverage (jackknife only)", "width"]
+    return md([*header, "persistent var (log-odds)", "interval s"], rows)
 
 
 def choice_table(raw: pd.DataFrame) -> str:
@@ -490,6 +537,8 @@ def main(argv=None) -> int:
         goals_table(s),
         "\n### Every predictor\n",
         results_table(s),
+        "\n### The 80% interval of our model (coverage of the exact probability, median width)\n",
+        interval_table(s),
         "\n### Our estimator's choice (mean weight of each family, share of fits that kept it)\n",
         choice_table(pd.DataFrame(rows)),
         "\n### Routing by rule (large worlds, cooperatives assessed sick in the holdout year)\n",

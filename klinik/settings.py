@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # the model families the estimator chooses among (models/estimators.py CANDIDATES), comma-separated; fewer is
     # cheaper (the test suite drops the plainer booster), not better
     train_candidates: str = "trees,plain_trees,additive"
+    interval_folds: int = (
+        10  # cooperative-grouped folds of the jackknife behind every 80% interval (models/intervals.py)
+    )
     backtest_years: int = 3  # rolling backtest over the last N labelled years (the last one is the holdout)
     promotion_metric: str = "roc_auc"  # champion moves when the challenger is at least as good on this...
     promotion_tiebreak: str = "log_loss"  # ...and, on a tie (within promotion_tolerance), on this

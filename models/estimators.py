@@ -645,6 +645,13 @@ class AdaptiveClassifier(_Calibrated):
         X = _as_frame(self, X)
         return sum(w * m.raw_score(X) for w, m in self._members())
 
+    def predict_interval(self, X, level: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
+        """The ends of each row's ``level`` interval of the probability, from the jackknife copies that
+        klinik.models.intervals.add_intervals keeps on the fitted model (NaN without them)."""
+        from klinik.models.intervals import predict_interval
+
+        return predict_interval(self, X, level)
+
     def contributions(self, X) -> pd.DataFrame:
         """Exact contributions to the raw log-odds: the weighted sum of the kept candidates' (TreeSHAP for trees,
         linear terms for the additive model), one column per input column plus ``bias``."""

@@ -32,6 +32,7 @@ from klinik.features.labels import TASKS
 from klinik.models.baselines import LevelBaseline, ScoreBaseline, logistic_baseline
 from klinik.models.estimators import FORWARD_EVENTS, build_estimator, refit_like
 from klinik.models.explain import main_cause, spell_contributions
+from klinik.models.intervals import LABEL_HORIZON, add_intervals, interval_metrics
 from klinik.settings import Settings
 from klinik.training.data_prep import TaskData, data_hash, feature_table, task_data
 from klinik.training.evaluate import metrics_table
@@ -132,6 +133,23 @@ def judge(
     return Judged(td.task, test_year, model, train, test, predictions, table, fit_seconds, baselines)
 
 
+def with_intervals(judged: Judged, td: TaskData, settings: Settings) -> Judged:
+    """The judged model with its jackknife copies fitted on its training rows (models/intervals.py): the 80%
+    interval of every score it gives, carried by the model that is logged and served."""
+    rows = judged.train
+    add_intervals(
+        judged.model,
+        td.X(rows),
+        rows["label"].to_numpy(),
+        rows["coop_id"].to_numpy(),
+        rows["year"].to_numpy(),
+        n_folds=settings.interval_folds,
+        min_lag=LABEL_HORIZON[td.task],
+        random_state=settings.seed,
+    )
+    return judged
+
+
 def backtest(td: TaskData, settings: Settings) -> tuple[Judged, pd.DataFrame]:
     """Rolling-origin backtest over the last ``backtest_years`` labelled years (each trained on the years
     before it). Returns the holdout's Judged (the last year) and a long table (year, predictor, metrics)."""
@@ -212,12 +230,13 @@ def train_all(data_dir: Path, settings: Settings) -> dict:
             t0 = time.perf_counter()
             td = task_data(ds, task, settings, feats, columns)
             holdout, bt = backtest(td, settings)
+            with_intervals(holdout, td, settings)
             train_seconds = time.perf_counter() - t0
-            extra: dict[str, float] = {}
+            extra = interval_metrics(holdout.model, td.X(holdout.test), holdout.predictions.get("truth"))
             if task == "risk":
                 # routing is always by the risk model (serving does the same): judged on the coops sick in
                 # the risk holdout year
-                extra = routing(holdout.model, feats, columns, labels, td.groups, ds.truth, holdout.test_year)
+                extra |= routing(holdout.model, feats, columns, labels, td.groups, ds.truth, holdout.test_year)
             candidate = Candidate(td, holdout, bt, data_dir, digest, train_seconds, extra)
             summary[task] = log_and_register(candidate, settings, experiment)
             log.info("%s: version %s, %s", task, summary[task]["version"], summary[task]["decision"])
