@@ -335,6 +335,15 @@ def probability(name: str, header: str, meaning: str, **kw) -> Column:
     return Column(name, "number", meaning, (Between(0, 1),), header=header, **kw)
 
 
+def interval(name: str) -> tuple[Column, ...]:
+    """The ends of the 80% interval of the probability ``name`` (``name_lo``, ``name_hi``): empty where it is."""
+    note = f"empty where {name} is, or from a model trained before intervals existed"
+    return tuple(
+        probability(f"{name}_{end}", "", f"the {word} end of the 80% interval of {name}", optional=True, note=note)
+        for end, word in (("lo", "lower"), ("hi", "upper"))
+    )
+
+
 def coop_id(meaning: str = "the cooperative") -> Column:
     """The coop_id of a table about cooperatives: a key of the cooperatives table."""
     return text("coop_id", "ID koperasi", meaning, ListedIn("cooperatives", "coop_id"))
@@ -578,6 +587,7 @@ SCORES = Table(
             optional=True,
             note="empty for a cooperative sick now",
         ),
+        *interval("p_sick_next"),
         probability(
             "p_recover",
             "",
@@ -585,6 +595,7 @@ SCORES = Table(
             optional=True,
             note="empty for a cooperative not sick now",
         ),
+        *interval("p_recover"),
         code("clinic", "", CLINIC_CODES, "where the main cause of its risk lies"),
         text(
             "reasons",

@@ -42,6 +42,29 @@ WORDS: dict[str, tuple[str, str]] = {
         "Recommendations for a clinic officer to consider, not decisions. A person with the authority decides "
         "(including any proposal to dissolve, UU 25/1992 art. 46-47) after looking at the cooperative.",
     ),
+    # --- how sure a chance is (models/intervals.py, models/policy.py) ---
+    "interval.range": ("kisaran 80%: {span}", "80% range: {span}"),
+    "interval.chance": ("{p} ({range})", "{p} ({range})"),
+    "interval.meaning": (
+        "Kisaran 80%: dari sepuluh koperasi dengan kisaran seperti ini, sekitar delapan peluang sebenarnya ada di "
+        "dalamnya. Kisaran lebar berarti model punya sedikit data tentang koperasi seperti ini.",
+        "80% range: of ten cooperatives with a range like this, about eight have their true chance inside it. A "
+        "wide range means the model has seen little data on cooperatives like this one.",
+    ),
+    "advice.uncertain_closure": (
+        "Perkiraan belum pasti: kisaran 80% peluang pulih ({span}) melintasi batas pertimbangan pembubaran "
+        "({threshold}). Yang akan memastikan: laporan keuangan tahun buku berikutnya dan RAT-nya.",
+        "The estimate is uncertain: the 80% range of the chance of recovering ({span}) crosses the closure "
+        "review line ({threshold}). What would settle it: next book year's financial statement and its RAT.",
+    ),
+    "advice.uncertain_bina": (
+        "Perkiraan belum pasti: kisaran 80% peluang pulih ({span}) melintasi batas pembinaan ({threshold}). "
+        "Yang akan memastikan: laporan keuangan tahun buku berikutnya dan RAT-nya; kunjungan klinik dapat "
+        "menjelaskan lebih cepat.",
+        "The estimate is uncertain: the 80% range of the chance of recovering ({span}) crosses the treatment "
+        "line ({threshold}). What would settle it: next book year's financial statement and its RAT; a clinic "
+        "visit can tell sooner.",
+    ),
     # --- reasons: how they are read ------------------------------------------------------------------------------
     "reason.none": ("tidak ada faktor risiko yang menonjol", "no risk factor stands out"),
     "reason.none_recovery_hinders": ("tidak ada penghambat yang menonjol", "nothing stands out as holding it back"),
@@ -451,6 +474,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "col.status": ("Status kesehatan", "Health status"),
     "col.p_sick_next": ("Peluang sakit tahun depan", "Chance of falling sick next year"),
     "col.p_recover": ("Peluang pulih (2 tahun)", "Chance of recovering (2 years)"),
+    "col.p_sick_next_lo": ("Peluang sakit: batas bawah kisaran 80%", "Chance of falling sick: 80% range, low end"),
+    "col.p_sick_next_hi": ("Peluang sakit: batas atas kisaran 80%", "Chance of falling sick: 80% range, high end"),
+    "col.p_recover_lo": ("Peluang pulih: batas bawah kisaran 80%", "Chance of recovering: 80% range, low end"),
+    "col.p_recover_hi": ("Peluang pulih: batas atas kisaran 80%", "Chance of recovering: 80% range, high end"),
+    "col.certainty": ("Kepastian perkiraan", "How sure the estimate is"),
     "col.years_sick": ("Lama sakit (tahun)", "Years sick"),
     "col.rat_missed_years": ("Tahun tanpa RAT berturut-turut", "Years without RAT in a row"),
     "col.health_score": ("Skor kesehatan terakhir", "Latest health score"),
@@ -514,6 +542,18 @@ WORDS: dict[str, tuple[str, str]] = {
     "guide.col_p_recover": (
         "Perkiraan model: peluang koperasi sakit kembali sehat dalam dua tahun.",
         "The model's estimate: the chance a sick cooperative is healthy again within two years.",
+    ),
+    "guide.col_interval": (
+        "Kisaran 80% dari peluang di kolom sebelumnya: dari sepuluh koperasi dengan kisaran seperti ini, sekitar "
+        "delapan peluang sebenarnya ada di dalamnya. Kosong bila model dilatih sebelum kisaran ada.",
+        "The 80% range of the chance in the column before: of ten cooperatives with a range like this, about "
+        "eight have their true chance inside it. Empty when the model was trained before ranges existed.",
+    ),
+    "guide.col_certainty": (
+        "Diisi bila kisaran peluang pulih melintasi batas pembinaan atau pertimbangan pembubaran: perkiraannya "
+        "belum pasti, dan apa yang akan memastikannya.",
+        "Filled when the range of the chance of recovering crosses the treatment or closure review line: the "
+        "estimate is uncertain, and what would settle it.",
     ),
     "guide.col_clinic": (
         "Klinik tempat penyebab utama risiko berada: Keuangan, SDM atau Kelembagaan.",
@@ -596,6 +636,25 @@ def chance(p: float, lang: str = "id", digits: int = 0) -> str:
     if p is None or not math.isfinite(float(p)):
         return ""
     return percent(100.0 * float(p), lang, digits)
+
+
+def interval_range(lo: float, hi: float, lang: str = "id") -> str:
+    """An 80% range in words: "kisaran 80%: 9–31%"; "" when either end is unknown."""
+    if lo is None or hi is None or not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
+        return ""
+    return say("interval.range", lang, span=span(lo, hi, lang))
+
+
+def span(lo: float, hi: float, lang: str = "id") -> str:
+    """Two probabilities as a span of percents: "9–31%"."""
+    return f"{chance(lo, lang).removesuffix('%')}–{chance(hi, lang)}"
+
+
+def chance_range(p: float, lo: float, hi: float, lang: str = "id") -> str:
+    """A probability with its 80% range: "18% (kisaran 80%: 9–31%)"; the probability alone when the range is
+    unknown, "" when the probability is."""
+    text, span_words = chance(p, lang), interval_range(lo, hi, lang)
+    return say("interval.chance", lang, p=text, range=span_words) if text and span_words else text
 
 
 def points(pp: float, lang: str = "id") -> str:

@@ -169,11 +169,20 @@ def predict_interval(
     served probability, lies in (0, 1), and is NaN where the model carries no copies. ``persistent=False``: the
     jackknife's variance alone (the benchmark's comparison).
     """
+    _, lo, hi = predict_with_interval(model, X, level, persistent=persistent)
+    return lo, hi
+
+
+def predict_with_interval(
+    model, X, level: float = DEFAULT_LEVEL, *, persistent: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's served probability and the ends of its interval, in one pass over the model (as
+    :func:`predict_interval`; the probability is ``predict_proba``'s)."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be between 0 and 1, got {level}")
     theta, se = log_odds_spread(model, X, persistent=persistent)
     z = float(ndtri(0.5 + level / 2.0))
-    return expit(theta - z * se), expit(theta + z * se)
+    return expit(theta), expit(theta - z * se), expit(theta + z * se)
 
 
 def interval_metrics(model, X, truth=None, level: float = DEFAULT_LEVEL) -> dict[str, float]:

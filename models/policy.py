@@ -14,7 +14,9 @@ The rules, for cooperatives not sick now (SEHAT, and BELUM_DINILAI, which we tre
 
 For cooperatives sick now (SAKIT):
 - PERTIMBANGKAN_PEMBUBARAN (consider closure) when survival can no longer be expected, on either ground:
-  * sick for ``closure_min_years_sick`` years or more in a row and ``p_recover < closure_recover_threshold``; or
+  * sick for ``closure_min_years_sick`` years or more in a row and the upper end of the 80% interval of
+    ``p_recover`` (``p_recover_hi``, models/intervals.py) below ``closure_recover_threshold``: the model must be
+    sure, not merely estimate a low chance (without an interval, ``p_recover`` itself); or
   * legally inactive -- ``rat_missed_years >= inactive_years_without_rat`` consecutive years without an RAT --
     with governance (KELEMBAGAAN) the main cause and ``p_recover < bina_threshold``. When finances or people
     drive the trouble, a missing RAT is more often a symptom (accounts that cannot be closed) the other clinics
@@ -22,6 +24,10 @@ For cooperatives sick now (SAKIT):
 - BINA (treat) when ``p_recover >= bina_threshold``.
 - PANTAU_KETAT (close watch) otherwise.
 A missing probability compares false: the cooperative falls to PANTAU / PANTAU_KETAT, never to closure.
+
+When the interval of a sick cooperative's ``p_recover`` straddles a line the advice depends on (the closure line,
+where the other evidence for closure holds, or the treatment line ``bina_threshold``), :func:`uncertain` says so,
+and :func:`uncertain_text` says in words that the estimate is uncertain and what would settle it.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from klinik.data.contract import ACTIONS_HEALTHY, ACTIONS_SICK, STATUS_SAKIT
-from klinik.wording import WORDS
+from klinik.wording import WORDS, chance, say, span
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,6 +121,7 @@ def decide(
     capacity: int | None,
     tie_break=None,
     cutoff: OutreachCutoff | None = None,
+    p_recover_hi=None,
 ) -> np.ndarray:
     """The recommended action for each cooperative (arrays of equal length in, an array of action codes out).
 
@@ -123,7 +130,8 @@ def decide(
     an RAT; ``years_sick``: years in the current sick spell (the years_sick feature); ``capacity``: the most
     JANGKAU actions among these cooperatives (None: no limit, the threshold alone); ``tie_break``: a sortable key
     (coop_id) that orders equal probabilities; ``cutoff``: the cut-off of the population these cooperatives
-    belong to (with ``capacity`` None): JANGKAU only within it, whoever else is scored here.
+    belong to (with ``capacity`` None): JANGKAU only within it, whoever else is scored here; ``p_recover_hi``: the
+    upper end of each ``p_recover``'s 80% interval (None or NaN: ``p_recover`` itself).
     """
     if cutoff is not None and capacity is not None:
         raise ValueError("decide: give a capacity (rank these cooperatives) or a cutoff (their population's), not both")
@@ -142,7 +150,9 @@ def decide(
         keys = np.arange(len(p_sick)).astype(str) if tie is None else tie
         above &= cutoff.admits(p_sick, keys)
     with np.errstate(invalid="ignore"):
-        hopeless = (years_sick >= settings.closure_min_years_sick) & (p_rec < settings.closure_recover_threshold)
+        hopeless = (years_sick >= settings.closure_min_years_sick) & (
+            _upper(p_rec, p_recover_hi) < settings.closure_recover_threshold
+        )
         lapsed = (
             (rat_missed >= settings.inactive_years_without_rat)
             & (clinic == "KELEMBAGAAN")
@@ -163,6 +173,44 @@ def decide(
         ["JANGKAU", "PANTAU", "PERTIMBANGKAN_PEMBUBARAN", "BINA"],
         default="PANTAU_KETAT",
     ).astype(object)
+
+
+def _upper(p: np.ndarray, hi) -> np.ndarray:
+    """The upper end of each interval, or the probability itself where there is none."""
+    if hi is None:
+        return p
+    hi = np.asarray(hi, dtype=float)
+    return np.where(np.isnan(hi), p, hi)
+
+
+def uncertain(status, p_recover_lo, p_recover_hi, clinic, rat_missed_years, years_sick, settings: Settings):
+    """Which line each sick cooperative's 80% interval of ``p_recover`` straddles (holds a value on either side of
+    it): "closure" (the closure line, where the rest of the closure evidence holds: sick long enough, or lapsed
+    with governance the cause), else "bina" (the treatment line), else "" (sure enough, not sick, or no
+    interval)."""
+    sick = np.asarray(status, dtype=object) == STATUS_SAKIT
+    lo = np.asarray(p_recover_lo, dtype=float)
+    hi = np.asarray(p_recover_hi, dtype=float)
+    years_sick = np.nan_to_num(np.asarray(years_sick, dtype=float), nan=0.0)
+    rat_missed = np.nan_to_num(np.asarray(rat_missed_years, dtype=float), nan=0.0)
+    evidence = (years_sick >= settings.closure_min_years_sick) | (
+        (rat_missed >= settings.inactive_years_without_rat) & (np.asarray(clinic, dtype=object) == "KELEMBAGAAN")
+    )
+    with np.errstate(invalid="ignore"):
+        closure = (
+            sick & evidence & (lo < settings.closure_recover_threshold) & (hi >= settings.closure_recover_threshold)
+        )
+        bina = sick & (lo < settings.bina_threshold) & (hi >= settings.bina_threshold)
+    return np.select([closure, bina], ["closure", "bina"], default="").astype(object)
+
+
+def uncertain_text(kind: str, lo: float, hi: float, settings: Settings, lang: str = "id") -> str:
+    """The advice's words for an interval that straddles a line (:func:`uncertain`'s ``kind``): the estimate is
+    uncertain, the range and the line, and what would settle it; "" for "" (nothing to say)."""
+    if not kind:
+        return ""
+    threshold = settings.closure_recover_threshold if kind == "closure" else settings.bina_threshold
+    return say(f"advice.uncertain_{kind}", lang, span=span(lo, hi, lang), threshold=chance(threshold, lang))
 
 
 _SICK_ACTION_ORDER = {"BINA": 0, "PANTAU_KETAT": 1, "PERTIMBANGKAN_PEMBUBARAN": 2}

@@ -193,7 +193,10 @@ def checked(rows: dict[str, list[dict]], where: dict[str, list[tuple]]) -> Datas
 def _policy_inputs(result: ScoreResult) -> tuple[dict[str, int], dict[str, np.ndarray]]:
     """Each coop_id's position, and the policy's inputs (scores joined with evidence) as arrays in that order."""
     at = {c: i for i, c in enumerate(result.scores["coop_id"])}
-    cols = {c: result.scores[c].to_numpy() for c in ("coop_id", "status", "p_sick_next", "p_recover", "clinic")}
+    cols = {
+        c: result.scores[c].to_numpy()
+        for c in ("coop_id", "status", "p_sick_next", "p_recover", "p_recover_hi", "clinic")
+    }
     evidence = result.evidence.set_index("coop_id").reindex(cols["coop_id"])
     cols |= {c: evidence[c].to_numpy(dtype=float) for c in ("rat_missed_years", "years_sick")}
     return at, cols
@@ -227,6 +230,7 @@ def _own_rows(
         capacity=cap,
         tie_break=mine["coop_id"],
         cutoff=job.cutoff if population else None,
+        p_recover_hi=mine["p_recover_hi"],
     )
     if population:
         cap = job.cutoff.capacity if job.cutoff is not None else None

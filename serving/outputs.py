@@ -41,15 +41,19 @@ def workbook_name(as_of_year: int) -> str:
 
 def read_scores(path: Path, columns: list[str] | None = None):
     """A scores file of any run (Parquet or CSV), with the status codes of the current contract: an output written
-    under contract v1 (SEHAT_NOW / SAKIT_NOW / UNASSESSED) is read as v1.1 (data.contract.STATUS_V1)."""
+    under contract v1 (SEHAT_NOW / SAKIT_NOW / UNASSESSED) is read as v1.1 (data.contract.STATUS_V1), its intervals
+    (``*_lo``, ``*_hi``, which v1 lacks) empty."""
     import pandas as pd
 
-    from klinik.data.contract import STATUS_V1
+    from klinik.data.contract import SCORE_COLUMNS, STATUS_V1
 
     path = Path(path)
     frame = pd.read_parquet(path, columns=columns) if path.suffix == ".parquet" else pd.read_csv(path, usecols=columns)
     if "status" in frame.columns:
         frame["status"] = frame["status"].replace(STATUS_V1)
+    for column in SCORE_COLUMNS:
+        if column.endswith(("_lo", "_hi")) and column not in frame.columns and (columns is None or column in columns):
+            frame[column] = float("nan")
     return frame
 
 

@@ -56,6 +56,8 @@ EVIDENCE_COLUMNS = (
     "reasons_en",
     "clinic_basis",
     "clinic_basis_en",
+    "certainty",  # where the interval of p_recover straddles a line: the estimate is uncertain (models/policy.py)
+    "certainty_en",
 )
 
 
@@ -258,10 +260,13 @@ def _in_chunks(n: int, progress: bool, desc: str):
 
 
 def _predict(model: Any, X: pd.DataFrame, progress: bool, desc: str) -> np.ndarray:
-    out = np.full(len(X), np.nan)
+    """Each row's probability and the ends of its 80% interval (models/intervals.py), as three columns."""
+    from klinik.models.intervals import predict_with_interval
+
+    out = np.full((len(X), 3), np.nan)
     for start in _in_chunks(len(X), progress, desc):
         part = X.iloc[start : start + CHUNK_ROWS]
-        out[start : start + len(part)] = model.predict_proba(part)[:, 1]
+        out[start : start + len(part)] = np.column_stack(predict_with_interval(model, part))
     return out
 
 
@@ -364,7 +369,7 @@ def score_dataset(
     """
     from klinik.features.catalog import feature_groups
     from klinik.models.explain import main_cause
-    from klinik.models.policy import decide, outreach_capacity, outreach_rank
+    from klinik.models.policy import decide, outreach_capacity, outreach_rank, uncertain, uncertain_text
     from klinik.models.reasons import reasons_text
 
     prep = prepared if prepared is not None else prepare_scoring(ds, as_of_year, settings)
@@ -381,11 +386,12 @@ def score_dataset(
             )
     X_risk = feats[list(models.risk.feature_names_in_)]
     X_recovery = feats[list(models.recovery.feature_names_in_)]
-    p_sick_next = np.full(len(ids), np.nan)
-    p_recover = np.full(len(ids), np.nan)
-    p_sick_next[~sick] = _predict(models.risk, X_risk.loc[~sick], progress, "risk")
+    sick_band = np.full((len(ids), 3), np.nan)  # p_sick_next, its 80% interval's lower and upper ends
+    recover_band = np.full((len(ids), 3), np.nan)
+    sick_band[~sick] = _predict(models.risk, X_risk.loc[~sick], progress, "risk")
     if sick.any():
-        p_recover[sick] = _predict(models.recovery, X_recovery.loc[sick], progress, "recovery")
+        recover_band[sick] = _predict(models.recovery, X_recovery.loc[sick], progress, "recovery")
+    p_sick_next, p_recover = sick_band[:, 0], recover_band[:, 0]
 
     contribs = _contributions(models.risk, X_risk, progress)
     contribs.index = ids
@@ -411,7 +417,15 @@ def score_dataset(
         capacity=cap,
         tie_break=ids,
         cutoff=cutoff,
+        p_recover_hi=recover_band[:, 2],
     )
+    straddles = uncertain(
+        facts["status"], recover_band[:, 1], recover_band[:, 2], clinic, rat_missed, years_sick, settings
+    )
+    certainty = {
+        lang: [uncertain_text(k, lo, hi, settings, lang) for k, lo, hi in zip(straddles, *recover_band[:, 1:].T)]
+        for lang in ("id", "en")
+    }
     rank = outreach_rank(facts["status"], p_sick_next, p_recover, action, tie_break=ids)
 
     scores = pd.DataFrame(
@@ -420,7 +434,11 @@ def score_dataset(
             "as_of_year": np.full(len(ids), as_of_year, dtype=np.int64),
             "status": facts["status"].to_numpy(),
             "p_sick_next": p_sick_next,
+            "p_sick_next_lo": sick_band[:, 1],
+            "p_sick_next_hi": sick_band[:, 2],
             "p_recover": p_recover,
+            "p_recover_lo": recover_band[:, 1],
+            "p_recover_hi": recover_band[:, 2],
             "clinic": clinic.to_numpy(),
             "reasons": reasons_text(reasons, ids, lang="id").to_numpy(),
             "action": action,
@@ -449,6 +467,8 @@ def score_dataset(
                 "reasons_en": reasons_text(reasons, ids, lang="en").to_numpy(),
                 "clinic_basis": basis[0],
                 "clinic_basis_en": basis[1],
+                "certainty": certainty["id"],
+                "certainty_en": certainty["en"],
             }
         )
         .iloc[order]

@@ -30,6 +30,7 @@ DYNAMIC = (
     "fact.clinic_",
     "sheet.",
     "col.",
+    "advice.uncertain_",
 )
 
 
