@@ -41,10 +41,10 @@ SHEETS = {
 }
 ALL_SHEET = say("sheet.all")
 GUIDE_SHEET = say("sheet.guide")
-PERCENT_HEADERS = {say("col.p_sick_next"), say("col.p_recover")}
+PERCENT_HEADERS = {say(f"col.{p}{end}") for p in ("p_sick_next", "p_recover") for end in ("", "_lo", "_hi")}
 REASON_HEADERS = {say("col.reasons"), say("col.causes"), say("col.hinders"), say("col.helps")}
-WRAPPED_HEADERS = REASON_HEADERS | {say("col.clinic_basis"), say("col.name")}
-NARROW = {say("col.clinic_basis"): 24, say("col.name"): 28}  # wrap beyond these widths
+WRAPPED_HEADERS = REASON_HEADERS | {say("col.clinic_basis"), say("col.name"), say("col.certainty")}
+NARROW = {say("col.clinic_basis"): 24, say("col.name"): 28, say("col.certainty"): 40}  # wrap beyond these widths
 DECISION_HEADERS = (say("col.decision"), say("col.note"))
 ID_HEADER = say("col.coop_id")
 MAX_WIDTH = 50  # reasons wider than this wrap
@@ -53,8 +53,10 @@ LINE_HEIGHT = 15.0  # points per line of the default font (Calibri 11)
 CHARS_PER_WIDTH = 1.15  # characters of running text per unit of column width (a unit is one "0")
 
 _IN_ORDER = ("rank", "coop_id", "name", "district", "coop_type", "status")  # a list in outreach order begins so
-_HEALTHY_LIST = (*_IN_ORDER, "p_sick_next", "clinic", "clinic_basis", "reasons")
-_SICK_WHO = ("clinic", "clinic_basis", "coop_id", "name", "district", "coop_type", "p_recover", "years_sick")
+_SICK_NEXT = ("p_sick_next", "p_sick_next_lo", "p_sick_next_hi")  # each chance with its 80% range
+_RECOVER = ("p_recover", "p_recover_lo", "p_recover_hi", "certainty")
+_HEALTHY_LIST = (*_IN_ORDER, *_SICK_NEXT, "clinic", "clinic_basis", "reasons")
+_SICK_WHO = ("clinic", "clinic_basis", "coop_id", "name", "district", "coop_type", *_RECOVER, "years_sick")
 _SICK_WHY = ("causes", "hinders", "helps")
 _COLUMNS = {
     "JANGKAU": _HEALTHY_LIST,
@@ -69,7 +71,7 @@ _COLUMNS = {
         "coop_type",
         "years_sick",
         "rat_missed_years",
-        "p_recover",
+        *_RECOVER,
         "score_trend",
         "score_change",
         "clinic",
@@ -77,7 +79,7 @@ _COLUMNS = {
         *_SICK_WHY,
     ),
 }
-_ALL = (*_IN_ORDER, "p_sick_next", "p_recover", "clinic", "action", "reasons")
+_ALL = (*_IN_ORDER, *_SICK_NEXT, *_RECOVER[:3], "clinic", "action", "reasons")
 
 
 def _joined(result: ScoreResult) -> pd.DataFrame:
@@ -102,8 +104,8 @@ def list_frames(result: ScoreResult, lang: str = "id") -> dict[str, pd.DataFrame
         "clinic": df["clinic"].map(lambda c: label("clinic", c, lang)),
         "clinic_basis": df["clinic_basis" if lang == "id" else "clinic_basis_en"],
         "status": df["status"].map(lambda s: label("status", s, lang)),
-        "p_sick_next": df["p_sick_next"],
-        "p_recover": df["p_recover"],
+        **{c: df[c] for c in (*_SICK_NEXT, *_RECOVER[:3])},
+        "certainty": df["certainty" if lang == "id" else "certainty_en"],
         "years_sick": df["years_sick"],
         "rat_missed_years": df["rat_missed_years"],
         "health_score": df["health_score"],
@@ -170,6 +172,8 @@ def _guide_rows(result: ScoreResult, settings: Settings, frames: dict[str, pd.Da
         [say("guide.columns"), say("guide.meaning")],
         [say("col.p_sick_next"), say("guide.col_p_sick_next")],
         [say("col.p_recover"), say("guide.col_p_recover")],
+        [", ".join(say(f"col.{c}") for c in (*_SICK_NEXT[1:], *_RECOVER[1:3])), say("guide.col_interval")],
+        [say("col.certainty"), say("guide.col_certainty")],
         [say("col.clinic"), say("guide.col_clinic")],
         [say("col.clinic_basis"), say("guide.col_clinic_basis")],
         [say("col.reasons"), f"{say('reason.points_risk_meaning')} {say('reason.clinic_first')}"],

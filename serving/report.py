@@ -29,7 +29,7 @@ from klinik.data.contract import STATUS_BELUM_DINILAI, STATUS_SAKIT, STATUS_SEHA
 from klinik.features.catalog import feature_label
 from klinik.models.policy import ACTION_LABELS
 from klinik.serving.backtest import Backtest, evaluate
-from klinik.wording import chance, date_words, label, number, percent, say
+from klinik.wording import chance, date_words, interval_range, label, number, percent, say
 
 if TYPE_CHECKING:
     from klinik.serving.decisions_io import DecisionReview
@@ -360,7 +360,7 @@ def _outreach(joined: pd.DataFrame, result: ScoreResult, settings: Settings, lan
             r["coop_id"],
             r["name"],
             r["district"],
-            chance(r["p_sick_next"], lang),
+            _chance_cell(r, "p_sick_next", lang),
             label("action", r["action"], lang),
             (label("clinic", r["clinic"], lang), r[basis]),
             reasons[r["coop_id"]],
@@ -376,7 +376,7 @@ def _outreach(joined: pd.DataFrame, result: ScoreResult, settings: Settings, lan
         threshold=chance(settings.jangkau_threshold, lang),
         capacity=result.capacity if result.capacity is not None else "-",
     )
-    explain = say("reason.points_risk_meaning", lang) + " " + say("reason.clinic_first", lang)
+    explain = " ".join(say(k, lang) for k in ("reason.points_risk_meaning", "reason.clinic_first", "interval.meaning"))
     return _section(
         heading,
         f"<p>{html.escape(note)}</p>",
@@ -397,7 +397,7 @@ def _sick_lists(joined: pd.DataFrame, result: ScoreResult, lang: str) -> str:
     head = [say(f"col.{c}", lang) for c in ("coop_id", "name", "clinic", "p_recover", "years_sick")]
     head += [say("col.causes", lang), say("col.hinders", lang), say("col.helps", lang)]
     basis = "clinic_basis" if lang == "id" else "clinic_basis_en"
-    widths = (10, 13, 12, 7, 6, 18, 16, 18)
+    widths = (9, 12, 11, 13, 5, 18, 14, 18)
     for action in SICK_ACTIONS:
         rows = sick.loc[sick["action"] == action].sort_values(["clinic", "rank"])
         title = f"{label('action', action, lang)} ({number(len(rows), 0, lang)})"
@@ -409,7 +409,7 @@ def _sick_lists(joined: pd.DataFrame, result: ScoreResult, lang: str) -> str:
                 r["coop_id"],
                 (r["name"], r["district"]),
                 (label("clinic", r["clinic"], lang), r[basis]),
-                chance(r["p_recover"], lang),
+                _chance_cell(r, "p_recover", lang, r["certainty" if lang == "id" else "certainty_en"]),
                 "" if pd.isna(r["years_sick"]) else number(r["years_sick"], 0, lang),
                 causes[r["coop_id"]],
                 hinders[r["coop_id"]],
@@ -419,8 +419,19 @@ def _sick_lists(joined: pd.DataFrame, result: ScoreResult, lang: str) -> str:
         ]
         table = _table(head, body, numeric=(3, 4), css="sick", widths=widths, breaks=True)
         parts.append(_section(title, table, level=3, flow=True))
-    parts.append(f'<p class="explain">{html.escape(say("reason.points_recovery_meaning", lang))}</p>')
+    explain = f"{say('reason.points_recovery_meaning', lang)} {say('interval.meaning', lang)}"
+    parts.append(f'<p class="explain">{html.escape(explain)}</p>')
     return _section(say("report.h_sick", lang, n=number(len(sick), 0, lang)), *parts, flow=True, new_page=True)
+
+
+def _chance_cell(row, column: str, lang: str, note=None):
+    """A chance with its 80% range beneath it (and, for p_recover, the advice when the range straddles a line);
+    the chance alone where the output has no range."""
+    below = [interval_range(row.get(f"{column}_lo"), row.get(f"{column}_hi"), lang)]
+    if isinstance(note, str) and note:
+        below.append(note)
+    below = " ".join(b for b in below if b)
+    return (chance(row[column], lang), below) if below else chance(row[column], lang)
 
 
 def _clinic_table(scores: pd.DataFrame, lang: str) -> str:

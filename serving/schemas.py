@@ -216,6 +216,15 @@ ScoreRow = create_model(
         **_fields(SCORES),
         "reasons": (list[Reason], Field(description="the reasons, structured: risk, then for the sick recovery")),
         "reasons_text": (str, Field(description=SCORES.column("reasons").meaning)),
+        "certainty": (
+            str | None,
+            Field(
+                default=None,
+                description="when the 80% interval of p_recover straddles the treatment or closure review line: "
+                "the estimate is uncertain, and what would settle it (Indonesian); null otherwise",
+            ),
+        ),
+        "certainty_en": (str | None, Field(default=None, description="the same in English")),
     },
 )
 

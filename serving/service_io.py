@@ -176,11 +176,15 @@ def score_rows(result: ScoreResult) -> list[dict[str, Any]]:
     by_coop: dict[str, list[dict]] = {}
     for rec in result.reasons.sort_values(["coop_id", "position"], kind="stable").to_dict("records"):
         by_coop.setdefault(str(rec["coop_id"]), []).append({k: _plain(rec[k]) for k in REASON_FIELDS})
+    certainty = result.evidence.set_index("coop_id")[["certainty", "certainty_en"]].to_dict("index")
     out = []
     for rec in result.scores.to_dict("records"):
         row = {k: _plain(v) for k, v in rec.items()}
         row["reasons_text"] = row.pop("reasons") or ""
         row["reasons"] = by_coop.get(row["coop_id"], [])
+        said = certainty.get(row["coop_id"], {})
+        row["certainty"] = said.get("certainty") or None
+        row["certainty_en"] = said.get("certainty_en") or None
         out.append(row)
     return out
 

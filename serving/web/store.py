@@ -236,7 +236,7 @@ def _evidence(folder: Path, scores: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
         return ev.reindex(scores["coop_id"].astype(str)).reset_index(drop=True), True
     ev = pd.DataFrame({c: np.nan for c in EVIDENCE_COLUMNS}, index=range(len(scores)))
     words = ("coop_id", "name", "district", "coop_type", "health_category", "reasons_en")
-    ev = ev.astype({c: object for c in (*words, "clinic_basis", "clinic_basis_en")})
+    ev = ev.astype({c: object for c in (*words, "clinic_basis", "clinic_basis_en", "certainty", "certainty_en")})
     ev["coop_id"] = ev["name"] = scores["coop_id"].astype(str).to_numpy()
     return ev, False
 

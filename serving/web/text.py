@@ -174,7 +174,6 @@ T = {
         "{words} koperasi sakit dengan keadaan seperti ini kembali sehat dalam dua tahun.",
         "{words} sick cooperatives in this state are healthy again within two years.",
     ),
-    "interval": ("rentang 80%: {lo} sampai {hi}", "80% range: {lo} to {hi}"),
     "level_high": ("tinggi", "high"),
     "level_mid": ("sedang", "moderate"),
     "level_low": ("rendah", "low"),

@@ -256,9 +256,8 @@ def profile(out: Output, coop_id: str, history: CoopHistory | None, history_prob
     p = s["p_recover"] if sick else s["p_sick_next"]
     kind = "recover" if sick else "sick"
     lo_col, hi_col = ("p_recover_lo", "p_recover_hi") if sick else ("p_sick_next_lo", "p_sick_next_hi")
-    interval = None
-    if _finite(s.get(lo_col)) and _finite(s.get(hi_col)):
-        interval = t("interval", lang, lo=fmt.percent(s[lo_col], lang), hi=fmt.percent(s[hi_col], lang))
+    interval = wording.interval_range(s.get(lo_col), s.get(hi_col), lang) or None
+    certainty = e.get("certainty" if lang == "id" else "certainty_en")
     view = {
         "s": s,
         "e": e,
@@ -269,6 +268,7 @@ def profile(out: Output, coop_id: str, history: CoopHistory | None, history_prob
         "chance_words": t(f"chance_words_{kind}", lang, words=fmt.in_ten(p, lang).capitalize()) if _finite(p) else "",
         "level": level(p, settings, kind),
         "interval": interval,
+        "certainty": certainty if isinstance(certainty, str) and certainty else None,
         "action_label": action_label(s["action"], lang),
         "list": LIST_OF_ACTION.get(s["action"]),
         "clinic": label(CLINIC, s["clinic"], lang),
