@@ -9,7 +9,15 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from klinik.data.contract import ACTIONS_HEALTHY, ACTIONS_SICK
-from klinik.models.policy import OutreachCutoff, decide, outreach_capacity, outreach_cutoff, outreach_rank
+from klinik.models.policy import (
+    OutreachCutoff,
+    decide,
+    outreach_capacity,
+    outreach_cutoff,
+    outreach_rank,
+    uncertain,
+    uncertain_text,
+)
 from klinik.settings import get_settings
 
 NAN = float("nan")
@@ -54,6 +62,35 @@ def test_sick_rules(s):
     assert one(s, "SAKIT", p_rec=0.50, years_sick=1, rat=3, clinic="KELEMBAGAAN") == "BINA"
     # a missing recovery probability is never a ground for closure
     assert one(s, "SAKIT", p_rec=NAN, years_sick=9, rat=9, clinic="KELEMBAGAAN") == "PANTAU_KETAT"
+
+
+def test_closure_on_the_hopeless_ground_needs_the_whole_interval_below_the_line(s):
+    def sick_long(p, hi):
+        return decide(["SAKIT"], [NAN], [p], ["KEUANGAN"], [0], [3], s, capacity=None, p_recover_hi=[hi])[0]
+
+    assert sick_long(0.08, 0.14) == "PERTIMBANGKAN_PEMBUBARAN"
+    assert sick_long(0.08, 0.15) == "PANTAU_KETAT"  # the interval reaches the line: not sure enough
+    assert sick_long(0.08, 0.45) == "PANTAU_KETAT"
+    assert sick_long(0.08, NAN) == "PERTIMBANGKAN_PEMBUBARAN"  # no interval (an older model): the estimate itself
+
+
+def test_a_straddling_interval_says_the_estimate_is_uncertain_and_what_would_settle_it(s):
+    status = ["SAKIT", "SAKIT", "SAKIT", "SAKIT", "SEHAT", "SAKIT"]
+    lo = [0.08, 0.05, 0.30, 0.20, 0.30, NAN]
+    hi = [0.25, 0.12, 0.55, 0.35, 0.50, NAN]
+    years_sick = [3, 3, 1, 1, 0, 3]
+    kind = uncertain(status, lo, hi, ["KEUANGAN"] * 6, [0] * 6, years_sick, s)
+    # straddles the closure line (sick long enough); sure it is below; straddles the treatment line; sure between
+    # them; a healthy cooperative's p_recover is not asked; no interval says nothing
+    assert kind.tolist() == ["closure", "", "bina", "", "", ""]
+    # the closure line matters only where the rest of the closure evidence holds
+    assert uncertain(["SAKIT"], [0.08], [0.25], ["KEUANGAN"], [0], [1], s).tolist() == [""]
+    assert uncertain(["SAKIT"], [0.08], [0.25], ["KELEMBAGAAN"], [2], [1], s).tolist() == ["closure"]
+    said = uncertain_text("closure", 0.08, 0.25, s, "id")
+    assert "belum pasti" in said and "8–25%" in said and "15%" in said and "laporan keuangan" in said
+    said = uncertain_text("bina", 0.30, 0.55, s, "en")
+    assert "uncertain" in said and "30–55%" in said and "40%" in said and "financial statement" in said
+    assert uncertain_text("", 0.3, 0.5, s) == ""
 
 
 def test_thresholds_are_settings(s):

@@ -162,6 +162,52 @@ def test_workbook_lists(run, scores, store):
     } <= set(closure_header)
 
 
+def test_every_file_carries_the_interval(run, scores, store):
+    """Each probability with its 80% interval in the Scores table, the workbook and the report; the closure list by
+    the interval's upper end; an interval that straddles a line says the estimate is uncertain."""
+    from openpyxl import load_workbook
+
+    s = store.settings
+    for p in ("p_sick_next", "p_recover"):
+        lo, hi, mid = scores[f"{p}_lo"], scores[f"{p}_hi"], scores[p]
+        assert (lo.isna() == mid.isna()).all() and (hi.isna() == mid.isna()).all()
+        known = mid.notna()
+        assert known.any() and ((lo[known] <= mid[known]) & (mid[known] <= hi[known]) & (lo[known] < hi[known])).all()
+    evidence = pd.read_parquet(run / "evidence.parquet").set_index("coop_id").loc[scores["coop_id"]]
+    joined = scores.set_index("coop_id").join(evidence[["certainty", "certainty_en", "years_sick", "rat_missed_years"]])
+    closure = joined[joined["action"] == "PERTIMBANGKAN_PEMBUBARAN"]
+    lapsed = (closure["rat_missed_years"] >= s.inactive_years_without_rat) & (closure["clinic"] == "KELEMBAGAAN")
+    assert ((closure["p_recover_hi"] < s.closure_recover_threshold) | lapsed).all()
+    said = joined["certainty"].fillna("") != ""
+    assert (joined.loc[said, "status"] == "SAKIT").all()
+    lines = (s.closure_recover_threshold, s.bina_threshold)
+    straddles = np.zeros(len(joined), dtype=bool)
+    for line in lines:
+        straddles |= (joined["p_recover_lo"] < line).to_numpy() & (joined["p_recover_hi"] >= line).to_numpy()
+    assert not (said.to_numpy() & ~straddles).any()  # it speaks only where a line is straddled
+    assert joined.loc[said, "certainty"].str.startswith("Perkiraan belum pasti").all()
+    assert joined.loc[said, "certainty_en"].str.startswith("The estimate is uncertain").all()
+
+    wb = load_workbook(run / f"klinik-koperasi-{AS_OF}.xlsx", read_only=True)
+    rows = list(wb["Semua Koperasi"].iter_rows(values_only=True))
+    sheet = pd.DataFrame(rows[1:], columns=rows[0]).set_index("ID koperasi")
+    for p, name in (("p_sick_next", "Peluang sakit"), ("p_recover", "Peluang pulih")):
+        for end, word in (("lo", "bawah"), ("hi", "atas")):
+            cells = sheet[f"{name}: batas {word} kisaran 80%"].astype(float)
+            np.testing.assert_allclose(cells.loc[scores["coop_id"]], scores[f"{p}_{end}"], rtol=1e-9)
+    sick_header = list(wb["Pantau Ketat"].iter_rows(max_row=1, values_only=True))[0]
+    assert {"Peluang pulih: batas atas kisaran 80%", "Kepastian perkiraan"} <= set(sick_header)
+    guide = " ".join(str(c) for row in wb["Petunjuk"].iter_rows(values_only=True) for c in row if c is not None)
+    assert "Kisaran 80%" in guide
+
+    page = _Page()
+    page.feed((run / "report.html").read_text(encoding="utf-8"))
+    text = " ".join(page.text)
+    first = scores.loc[scores["p_sick_next"].notna()].iloc[0]
+    lo, hi = (round(100 * first[f"p_sick_next_{e}"]) for e in ("lo", "hi"))
+    assert f"kisaran 80%: {lo}–{hi}%" in text  # the outreach list's first row, with its range
+
+
 class _Page(HTMLParser):
     def __init__(self):
         super().__init__()

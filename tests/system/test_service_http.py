@@ -60,8 +60,9 @@ def test_score_of_the_whole_world_equals_batch_scoring(http, world, batch):
             assert have == want, (coop_id, col, have, want)
         assert mine["rank"] == int(row["rank"])
         assert mine["as_of_year"] == AS_OF
-        assert close(mine["p_sick_next"], float(row["p_sick_next"])), coop_id
-        assert close(mine["p_recover"], float(row["p_recover"])), coop_id
+        for col in ("p_sick_next", "p_recover"):
+            for end in ("", "_lo", "_hi"):  # each probability with its 80% interval, as the batch wrote them
+                assert close(mine[col + end], float(row[col + end])), (coop_id, col + end)
     assert [r["rank"] for r in body["scores"]] == sorted(r["rank"] for r in body["scores"])
 
 
