@@ -449,7 +449,12 @@ def train_time(coops: int, years: tuple[int, int], seed: int, threads: int) -> s
         started, cpu = time.perf_counter(), time.process_time()
         summary = train_all(Path(tmp) / "w", settings)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    parts = ", ".join(f"{t} ROC AUC {summary[t]['metrics']['roc_auc']:.3f}" for t in ("risk", "recovery"))
+    K = settings.interval_folds
+    parts = ", ".join(
+        f"{t} ROC AUC {summary[t]['metrics']['roc_auc']:.3f}, its 80% interval's {K} copies "
+        f"{summary[t]['extra'].get('interval_seconds', math.nan):.0f} s"
+        for t in ("risk", "recovery")
+    )
     return (
         f"klinik train on {coops:,} cooperatives x {years[1] - years[0] + 1} years ({years[0]}-{years[1]}, seed "
         f"{seed}, {threads} threads): {seconds:.0f} s wall, {cpu:.0f} s CPU ({parts})"

@@ -230,9 +230,11 @@ def train_all(data_dir: Path, settings: Settings) -> dict:
             t0 = time.perf_counter()
             td = task_data(ds, task, settings, feats, columns)
             holdout, bt = backtest(td, settings)
+            t1 = time.perf_counter()
             with_intervals(holdout, td, settings)
             train_seconds = time.perf_counter() - t0
             extra = interval_metrics(holdout.model, td.X(holdout.test), holdout.predictions.get("truth"))
+            extra["interval_seconds"] = time.perf_counter() - t1
             if task == "risk":
                 # routing is always by the risk model (serving does the same): judged on the coops sick in
                 # the risk holdout year
