@@ -74,25 +74,28 @@ def world(name: str, seed: int, n: int, settings) -> pd.DataFrame:
 
 
 def table(rows: pd.DataFrame, settings) -> str:
-    """Per policy and ground: closure advice, how many of them have an exact chance above the line, the share."""
+    """Per policy and ground: closure advice, how many of them have an exact chance above the line, the share. The
+    hopeless ground: sick long enough and the chance (with the interval: its upper end) below the closure line;
+    lapsed: no RAT for long enough, governance the cause and the chance below the treatment line."""
     line = settings.closure_recover_threshold
-    out = [
-        "| policy | ground | closure advice | exact p_recover above the line | share (goal <= 2%) |",
-        "|---|---|---|---|---|",
-    ]
-    for policy in ("point_only", "with_interval"):
-        advised = rows[rows[policy] == "PERTIMBANGKAN_PEMBUBARAN"]
-        by_ground = {
-            "sick long enough (hopeless, or both grounds)": advised[
-                advised["years_sick"] >= settings.closure_min_years_sick
-            ],
-            "lapsed only (no RAT, governance)": advised[advised["years_sick"] < settings.closure_min_years_sick],
-            "all": advised,
-        }
-        for ground, part in by_ground.items():
-            above = int((part["exact"] > line).sum())
-            share = f"{above / len(part):.1%}" if len(part) else "—"
-            out.append(f"| {policy.replace('_', ' ')} | {ground} | {len(part)} | {above} | {share} |")
+    lapsed = (
+        (rows["rat_missed_years"] >= settings.inactive_years_without_rat)
+        & (rows["clinic"] == "KELEMBAGAAN")
+        & (rows["p"] < settings.bina_threshold)
+    )
+    out = ["| policy | ground | closure advice | exact p_recover above the line | share (goal <= 2%) |"]
+    out.append("|---|---|---|---|---|")
+    for policy, upper in (("point_only", rows["p"]), ("with_interval", rows["hi"])):
+        advised = rows[policy] == "PERTIMBANGKAN_PEMBUBARAN"
+        hopeless = (rows["years_sick"] >= settings.closure_min_years_sick) & (upper < line)
+        for ground, part in (
+            ("hopeless", advised & hopeless),
+            ("lapsed only", advised & lapsed & ~hopeless),
+            ("all", advised),
+        ):
+            n, above = int(part.sum()), int((part & (rows["exact"] > line)).sum())
+            share = f"{above / n:.1%}" if n else "—"
+            out.append(f"| {policy.replace('_', ' ')} | {ground} | {n} | {above} | {share} |")
     return "\n".join(out)
 
 
@@ -102,7 +105,11 @@ def main(argv=None) -> int:
     ap.add_argument("--worlds", type=int, default=3, help="worlds per variant")
     ap.add_argument("--coops", type=int, default=308)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--tables-only", type=Path, default=None, help="only the table of a CSV this script wrote")
     args = ap.parse_args(argv)
+    if args.tables_only:
+        print(table(pd.read_csv(args.tables_only), get_settings()))
+        return 0
     warnings.filterwarnings("ignore")
     settings = get_settings()
     names = list(VARIANTS) if args.variants == "all" else args.variants.split(",")
