@@ -55,10 +55,12 @@ def test_sick_rules(s):
     assert one(s, "SAKIT", p_rec=0.14, years_sick=2) == "PERTIMBANGKAN_PEMBUBARAN"
     assert one(s, "SAKIT", p_rec=0.14, years_sick=1) == "PANTAU_KETAT"
     assert one(s, "SAKIT", p_rec=0.15, years_sick=4) == "PANTAU_KETAT"
-    # legally inactive (no RAT for 2 years) with governance the main cause and treatment unlikely to work
-    assert one(s, "SAKIT", p_rec=0.30, years_sick=1, rat=2, clinic="KELEMBAGAAN") == "PERTIMBANGKAN_PEMBUBARAN"
-    assert one(s, "SAKIT", p_rec=0.30, years_sick=1, rat=1, clinic="KELEMBAGAAN") == "PANTAU_KETAT"
-    assert one(s, "SAKIT", p_rec=0.30, years_sick=1, rat=3, clinic="KEUANGAN") == "PANTAU_KETAT"
+    # legally inactive (no RAT for 2 years) with governance the main cause and recovery not expected
+    assert one(s, "SAKIT", p_rec=0.10, years_sick=1, rat=2, clinic="KELEMBAGAAN") == "PERTIMBANGKAN_PEMBUBARAN"
+    assert one(s, "SAKIT", p_rec=0.10, years_sick=1, rat=1, clinic="KELEMBAGAAN") == "PANTAU_KETAT"
+    assert one(s, "SAKIT", p_rec=0.10, years_sick=1, rat=3, clinic="KEUANGAN") == "PANTAU_KETAT"
+    # the legal fact alone is not enough: a chance of recovery above the closure line keeps it in treatment
+    assert one(s, "SAKIT", p_rec=0.30, years_sick=1, rat=2, clinic="KELEMBAGAAN") == "PANTAU_KETAT"
     assert one(s, "SAKIT", p_rec=0.50, years_sick=1, rat=3, clinic="KELEMBAGAAN") == "BINA"
     # a missing recovery probability is never a ground for closure
     assert one(s, "SAKIT", p_rec=NAN, years_sick=9, rat=9, clinic="KELEMBAGAAN") == "PANTAU_KETAT"
@@ -72,6 +74,12 @@ def test_closure_on_the_hopeless_ground_needs_the_whole_interval_below_the_line(
     assert sick_long(0.08, 0.15) == "PANTAU_KETAT"  # the interval reaches the line: not sure enough
     assert sick_long(0.08, 0.45) == "PANTAU_KETAT"
     assert sick_long(0.08, NAN) == "PERTIMBANGKAN_PEMBUBARAN"  # no interval (an older model): the estimate itself
+
+    def lapsed(p, hi):  # the legal ground asks the same
+        return decide(["SAKIT"], [NAN], [p], ["KELEMBAGAAN"], [3], [1], s, capacity=None, p_recover_hi=[hi])[0]
+
+    assert lapsed(0.08, 0.14) == "PERTIMBANGKAN_PEMBUBARAN"
+    assert lapsed(0.08, 0.20) == "PANTAU_KETAT"
 
 
 def test_a_straddling_interval_says_the_estimate_is_uncertain_and_what_would_settle_it(s):
@@ -98,7 +106,8 @@ def test_thresholds_are_settings(s):
     assert one(s, "SEHAT", p_sick=0.4) == "JANGKAU"
     assert one(strict, "SEHAT", p_sick=0.4) == "PANTAU"
     assert one(strict, "SAKIT", p_rec=0.5) == "PANTAU_KETAT"
-    assert one(strict, "SAKIT", p_rec=0.3, years_sick=1, rat=2, clinic="KELEMBAGAAN") == "PANTAU_KETAT"
+    assert one(s, "SAKIT", p_rec=0.1, years_sick=1, rat=2, clinic="KELEMBAGAAN") == "PERTIMBANGKAN_PEMBUBARAN"
+    assert one(strict, "SAKIT", p_rec=0.1, years_sick=1, rat=2, clinic="KELEMBAGAAN") == "PANTAU_KETAT"
 
 
 def test_capacity_keeps_the_highest_and_breaks_ties_by_id(s):
