@@ -27,6 +27,7 @@ MISSING_ALERT = 0.10  # the share of missing values rose by more than this (abso
 UNKNOWN_ALERT = 0.05  # more than this share of rows carry a category the training data never had
 _EPS = 1e-4  # an empty bin's share, so the log stays finite
 BINS = 10
+MIN_KNOWN = 50  # fewer known values than this (then or now) cannot show a distribution over ten bins: not judged
 
 COLUMNS = ["feature", "psi", "missing_train", "missing_now", "unknown_share", "moved"]
 
@@ -60,11 +61,13 @@ def _shares(codes: np.ndarray, n: int) -> np.ndarray:
 
 def numeric_psi(train: pd.Series, now: pd.Series) -> float:
     """PSI of the reported values over the training data's deciles (missing values are judged apart: early
-    training years lack the history a change over three years needs, which is no drift)."""
+    training years lack the history a change over three years needs, which is no drift). Fewer than
+    ``MIN_KNOWN`` known values on either side give 0 (not judged): a feature known only for the sick cooperatives
+    of a small office holds a dozen values a year, whose deciles are noise (PSI above 1 in an ordinary year)."""
     t = pd.to_numeric(train, errors="coerce").to_numpy(dtype=float)
     c = pd.to_numeric(now, errors="coerce").to_numpy(dtype=float)
     t, c = t[~np.isnan(t)], c[~np.isnan(c)]
-    if not len(t) or not len(c):
+    if len(t) < MIN_KNOWN or len(c) < MIN_KNOWN:
         return 0.0
     edges = np.unique(np.quantile(t, np.linspace(0, 1, BINS + 1)[1:-1]))
     n = len(edges) + 1

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from klinik.data.atomic import atomic_folder, recover
+from klinik.data.contract import SCORE_COLUMNS
 from klinik.serving.outputs import WriterBeside
 from klinik.serving.scoring import parse_model_version
 
@@ -97,7 +98,10 @@ def handmade_result():
             "model_version": "koperasi-risk/1,koperasi-recovery/1",
         }
     )
-    scores = scores.sort_values("rank").reset_index(drop=True)
+    for name, p in (("p_sick_next", p_sick), ("p_recover", p_rec)):  # 80% intervals around each chance
+        scores[f"{name}_lo"] = np.clip(np.asarray(p) - 0.05, 0.0, 1.0)
+        scores[f"{name}_hi"] = np.clip(np.asarray(p) + 0.05, 0.0, 1.0)
+    scores = scores[list(SCORE_COLUMNS)].sort_values("rank").reset_index(drop=True)
     evidence = pd.DataFrame(
         {
             "coop_id": scores["coop_id"],
@@ -114,6 +118,8 @@ def handmade_result():
             "reasons_en": "bad loans 30% (healthy: at most 1%) (+9 points)",
             "clinic_basis": "Keuangan 100%",
             "clinic_basis_en": "Finance 100%",
+            "certainty": "",
+            "certainty_en": "",
         }
     )
     reasons = pd.DataFrame(
@@ -167,12 +173,13 @@ def test_writers_on_a_handmade_result(handmade_result, tmp_path):
     jangkau = wb["Jangkau"]
     assert [c.value for c in jangkau["B"]][1:] == ["K00", "K02"]  # capacity 2: 0.9 and 0.5, not 0.35
     assert jangkau["G2"].value == pytest.approx(0.9) and jangkau["G2"].number_format == "0.0%"
-    assert jangkau["J2"].value == "pinjaman bermasalah 30% (batas sehat: paling tinggi 1%) (+9 poin)"
+    assert (jangkau["H2"].value, jangkau["I2"].value) == (pytest.approx(0.85), pytest.approx(0.95))  # its range
+    assert jangkau["L2"].value == "pinjaman bermasalah 30% (batas sehat: paling tinggi 1%) (+9 poin)"
     assert wb["Berikutnya"]["A2"].value == "Tidak ada koperasi dalam daftar ini tahun ini."  # capacity full
     bina = wb["Bina"]
     assert [c.value for c in bina["A"]][1:] == ["Keuangan", "Keuangan"]
-    assert bina["I2"].value is None  # no health score: an empty cell, not "nan"
-    assert bina["J2"].value == "pinjaman bermasalah 30% (batas sehat: paling tinggi 1%)"  # the sick: no points
+    assert bina["L2"].value is None  # no health score: an empty cell, not "nan"
+    assert bina["M2"].value == "pinjaman bermasalah 30% (batas sehat: paling tinggi 1%)"  # the sick: no points
     closure = wb["Pertimbangan Pembubaran"]
     assert closure.max_row == 2 and closure["A2"].value == "K06" and closure["E2"].value == 3
     assert [c.value for c in wb["Semua Koperasi"]["C"]][1:] == [f"Koperasi {i}" for i in result.scores["coop_id"]]
