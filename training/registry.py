@@ -333,16 +333,32 @@ def _log_data(candidate: Candidate, mlflow) -> None:
     # (year, label) cannot hold missing values: both are fine here
     warnings.filterwarnings("ignore", message="The specified dataset source", category=UserWarning)
     warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
-    mlflow.log_input(
+    _log_input(
+        mlflow,
         mlflow.data.from_pandas(judged.train, source=source, targets="label", name=f"{td.task}-train"),
-        context="training",
+        "training",
     )
-    mlflow.log_input(
+    _log_input(
+        mlflow,
         mlflow.data.from_pandas(
             judged.test, source=source, targets="label", name=f"{td.task}-holdout-{judged.test_year}"
         ),
-        context="holdout",
+        "holdout",
     )
+
+
+def _log_input(mlflow, dataset, context: str) -> None:
+    """log_input, once more when another training logged the same dataset (same rows, name and experiment) at the
+    same moment: the tracking server looks for it, then inserts it, and the slower of two inserts is refused
+    (duplicate key "dataset_pk"); the second attempt finds the dataset and links it to this run."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mlflow.log_input(dataset, context=context)
+    except MlflowException as err:
+        if "dataset_pk" not in str(err) and "UNIQUE constraint failed: datasets" not in str(err):
+            raise
+        mlflow.log_input(dataset, context=context)
 
 
 def log_run(candidate: Candidate, promotion: Promotion, settings: Settings, experiment: str) -> ModelInfo:
